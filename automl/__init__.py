@@ -1,0 +1,64 @@
+"""automl: a pruned Optuna search over neural (and classical) models, extended by plugins.
+
+``import automl`` stays light: torch, optuna and scikit-learn load when first needed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from automl.errors import DataError, PluginError, SearchError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AutoMLClassifier",
+    "AutoMLRegressor",
+    "DataError",
+    "DataSpec",
+    "FeatureEncoder",
+    "FittedResult",
+    "ModelFamily",
+    "PluginError",
+    "SearchError",
+    "Task",
+    "TaskData",
+    "fit",
+    "hookimpl",
+    "list_plugins",
+    "load",
+]
+
+_LAZY = {
+    "fit": "automl.api",
+    "load": "automl.persistence",
+    "list_plugins": "automl.plugins",
+    "hookimpl": "automl.hookspecs",
+    "Task": "automl.task",
+    "TaskData": "automl.task",
+    "DataSpec": "automl.task",
+    "FeatureEncoder": "automl.task",
+    "ModelFamily": "automl.task",
+    "FittedResult": "automl.result",
+    "AutoMLClassifier": "automl.estimators",
+    "AutoMLRegressor": "automl.estimators",
+}
+
+if TYPE_CHECKING:
+    from automl.api import fit
+    from automl.estimators import AutoMLClassifier, AutoMLRegressor
+    from automl.hookspecs import hookimpl
+    from automl.persistence import load
+    from automl.plugins import list_plugins
+    from automl.result import FittedResult
+    from automl.task import DataSpec, FeatureEncoder, ModelFamily, Task, TaskData
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'automl' has no attribute {name!r}")

@@ -1,0 +1,223 @@
+"""``automl.fit``: load plugins, adapt the data, search, refit, return."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from automl import metrics, search
+from automl.errors import DataError, PluginError, SearchError
+from automl.objective import (
+    REASON,
+    TIEBREAK,
+    BestSoFar,
+    effective_params,
+    make_objective,
+    train_candidate,
+)
+from automl.plugins import Registry, load_registry
+from automl.result import FittedResult
+from automl.task import Task, TaskData
+
+DEFAULT_TIME_BUDGET = 120.0
+
+
+def fit(
+    dataset: Any,
+    target: Any = None,
+    *,
+    task: str | None = None,
+    problem_type: str | None = None,
+    metric: str | None = None,
+    time_budget: float | None = None,
+    n_trials: int | None = None,
+    study_name: str | None = None,
+    storage: Any = None,
+    seed: int = 0,
+    device: str = "auto",
+    verbose: bool = True,
+    models: Iterable[str] | None = None,
+    plugins: Iterable[Any] | None = None,
+    valid_fraction: float = 0.2,
+    max_epochs: int | None = None,
+    refit: bool = True,
+    **task_options: Any,
+) -> FittedResult:
+    """Search for the best model for ``dataset`` and return it fitted.
+
+    The search stops after ``time_budget`` seconds or when the study holds ``n_trials`` finished
+    trials, whichever comes first (120 s when neither is given). ``study_name`` names the study in
+    ``storage`` (SQLite at ``studies/<study_name>/study.db`` by default); fitting again with the
+    same name resumes it. ``models`` restricts the search to the named model families,
+    ``plugins`` to the named plugins. See README.md for every option.
+    """
+    started = time.monotonic()
+    _check_budget(time_budget, n_trials)
+
+    with search.quiet_optuna():
+        if time_budget is None and n_trials is None:
+            time_budget = DEFAULT_TIME_BUDGET
+        registry = load_registry(plugins)
+        chosen = choose_task(registry, dataset, target, task)
+        data = chosen.adapt(
+            dataset,
+            target,
+            problem_type=problem_type,
+            valid_fraction=valid_fraction,
+            seed=seed,
+            **task_options,
+        )
+        metric_obj = metrics.resolve(metric, data.problem_type)
+        data.metric = metric_obj.name
+        if max_epochs is not None:
+            data.max_epochs = int(max_epochs)
+        families = [f for f in registry.families(chosen.name, models) if f.supports(data)]
+        if not families:
+            raise PluginError(
+                f"no model family of task {chosen.name!r} supports {data.problem_type} here"
+            )
+
+        study_name = study_name or search.default_study_name(chosen.name)
+        meta = {
+            "task": chosen.name,
+            "problem_type": data.problem_type,
+            "metric": metric_obj.name,
+            "data_fingerprint": search.fingerprint(data.x_train, data.y_train, data.x_valid),
+        }
+        url = search.resolve_storage(study_name, storage)
+        study, resumed = search.open_study(
+            study_name,
+            url,
+            direction=metric_obj.direction,
+            seed=seed,
+            max_epochs=data.max_epochs,
+            meta=meta,
+        )
+        if not resumed:
+            _enqueue_defaults(study, families, data, n_trials)
+        deadline = None if time_budget is None else started + time_budget
+        best = BestSoFar(metric_obj)
+        objective = make_objective(
+            data, families, metric_obj, device=device, seed=seed, deadline=deadline, best=best
+        )
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        search_seconds = search.run(
+            study,
+            objective,
+            time_budget=remaining,
+            n_trials=n_trials,
+            verbose=verbose,
+            metric_name=metric_obj.name,
+        )
+        best_trial = _best_trial(study)
+        family = registry.models[best_trial.params["model"]]
+        params = effective_params(best_trial)
+
+        refit_started = time.monotonic()
+        epochs = best_trial.user_attrs.get("best_epoch", 1)
+        if refit:
+            outcome = train_candidate(
+                family,
+                params,
+                data,
+                metric_obj,
+                device=device,
+                seed=seed + best_trial.number,
+                refit_epochs=epochs,
+            )
+        elif best.number == best_trial.number:
+            outcome = best.outcome
+        else:  # the best trial ran in an earlier process: train it again, the same way
+            outcome = train_candidate(
+                family, params, data, metric_obj, device=device, seed=seed + best_trial.number
+            )
+        timings = {
+            "search": round(search_seconds, 3),
+            "refit": round(time.monotonic() - refit_started, 3),
+            "total": round(time.monotonic() - started, 3),
+        }
+        result = FittedResult(
+            task=chosen.name,
+            family=family,
+            params=params,
+            predictor=outcome.predictor,
+            spec=data.spec,
+            features=data.features,
+            target=data.target,
+            metric=metric_obj,
+            problem_type_reason=data.problem_type_reason,
+            study=study,
+            best_trial=best_trial.number,
+            valid_score=best_trial.value,
+            refit=refit,
+            timings=timings,
+            summary={**data.summary, "resumed": resumed},
+            epochs=epochs,
+            study_name=study_name,
+            storage=url if isinstance(url, str) else None,
+        )
+    if verbose:
+        _print_summary(result)
+    return result
+
+
+def _check_budget(time_budget: float | None, n_trials: int | None) -> None:
+    if time_budget is not None and not (time_budget > 0 and math.isfinite(time_budget)):
+        raise ValueError(f"time_budget must be a positive number of seconds; got {time_budget}")
+    if n_trials is not None and (int(n_trials) != n_trials or n_trials < 1):
+        raise ValueError(f"n_trials must be a positive integer; got {n_trials}")
+
+
+def choose_task(registry: Registry, dataset: Any, target: Any, task: str | None) -> Task:
+    """The named task, or the loaded task that accepts this input best."""
+    if task is not None:
+        return registry.task(task)
+    scores = {name: t.accepts(dataset, target) for name, t in registry.tasks.items()}
+    name, best = max(scores.items(), key=lambda kv: kv[1], default=(None, 0.0))
+    if not best:
+        accepted = "; ".join(t.describe_input() for t in registry.tasks.values()) or "none"
+        raise DataError(
+            f"no loaded plugin accepts input of type {type(dataset).__name__}"
+            f"{'' if target is None else f' with target={target!r}'}. Accepted: {accepted}"
+        )
+    return registry.tasks[name]
+
+
+def _enqueue_defaults(
+    study: Any, families: list[Any], data: TaskData, n_trials: int | None
+) -> None:
+    """Each family's default configuration is tried first, in registration order."""
+    defaults = [(f, f.default_params(data)) for f in families]
+    defaults = [(f, p) for f, p in defaults if p is not None][:n_trials]
+    for family, params in defaults:
+        study.enqueue_trial({"model": family.name, **params}, skip_if_exists=True)
+
+
+def _best_trial(study: Any) -> Any:
+    best = search.best_trial(study, TIEBREAK)
+    if best is not None:
+        return best
+    trials = search.finished_trials(study)
+    if not trials:
+        raise SearchError(
+            "the search finished no trial within its budget: give a larger time_budget"
+        )
+    reasons = Counter(
+        (t.state.name.lower(), t.user_attrs.get(REASON, "no reason recorded").split(":")[0])
+        for t in trials
+    )
+    summary = "; ".join(f"{n} {state} ({why})" for (state, why), n in reasons.most_common())
+    examples = "; ".join(f"trial {t.number}: {t.user_attrs.get(REASON, '?')}" for t in trials[:3])
+    raise SearchError(f"no trial completed: {summary}. First reasons: {examples}")
+
+
+def _print_summary(result: FittedResult) -> None:
+    print(
+        f"best: {result.model_name} ({result.family.describe(result.best_params)}) "
+        f"{result.metric}={result.valid_score:.4f} on validation, trial {result.best_trial}; "
+        f"problem type {result.problem_type} ({result.problem_type_reason}); "
+        f"search {result.timings['search']:.1f}s, refit {result.timings['refit']:.1f}s"
+    )

@@ -1,0 +1,113 @@
+"""scikit-learn estimators over ``automl.fit``: use a search wherever an estimator fits
+(pipelines, cross-validation). ``__init__`` only stores arguments; learned state ends in ``_``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from automl.search import MEMORY
+
+
+class _AutoMLEstimator(BaseEstimator):
+    _problem: str
+
+    def __init__(
+        self,
+        time_budget: float | None = 60.0,
+        n_trials: int | None = None,
+        metric: str | None = None,
+        models: list[str] | None = None,
+        seed: int = 0,
+        storage: Any = MEMORY,
+        study_name: str | None = None,
+        max_epochs: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.time_budget = time_budget
+        self.n_trials = n_trials
+        self.metric = metric
+        self.models = models
+        self.seed = seed
+        self.storage = storage
+        self.study_name = study_name
+        self.max_epochs = max_epochs
+        self.verbose = verbose
+
+    def _fit(self, X: Any, y: Any, problem_type: str) -> _AutoMLEstimator:
+        from automl.api import fit
+
+        self.result_ = fit(
+            (X, y),
+            task="tabular",
+            problem_type=problem_type,
+            metric=self.metric,
+            time_budget=self.time_budget,
+            n_trials=self.n_trials,
+            models=self.models,
+            seed=self.seed,
+            storage=self.storage,
+            study_name=self.study_name,
+            max_epochs=self.max_epochs,
+            verbose=self.verbose,
+        )
+        self.best_params_ = self.result_.best_params
+        self.best_score_ = self.result_.valid_score
+        self.model_name_ = self.result_.model_name
+        self.leaderboard_ = self.result_.leaderboard()
+        self.result_._study = None  # an in-memory study holds locks: keep the estimator picklable
+        return self
+
+    def _check(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "result_")
+        return validate_data(self, X, reset=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+
+class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
+    """A classifier whose model is the best one an automl search finds."""
+
+    def fit(self, X: Any, y: Any) -> AutoMLClassifier:
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        problem = "binary" if len(self.classes_) == 2 else "multiclass"
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"the target has one class only ({self.classes_[0]!r}); a classifier needs at "
+                "least two"
+            )
+        return self._fit(X, y, problem)
+
+    def predict(self, X: Any) -> np.ndarray:
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        X = self._check(X)
+        out = self.result_.predictor.output(self.result_.features.transform(X))
+        order = [
+            self.result_.classes_.index(c.item() if hasattr(c, "item") else c)
+            for c in self.classes_
+        ]
+        return out[:, order]
+
+
+class AutoMLRegressor(RegressorMixin, _AutoMLEstimator):
+    """A regressor whose model is the best one an automl search finds."""
+
+    def fit(self, X: Any, y: Any) -> AutoMLRegressor:
+        X, y = validate_data(self, X, y, y_numeric=True)
+        return self._fit(X, y, "regression")
+
+    def predict(self, X: Any) -> np.ndarray:
+        X = self._check(X)
+        return self.result_.predict(X)

@@ -1,0 +1,209 @@
+"""One candidate: build a family's model for a set of params, train it, report and prune.
+
+Faults stay inside their trial: NaN loss prunes it, CUDA out-of-memory retries it once at half
+the batch size, any other error fails it with the reason in its user attributes.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+
+from automl import space
+from automl.metrics import METRICS, Metric
+from automl.task import ModelFamily, TaskData
+from automl.training import (
+    NonFiniteLoss,
+    TrainOutcome,
+    is_out_of_memory,
+    train_sklearn,
+    train_torch,
+)
+
+REASON = "reason"  # user attribute naming why a trial was pruned or failed
+TIEBREAK = "valid_loss"  # validation log-loss (classification) or RMSE: breaks ties in the score
+
+
+def train_candidate(
+    family: ModelFamily,
+    params: dict[str, Any],
+    data: TaskData,
+    metric: Metric,
+    *,
+    device: Any,
+    seed: int,
+    on_epoch: Callable[[int, float], None] | None = None,
+    deadline: float | None = None,
+    refit_epochs: int | None = None,
+) -> TrainOutcome:
+    """Train one configuration on the training split, or (``refit_epochs`` given) on
+    train+valid for exactly that many epochs, without a validation split."""
+    import torch
+
+    torch.manual_seed(seed)  # the initial weights too depend on the seed alone
+    model = family.build(params, data.spec)
+    if refit_epochs is None:
+        x_train, y_train, x_valid, y_valid = data.x_train, data.y_train, data.x_valid, data.y_valid
+    else:
+        x_train = np.concatenate([data.x_train, data.x_valid])
+        y_train = np.concatenate([data.y_train, data.y_valid])
+        x_valid = y_valid = None
+    if family.kind == "sklearn":
+        return train_sklearn(
+            model,
+            x_train,
+            y_train,
+            x_valid,
+            y_valid,
+            problem_type=data.problem_type,
+            n_outputs=data.spec.n_outputs,
+            metric=metric,
+        )
+    space.init_weights(model, params.get("init", "default"), params.get("activation", "relu"))
+    return train_torch(
+        model,
+        params,
+        x_train,
+        y_train,
+        x_valid,
+        y_valid,
+        problem_type=data.problem_type,
+        n_outputs=data.spec.n_outputs,
+        metric=metric,
+        max_epochs=refit_epochs or data.max_epochs,
+        device=device,
+        seed=seed,
+        on_epoch=on_epoch,
+        deadline=deadline,
+    )
+
+
+@dataclass
+class BestSoFar:
+    """The trained model of the best trial of this process (for ``refit=False``)."""
+
+    metric: Metric
+    number: int | None = None
+    score: float = float("nan")
+    outcome: TrainOutcome | None = None
+
+    def offer(self, number: int, outcome: TrainOutcome) -> None:
+        if self.outcome is None or self.metric.better(outcome.score, self.score):
+            self.number, self.score, self.outcome = number, outcome.score, outcome
+
+
+def make_objective(
+    data: TaskData,
+    families: list[ModelFamily],
+    metric: Metric,
+    *,
+    device: Any,
+    seed: int,
+    deadline: float | None,
+    best: BestSoFar,
+) -> Callable[[optuna.Trial], float]:
+    by_name = {f.name: f for f in families}
+
+    def objective(trial: optuna.Trial) -> float:
+        family = by_name[trial.suggest_categorical("model", list(by_name))]
+        family.suggest(trial, data)
+        if family.kind == "torch":
+            space.suggest_training(trial)
+        params = dict(trial.params)
+        trial.set_user_attr("summary", family.describe(params))
+
+        def on_epoch(epoch: int, score: float) -> None:
+            trial.report(score, epoch)
+            if trial.should_prune():
+                trial.set_user_attr("epochs_run", epoch)
+                trial.set_user_attr(REASON, f"pruned by Hyperband at epoch {epoch}")
+                raise optuna.TrialPruned(f"epoch {epoch}")
+
+        try:
+            outcome = _train_with_oom_retry(
+                trial,
+                family,
+                params,
+                data,
+                metric,
+                device,
+                seed + trial.number,
+                on_epoch,
+                deadline,
+            )
+        except NonFiniteLoss as exc:
+            trial.set_user_attr(REASON, str(exc))
+            raise optuna.TrialPruned(str(exc)) from None
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            trial.set_user_attr(REASON, f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        finally:
+            gc.collect()
+            _empty_cuda_cache()
+        trial.set_user_attr("best_epoch", outcome.best_epoch)
+        trial.set_user_attr("epochs_run", outcome.epochs_run)
+        trial.set_user_attr("stopped_by", outcome.stopped_by)
+        trial.set_user_attr("train_seconds", round(outcome.seconds, 3))
+        trial.set_user_attr(TIEBREAK, _valid_loss(outcome, data))
+        best.offer(trial.number, outcome)
+        return outcome.score
+
+    return objective
+
+
+def _valid_loss(outcome: TrainOutcome, data: TaskData) -> float:
+    loss = METRICS["rmse" if data.problem_type == "regression" else "log_loss"]
+    return round(loss(data.y_valid, outcome.predictor.output(data.x_valid)), 6)
+
+
+def _train_with_oom_retry(trial, family, params, data, metric, device, seed, on_epoch, deadline):
+    try:
+        return train_candidate(
+            family,
+            params,
+            data,
+            metric,
+            device=device,
+            seed=seed,
+            on_epoch=on_epoch,
+            deadline=deadline,
+        )
+    except Exception as exc:
+        if family.kind != "torch" or not is_out_of_memory(exc) or "batch_size" not in params:
+            raise
+    _empty_cuda_cache()
+    half = max(1, int(params["batch_size"]) // 2)
+    trial.set_user_attr("batch_size_used", half)
+    trial.set_user_attr("oom_retry", f"out of memory at batch size {params['batch_size']}")
+    return train_candidate(
+        family,
+        {**params, "batch_size": half},
+        data,
+        metric,
+        device=device,
+        seed=seed,
+        on_epoch=on_epoch,
+        deadline=deadline,
+    )
+
+
+def _empty_cuda_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def effective_params(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """The params a trial trained with (an out-of-memory retry halves the batch size)."""
+    params = dict(trial.params)
+    if "batch_size_used" in trial.user_attrs:
+        params["batch_size"] = trial.user_attrs["batch_size_used"]
+    return params

@@ -1,0 +1,156 @@
+"""Model folders: ``config.json`` (family, params, data spec, labels), torch weights as a state
+dict loaded with ``weights_only=True``, scikit-learn parts with joblib, and a sha256 manifest
+checked on load.
+
+joblib files (the fitted feature encoder, scikit-learn estimators) are pickles: load model folders
+from trusted sources only. Torch weights never execute code on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from automl.errors import DataError, PluginError
+
+if TYPE_CHECKING:
+    from automl.result import FittedResult
+
+FORMAT = 1
+CONFIG, WEIGHTS, ESTIMATOR, FEATURES, MANIFEST = (
+    "config.json",
+    "weights.pt",
+    "estimator.joblib",
+    "features.joblib",
+    "MANIFEST.json",
+)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_result(result: FittedResult, path: str) -> str:
+    import joblib
+    import torch
+
+    from automl import __version__
+
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    predictor = result.predictor
+    config: dict[str, Any] = {
+        "format": FORMAT,
+        "automl_version": __version__,
+        "task": result.task,
+        "family": result.model_name,
+        "kind": predictor.kind,
+        "params": result.best_params,
+        "spec": result.spec.to_json(),
+        "target": result.target.to_json(),
+        "metric": result.metric,
+        "problem_type_reason": result.problem_type_reason,
+        "valid_score": result.valid_score,
+        "best_trial": result.best_trial,
+        "refit": result.refit,
+        "epochs": result.epochs,
+        "timings": result.timings,
+        "summary": result.summary,
+        "study_name": result.study_name,
+        "storage": result.storage,
+    }
+    files = [CONFIG, FEATURES]
+    if predictor.kind == "torch":
+        config["y_scale"] = [predictor.y_mean, predictor.y_std]
+        state = {k: v.detach().cpu() for k, v in predictor.module.state_dict().items()}
+        torch.save(state, folder / WEIGHTS)
+        files.append(WEIGHTS)
+    else:
+        joblib.dump(predictor.estimator, folder / ESTIMATOR)
+        files.append(ESTIMATOR)
+    joblib.dump(result.features, folder / FEATURES)
+    (folder / CONFIG).write_text(json.dumps(config, indent=2, default=str))
+    manifest = {name: _sha256(folder / name) for name in files}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return str(folder)
+
+
+def _verify(folder: Path) -> dict[str, Any]:
+    if not (folder / MANIFEST).is_file() or not (folder / CONFIG).is_file():
+        raise DataError(f"{folder} is not an automl model folder (no {CONFIG} or {MANIFEST})")
+    manifest = json.loads((folder / MANIFEST).read_text())
+    for name, expected in manifest.items():
+        file = folder / name
+        if not file.is_file():
+            raise DataError(f"model folder {folder} is missing {name}")
+        if _sha256(file) != expected:
+            raise DataError(f"{file} does not match its checksum in {MANIFEST}: refusing to load")
+    config = json.loads((folder / CONFIG).read_text())
+    if config.get("format") != FORMAT:
+        raise DataError(f"{folder} has model format {config.get('format')}; expected {FORMAT}")
+    return config
+
+
+def load(path: str, *, device: str = "cpu") -> FittedResult:
+    """Load a model folder written by ``FittedResult.save``; its plugin must be installed."""
+    import joblib
+    import torch
+
+    from automl.metrics import METRICS
+    from automl.plugins import load_registry
+    from automl.predictors import SklearnPredictor, TorchPredictor
+    from automl.result import FittedResult
+    from automl.targets import TargetEncoder
+    from automl.task import DataSpec
+    from automl.training import resolve_device
+
+    folder = Path(path)
+    config = _verify(folder)
+    registry = load_registry()
+    if config["family"] not in registry.models:
+        raise PluginError(
+            f"model family {config['family']!r} (task {config['task']!r}) is not loaded: install "
+            f"or unblock the plugin that provides it; loaded: {sorted(registry.models)}"
+        )
+    family = registry.models[config["family"]]
+    spec = DataSpec.from_json(config["spec"])
+    params = config["params"]
+    if config["kind"] == "torch":
+        dev = resolve_device(device)
+        module = family.build(params, spec)
+        state = torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True)
+        module.load_state_dict(state)
+        mean, std = config["y_scale"]
+        predictor = TorchPredictor(
+            module.to(dev), spec.problem_type, spec.n_outputs, mean, std, dev
+        )
+    else:
+        predictor = SklearnPredictor(
+            joblib.load(folder / ESTIMATOR), spec.problem_type, spec.n_outputs
+        )
+    return FittedResult(
+        task=config["task"],
+        family=family,
+        params=params,
+        predictor=predictor,
+        spec=spec,
+        features=joblib.load(folder / FEATURES),
+        target=TargetEncoder.from_json(config["target"]),
+        metric=METRICS[config["metric"]],
+        problem_type_reason=config["problem_type_reason"],
+        study=None,
+        best_trial=config["best_trial"],
+        valid_score=config["valid_score"],
+        refit=config["refit"],
+        timings=config["timings"],
+        summary=config["summary"],
+        epochs=config["epochs"],
+        study_name=config["study_name"],
+        storage=config["storage"],
+    )

@@ -1,0 +1,85 @@
+"""Trained models behind one interface: ``output(x)`` gives class probabilities (n, k) or
+regression values (n,), whatever trained them (torch or scikit-learn)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+EVAL_BATCH = 8192
+
+
+class Predictor(ABC):
+    kind: str
+    has_proba: bool = True
+
+    def __init__(self, problem_type: str, n_outputs: int) -> None:
+        self.problem_type = problem_type
+        self.n_outputs = n_outputs
+
+    @abstractmethod
+    def output(self, x: Any) -> np.ndarray:
+        """Probabilities (n, k) for classification, values (n,) for regression."""
+
+
+class TorchPredictor(Predictor):
+    kind = "torch"
+
+    def __init__(
+        self,
+        module: Any,
+        problem_type: str,
+        n_outputs: int,
+        y_mean: float = 0.0,
+        y_std: float = 1.0,
+        device: Any = "cpu",
+    ) -> None:
+        super().__init__(problem_type, n_outputs)
+        self.module, self.y_mean, self.y_std, self.device = module, y_mean, y_std, device
+
+    def output(self, x: Any) -> np.ndarray:
+        import torch
+
+        self.module.eval()
+        x = torch.as_tensor(x)
+        outs = []
+        with torch.no_grad(), _autocast(self.device):
+            for start in range(0, len(x), EVAL_BATCH):
+                outs.append(self.module(x[start : start + EVAL_BATCH].to(self.device)).float())
+        out = torch.cat(outs) if outs else torch.zeros((0, self.n_outputs))
+        if self.problem_type == "regression":
+            return (out.reshape(-1) * self.y_std + self.y_mean).cpu().numpy().astype(np.float64)
+        return torch.softmax(out, dim=1).cpu().numpy().astype(np.float64)
+
+
+class SklearnPredictor(Predictor):
+    kind = "sklearn"
+
+    def __init__(self, estimator: Any, problem_type: str, n_outputs: int) -> None:
+        super().__init__(problem_type, n_outputs)
+        self.estimator = estimator
+        self.has_proba = problem_type == "regression" or hasattr(estimator, "predict_proba")
+
+    def output(self, x: Any) -> np.ndarray:
+        if self.problem_type == "regression":
+            return np.asarray(self.estimator.predict(x), dtype=np.float64)
+        cols = np.asarray(self.estimator.classes_, dtype=np.int64)
+        out = np.zeros((len(x), self.n_outputs))
+        if self.has_proba:
+            out[:, cols] = self.estimator.predict_proba(x)
+        else:  # one-hot of the hard prediction: a model without probabilities
+            out[np.arange(len(x)), np.asarray(self.estimator.predict(x), dtype=np.int64)] = 1.0
+        return out
+
+
+def _autocast(device: Any):
+    """bf16 autocast on CUDA, a no-op elsewhere."""
+    import contextlib
+
+    import torch
+
+    if torch.device(device).type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()

@@ -1,0 +1,158 @@
+"""The fitted result of a search: predict, score, leaderboard, and the search itself."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from automl.metrics import METRICS, Metric, report_metrics
+from automl.objective import REASON
+
+if TYPE_CHECKING:
+    import optuna
+
+    from automl.predictors import Predictor
+    from automl.targets import TargetEncoder
+    from automl.task import DataSpec, FeatureEncoder, ModelFamily
+
+
+class FittedResult:
+    """The best model a search found, ready to predict; ``study`` is the Optuna study behind it.
+
+    ``model_name``/``best_params`` name the chosen configuration, ``valid_score`` is its score on
+    the validation split during the search, ``refit`` says whether the returned model was
+    retrained on train+valid (the default) or is the best trial's own model.
+    """
+
+    def __init__(
+        self,
+        *,
+        task: str,
+        family: ModelFamily,
+        params: dict[str, Any],
+        predictor: Predictor,
+        spec: DataSpec,
+        features: FeatureEncoder,
+        target: TargetEncoder,
+        metric: Metric,
+        problem_type_reason: str,
+        study: optuna.Study | None,
+        best_trial: int | None,
+        valid_score: float,
+        refit: bool,
+        timings: dict[str, float],
+        summary: dict[str, Any],
+        epochs: int | None = None,
+        study_name: str | None = None,
+        storage: str | None = None,
+    ) -> None:
+        self.task = task
+        self.family = family
+        self.model_name = family.name
+        self.best_params = dict(params)
+        self.predictor = predictor
+        self.spec = spec
+        self.features = features
+        self.target = target
+        self.metric = metric.name
+        self.problem_type = spec.problem_type
+        self.problem_type_reason = problem_type_reason
+        self._study = study
+        self.best_trial = best_trial
+        self.valid_score = valid_score
+        self.refit = refit
+        self.timings = timings
+        self.summary = summary
+        self.epochs = epochs
+        self.study_name = study_name
+        self.storage = storage
+
+    # -- prediction -------------------------------------------------------------------------
+    @property
+    def classes_(self) -> list[Any] | None:
+        """Class labels in the column order of ``predict_proba`` (None for regression)."""
+        return self.target.classes
+
+    def _output(self, data: Any) -> np.ndarray:
+        return self.predictor.output(self.features.transform(data))
+
+    def predict(self, data: Any) -> np.ndarray:
+        """Class labels (as given in training) or regression values."""
+        out = self._output(data)
+        if self.problem_type == "regression":
+            return out
+        return self.target.decode(out.argmax(axis=1))
+
+    def predict_proba(self, data: Any) -> np.ndarray:
+        """Class probabilities, one column per entry of ``classes_``."""
+        if self.problem_type == "regression":
+            raise AttributeError("predict_proba is for classification; this model is a regressor")
+        if not self.predictor.has_proba:
+            raise AttributeError(f"model family {self.model_name!r} gives no probabilities")
+        return self._output(data)
+
+    def evaluate(self, data: Any, y: Any) -> dict[str, float]:
+        """Every metric that applies to the problem type, on data the search did not see."""
+        return report_metrics(self.problem_type, self.target.encode(y), self._output(data))
+
+    def score(self, data: Any, y: Any, metric: str | None = None) -> float:
+        """The search metric (or ``metric``) on labelled data."""
+        m = METRICS[metric or self.metric]
+        return m(self.target.encode(y), self._output(data))
+
+    # -- the search -------------------------------------------------------------------------
+    @property
+    def study(self) -> optuna.Study | None:
+        """The Optuna study; reopened from its storage for a loaded model when it is reachable."""
+        if self._study is None and self.storage and self.study_name:
+            import optuna
+
+            try:
+                self._study = optuna.load_study(study_name=self.study_name, storage=self.storage)
+            except (KeyError, ValueError, ImportError):
+                return None
+        return self._study
+
+    def leaderboard(self) -> pd.DataFrame:
+        """Every trial: number, model family, key params, score, seconds, epochs, state, note."""
+        study = self.study
+        columns = ["trial", "model", "params", self.metric, "seconds", "epochs", "state", "note"]
+        if study is None:
+            return pd.DataFrame(columns=columns)
+        rows = []
+        for t in study.get_trials(deepcopy=False):
+            if t.state.name == "WAITING":
+                continue  # queued (a family's default configuration), not run yet
+            seconds = t.duration.total_seconds() if t.duration else None
+            rows.append(
+                {
+                    "trial": t.number,
+                    "model": t.params.get("model"),
+                    "params": t.user_attrs.get("summary", ""),
+                    self.metric: t.value,
+                    "seconds": None if seconds is None else round(seconds, 2),
+                    "epochs": t.user_attrs.get("epochs_run"),
+                    "state": t.state.name.lower(),
+                    "note": t.user_attrs.get(REASON, ""),
+                }
+            )
+        board = pd.DataFrame(rows, columns=columns)
+        ascending = METRICS[self.metric].direction == "minimize"
+        board["_order"] = board["state"].map({"complete": 0, "pruned": 1}).fillna(2)
+        board = board.sort_values(["_order", self.metric], ascending=[True, ascending])
+        return board.drop(columns="_order").reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"FittedResult(task={self.task!r}, problem_type={self.problem_type!r}, "
+            f"model={self.model_name!r}, {self.metric}={self.valid_score:.4f} on validation)"
+        )
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path: str) -> str:
+        """Write the model folder (see ``automl.persistence``); returns its path."""
+        from automl.persistence import save_result
+
+        return save_result(self, path)

@@ -1,0 +1,95 @@
+"""The search space every torch family shares: activation, initialisation, optimizer, learning
+rate, weight decay and batch size. Families call ``suggest_activation``/``suggest_init`` for the
+parts of the architecture they own; the core adds ``suggest_training`` to every torch trial.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
+    import torch
+    from torch import nn
+
+ACTIVATIONS = ("relu", "gelu", "silu", "tanh", "sigmoid", "leaky_relu")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+INITS = ("default", "xavier", "kaiming", "normal")
+BATCH_SIZES = (32, 64, 128, 256, 512)
+LR_RANGE = (1e-4, 3e-2)
+WEIGHT_DECAY_RANGE = (1e-7, 1e-2)
+
+
+def suggest_activation(trial: optuna.Trial) -> str:
+    return trial.suggest_categorical("activation", ACTIVATIONS)
+
+
+def suggest_init(trial: optuna.Trial) -> str:
+    return trial.suggest_categorical("init", INITS)
+
+
+def suggest_training(trial: optuna.Trial) -> dict[str, Any]:
+    """Optimizer, learning rate (log scale), weight decay (log scale) and batch size."""
+    return {
+        "optimizer": trial.suggest_categorical("optimizer", OPTIMIZERS),
+        "lr": trial.suggest_float("lr", *LR_RANGE, log=True),
+        "weight_decay": trial.suggest_float("weight_decay", *WEIGHT_DECAY_RANGE, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", BATCH_SIZES),
+    }
+
+
+def make_activation(name: str) -> nn.Module:
+    from torch import nn
+
+    layers = {
+        "relu": nn.ReLU,
+        "gelu": nn.GELU,
+        "silu": nn.SiLU,
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+        "leaky_relu": lambda: nn.LeakyReLU(0.01),
+    }
+    if name not in layers:
+        raise ValueError(f"unknown activation {name!r}; choose one of {ACTIVATIONS}")
+    return layers[name]()
+
+
+def make_optimizer(
+    params: dict[str, Any], weights: Any, lr: float | None = None
+) -> torch.optim.Optimizer:
+    """The optimizer the trial chose; SGD always carries Nesterov momentum 0.9."""
+    import torch
+
+    name, lr = params.get("optimizer", "adam"), lr or params.get("lr", 1e-3)
+    wd = params.get("weight_decay", 0.0)
+    if name == "sgd":
+        return torch.optim.SGD(weights, lr=lr, momentum=0.9, nesterov=True, weight_decay=wd)
+    if name == "adam":
+        return torch.optim.Adam(weights, lr=lr, weight_decay=wd)
+    if name == "adamw":
+        return torch.optim.AdamW(weights, lr=lr, weight_decay=wd)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(weights, lr=lr, momentum=0.9, weight_decay=wd)
+    raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
+
+
+def init_weights(module: nn.Module, scheme: str, activation: str = "relu") -> None:
+    """Re-initialise linear and convolution weights; "default" keeps PyTorch's own."""
+    from torch import nn
+
+    if scheme == "default":
+        return
+    if scheme not in INITS:
+        raise ValueError(f"unknown init {scheme!r}; choose one of {INITS}")
+    nonlinearity = "leaky_relu" if activation == "leaky_relu" else "relu"
+    for layer in module.modules():
+        if not isinstance(layer, (nn.Linear, nn.Conv1d, nn.Conv2d)):
+            continue
+        if scheme == "xavier":
+            nn.init.xavier_uniform_(layer.weight)
+        elif scheme == "kaiming":
+            nn.init.kaiming_normal_(layer.weight, nonlinearity=nonlinearity)
+        else:
+            nn.init.normal_(layer.weight, std=0.02)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)

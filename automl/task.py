@@ -1,0 +1,152 @@
+"""The plugin contract: a Task turns raw input into TaskData; a ModelFamily searches and builds.
+
+The core knows nothing of images, text or tables: everything modality-specific lives behind these
+two abstract classes, which plugins register through the hooks in ``automl.hookspecs``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import optuna
+
+    from automl.targets import TargetEncoder
+
+ProblemType = Literal["binary", "multiclass", "regression"]
+PROBLEM_TYPES: tuple[str, ...] = ("binary", "multiclass", "regression")
+
+
+@dataclass
+class DataSpec:
+    """What a model builder needs to know of the data; JSON-serialisable so a saved model rebuilds.
+
+    ``input_shape`` is the shape of one example as the model receives it, ``n_outputs`` the number
+    of classes (classification) or 1 (regression); ``extra`` holds plugin-specific facts.
+    """
+
+    input_shape: tuple[int, ...]
+    n_outputs: int
+    problem_type: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "input_shape": list(self.input_shape),
+            "n_outputs": self.n_outputs,
+            "problem_type": self.problem_type,
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> DataSpec:
+        return cls(tuple(obj["input_shape"]), obj["n_outputs"], obj["problem_type"], obj["extra"])
+
+
+class FeatureEncoder(ABC):
+    """Turns raw predict-time input into model-ready features; fitted on the training split."""
+
+    @abstractmethod
+    def transform(self, raw: Any) -> np.ndarray:
+        """Validate raw input (raise DataError naming what is wrong) and return model input."""
+
+
+@dataclass
+class TaskData:
+    """A validated, split, model-ready dataset: what a Task's ``adapt`` returns."""
+
+    task: str
+    problem_type: str
+    problem_type_reason: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    spec: DataSpec
+    features: FeatureEncoder
+    target: TargetEncoder
+    summary: dict[str, Any] = field(default_factory=dict)
+    metric: str = ""
+    max_epochs: int = 50
+
+    @property
+    def n_train(self) -> int:
+        return len(self.y_train)
+
+    @property
+    def n_valid(self) -> int:
+        return len(self.y_valid)
+
+
+class Task(ABC):
+    """A kind of input a plugin handles (tables, images, text ...)."""
+
+    name: ClassVar[str]
+    modality: ClassVar[str] = ""
+
+    @abstractmethod
+    def accepts(self, dataset: Any, target: Any = None) -> float:
+        """How well this task fits the raw input: 0 (not at all) to 1 (certainly)."""
+
+    @abstractmethod
+    def adapt(
+        self,
+        dataset: Any,
+        target: Any = None,
+        *,
+        problem_type: str | None = None,
+        valid_fraction: float = 0.2,
+        seed: int = 0,
+        **options: Any,
+    ) -> TaskData:
+        """Validate and split the input; raise DataError before any training if it is unusable."""
+
+    def describe_input(self) -> str:
+        """One line for error messages: which inputs this task accepts."""
+        return self.name
+
+
+class ModelFamily(ABC):
+    """One searchable kind of model for a task: its own conditional space and a builder.
+
+    ``kind`` is "torch" (``build`` returns an ``nn.Module`` trained by ``automl.training``) or
+    "sklearn" (``build`` returns an unfitted scikit-learn estimator). Parameter names a family
+    suggests are prefixed with its name (``"mlp.depth"``) so families never clash; torch families
+    also receive the shared training space (optimizer, lr, batch size ...) from ``automl.space``.
+    """
+
+    name: ClassVar[str]
+    task: ClassVar[str]
+    kind: ClassVar[Literal["torch", "sklearn"]]
+    problem_types: ClassVar[tuple[str, ...]] = PROBLEM_TYPES
+
+    def supports(self, data: TaskData) -> bool:
+        """Whether this family can be searched on this data (e.g. by problem type or size)."""
+        return data.problem_type in self.problem_types
+
+    @abstractmethod
+    def suggest(self, trial: optuna.Trial, data: TaskData) -> None:
+        """Sample this family's own hyper-parameters from the trial (``trial.suggest_*``)."""
+
+    @abstractmethod
+    def build(self, params: dict[str, Any], spec: DataSpec) -> Any:
+        """An untrained model for ``trial.params`` (the shared training ones included)."""
+
+    def default_params(self, data: TaskData) -> dict[str, Any] | None:
+        """A strong starting configuration (this family's params, prefixed), tried first."""
+        return None
+
+    def describe(self, params: dict[str, Any]) -> str:
+        """A short human summary of the architecture for leaderboards and reports."""
+        own = {k.split(".", 1)[1]: v for k, v in params.items() if k.startswith(self.name + ".")}
+        return ", ".join(f"{k}={_short(v)}" for k, v in own.items())
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

@@ -1,0 +1,155 @@
+"""The training loops. The torch loop knows nothing of tables or images: it gets arrays, a module
+and the trial's parameters; data sits on the device once and batches are slices by index."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from automl import space
+from automl.metrics import Metric
+from automl.predictors import Predictor, SklearnPredictor, TorchPredictor, _autocast
+
+DEFAULT_PATIENCE = 8
+
+
+class NonFiniteLoss(RuntimeError):
+    """The training loss became NaN or infinite; the trial is pruned with this reason."""
+
+
+@dataclass
+class TrainOutcome:
+    predictor: Predictor
+    score: float  # best validation score (nan when trained without validation)
+    best_epoch: int  # epochs that gave the best score (the model holds those weights)
+    epochs_run: int
+    stopped_by: str  # "max_epochs", "early_stopping", "time_budget" or "fit"
+    seconds: float
+
+
+def resolve_device(device: str | Any = "auto") -> Any:
+    """ "auto" is CUDA when present, else CPU; anything else is handed to torch.device."""
+    import torch
+
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but no CUDA device is available; use device='auto'")
+    return dev
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc)
+
+
+def train_torch(
+    module: Any,
+    params: dict[str, Any],
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_valid: np.ndarray | None,
+    y_valid: np.ndarray | None,
+    *,
+    problem_type: str,
+    n_outputs: int,
+    metric: Metric | None,
+    max_epochs: int,
+    device: Any = "auto",
+    seed: int = 0,
+    on_epoch: Callable[[int, float], None] | None = None,
+    deadline: float | None = None,
+    patience: int = DEFAULT_PATIENCE,
+) -> TrainOutcome:
+    """Train with the trial's optimizer; keep the weights of the best validation epoch.
+
+    ``on_epoch(epoch, score)`` is called after every epoch (it may raise TrialPruned); without a
+    validation split the model trains exactly ``max_epochs`` epochs (the refit on train+valid).
+    """
+    import torch
+
+    started = time.perf_counter()
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+    regression = problem_type == "regression"
+    y_mean, y_std = (float(y_train.mean()), float(y_train.std()) or 1.0) if regression else (0, 1)
+
+    x = torch.as_tensor(x_train).to(dev)
+    y = torch.as_tensor(y_train).to(dev)
+    if regression:
+        y = ((y.float() - y_mean) / y_std).reshape(-1, 1)
+    module = module.to(dev)
+    if dev.type == "cuda" and x.ndim == 4:
+        module = module.to(memory_format=torch.channels_last)
+    optimizer = space.make_optimizer(params, module.parameters())
+    loss_fn = torch.nn.MSELoss() if regression else torch.nn.CrossEntropyLoss()
+    predictor = TorchPredictor(module, problem_type, n_outputs, y_mean, y_std, dev)
+    generator = torch.Generator(device=dev).manual_seed(seed)
+    batch = int(params.get("batch_size", 128))
+
+    best_score, best_epoch, best_state, stale = math.nan, 0, None, 0
+    stopped_by, epoch = "max_epochs", 0
+    for epoch in range(1, max_epochs + 1):
+        module.train()
+        order = torch.randperm(len(x), device=dev, generator=generator)
+        for start in range(0, len(x), batch):
+            idx = order[start : start + batch]
+            if len(idx) < 2 and len(x) >= 2:
+                continue  # a batch of one breaks batch-norm and adds nothing
+            with _autocast(dev):
+                loss = loss_fn(module(x[idx]).float(), y[idx])
+            if not torch.isfinite(loss):
+                raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at epoch {epoch}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        if x_valid is None:
+            best_epoch = epoch
+        else:
+            score = metric(y_valid, predictor.output(x_valid))
+            if not math.isfinite(score):
+                raise NonFiniteLoss(f"non-finite validation {metric.name} at epoch {epoch}")
+            if best_state is None or metric.better(score, best_score):
+                best_score, best_epoch, stale = score, epoch, 0
+                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            else:
+                stale += 1
+            if on_epoch is not None:
+                on_epoch(epoch, score)
+            if stale >= patience:
+                stopped_by = "early_stopping"
+                break
+        if deadline is not None and time.monotonic() >= deadline:
+            stopped_by = "time_budget"
+            break
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    return TrainOutcome(
+        predictor, best_score, best_epoch, epoch, stopped_by, time.perf_counter() - started
+    )
+
+
+def train_sklearn(
+    estimator: Any,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_valid: np.ndarray | None,
+    y_valid: np.ndarray | None,
+    *,
+    problem_type: str,
+    n_outputs: int,
+    metric: Metric | None,
+) -> TrainOutcome:
+    """Fit a scikit-learn estimator once and score it on the validation split."""
+    started = time.perf_counter()
+    estimator.fit(x_train, y_train)
+    predictor = SklearnPredictor(estimator, problem_type, n_outputs)
+    score = math.nan if x_valid is None else metric(y_valid, predictor.output(x_valid))
+    return TrainOutcome(predictor, score, 1, 1, "fit", time.perf_counter() - started)

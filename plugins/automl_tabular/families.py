@@ -1,0 +1,177 @@
+"""Model families for tables: a torch MLP and scikit-learn's gradient boosting, forests and
+linear models, so one search ranges over neural and classical models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from automl import space
+from automl.task import DataSpec, ModelFamily, TaskData
+
+N_JOBS = -1
+
+
+class MLPFamily(ModelFamily):
+    """Fully connected network: depth, width, dropout, batch-norm plus the shared space."""
+
+    name = "mlp"
+    task = "tabular"
+    kind = "torch"
+
+    def suggest(self, trial, data: TaskData) -> None:
+        trial.suggest_int("mlp.depth", 1, 4)
+        trial.suggest_categorical("mlp.width", (64, 128, 256, 512))
+        trial.suggest_float("mlp.dropout", 0.0, 0.5)
+        trial.suggest_categorical("mlp.batch_norm", (True, False))
+        space.suggest_activation(trial)
+        space.suggest_init(trial)
+
+    def build(self, params: dict[str, Any], spec: DataSpec):
+        from torch import nn
+
+        layers: list[nn.Module] = []
+        width_in = spec.input_shape[0]
+        for _ in range(params["mlp.depth"]):
+            layers.append(nn.Linear(width_in, params["mlp.width"]))
+            if params["mlp.batch_norm"]:
+                layers.append(nn.BatchNorm1d(params["mlp.width"]))
+            layers.append(space.make_activation(params["activation"]))
+            if params["mlp.dropout"] > 0:
+                layers.append(nn.Dropout(params["mlp.dropout"]))
+            width_in = params["mlp.width"]
+        layers.append(nn.Linear(width_in, spec.n_outputs))
+        return nn.Sequential(*layers)
+
+    def default_params(self, data: TaskData) -> dict[str, Any]:
+        return {
+            "mlp.depth": 2,
+            "mlp.width": 256,
+            "mlp.dropout": 0.1,
+            "mlp.batch_norm": True,
+            "activation": "relu",
+            "init": "default",
+            "optimizer": "adamw",
+            "lr": 1e-3,
+            "weight_decay": 1e-5,
+            "batch_size": 256 if data.n_train > 2000 else 64,
+        }
+
+
+class HistGradientBoostingFamily(ModelFamily):
+    """scikit-learn's histogram gradient boosting, with its own early stopping."""
+
+    name = "hist_gb"
+    task = "tabular"
+    kind = "sklearn"
+
+    def suggest(self, trial, data: TaskData) -> None:
+        trial.suggest_float("hist_gb.learning_rate", 0.01, 0.3, log=True)
+        trial.suggest_int("hist_gb.max_leaf_nodes", 8, 256, log=True)
+        trial.suggest_int("hist_gb.min_samples_leaf", 2, 200, log=True)
+        trial.suggest_float("hist_gb.l2_regularization", 1e-8, 10.0, log=True)
+        trial.suggest_float("hist_gb.max_features", 0.3, 1.0)
+
+    def build(self, params: dict[str, Any], spec: DataSpec):
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        cls = (
+            HistGradientBoostingRegressor
+            if spec.problem_type == "regression"
+            else HistGradientBoostingClassifier
+        )
+        return cls(
+            learning_rate=params["hist_gb.learning_rate"],
+            max_leaf_nodes=params["hist_gb.max_leaf_nodes"],
+            min_samples_leaf=params["hist_gb.min_samples_leaf"],
+            l2_regularization=params["hist_gb.l2_regularization"],
+            max_features=params["hist_gb.max_features"],
+            max_iter=1000,
+            early_stopping=True,
+            validation_fraction=0.1,
+            n_iter_no_change=30,
+            random_state=0,
+        )
+
+    def default_params(self, data: TaskData) -> dict[str, Any]:
+        return {
+            "hist_gb.learning_rate": 0.1,
+            "hist_gb.max_leaf_nodes": 31,
+            "hist_gb.min_samples_leaf": 20,
+            "hist_gb.l2_regularization": 1e-8,
+            "hist_gb.max_features": 1.0,
+        }
+
+
+class _ForestFamily(ModelFamily):
+    task = "tabular"
+    kind = "sklearn"
+    _classes: tuple[str, str]
+
+    def suggest(self, trial, data: TaskData) -> None:
+        trial.suggest_int(f"{self.name}.n_estimators", 100, 500, step=50)
+        trial.suggest_categorical(f"{self.name}.max_features", ("sqrt", 0.3, 0.5, 0.8, 1.0))
+        trial.suggest_int(f"{self.name}.min_samples_leaf", 1, 20, log=True)
+
+    def build(self, params: dict[str, Any], spec: DataSpec):
+        from sklearn import ensemble
+
+        regressor, classifier = self._classes
+        cls = getattr(ensemble, regressor if spec.problem_type == "regression" else classifier)
+        return cls(
+            n_estimators=params[f"{self.name}.n_estimators"],
+            max_features=params[f"{self.name}.max_features"],
+            min_samples_leaf=params[f"{self.name}.min_samples_leaf"],
+            n_jobs=N_JOBS,
+            random_state=0,
+        )
+
+    def default_params(self, data: TaskData) -> dict[str, Any]:
+        return {
+            f"{self.name}.n_estimators": 300,
+            f"{self.name}.max_features": "sqrt",
+            f"{self.name}.min_samples_leaf": 1,
+        }
+
+
+class RandomForestFamily(_ForestFamily):
+    """Random forest (bootstrap samples, best splits)."""
+
+    name = "random_forest"
+    _classes = ("RandomForestRegressor", "RandomForestClassifier")
+
+
+class ExtraTreesFamily(_ForestFamily):
+    """Extremely randomised trees (random splits): often the better forest on noisy tables."""
+
+    name = "extra_trees"
+    _classes = ("ExtraTreesRegressor", "ExtraTreesClassifier")
+
+
+class LinearFamily(ModelFamily):
+    """Logistic regression (classification) or ridge regression: the fast, calibrated floor."""
+
+    name = "linear"
+    task = "tabular"
+    kind = "sklearn"
+
+    def suggest(self, trial, data: TaskData) -> None:
+        trial.suggest_float("linear.C", 1e-4, 1e3, log=True)
+
+    def build(self, params: dict[str, Any], spec: DataSpec):
+        from sklearn.linear_model import LogisticRegression, Ridge
+
+        if spec.problem_type == "regression":
+            return Ridge(alpha=1.0 / params["linear.C"])
+        return LogisticRegression(C=params["linear.C"], max_iter=2000)
+
+    def default_params(self, data: TaskData) -> dict[str, Any]:
+        return {"linear.C": 1.0}
+
+
+FAMILIES = (
+    LinearFamily,
+    HistGradientBoostingFamily,
+    ExtraTreesFamily,
+    RandomForestFamily,
+    MLPFamily,
+)

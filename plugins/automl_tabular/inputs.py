@@ -1,0 +1,109 @@
+"""The table inputs we accept, turned into a DataFrame of features and a target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.errors import DataError
+
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".pq")
+ACCEPTED = (
+    "tables: a pandas DataFrame with target='column', an (X, y) pair of 2-D numpy arrays or "
+    "DataFrames, a CSV/TSV/Parquet path with target='column', or a scikit-learn Bunch"
+)
+
+
+def is_table_path(obj: Any) -> bool:
+    return isinstance(obj, (str, Path)) and str(obj).lower().endswith(TABLE_SUFFIXES)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no such file: {path}")
+    name = path.name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        sep = "\t" if ".tsv" in name else ","
+        return pd.read_csv(path, sep=sep)
+    except ImportError as exc:
+        raise DataError(f"cannot read {path}: {exc}; install pyarrow for Parquet files") from None
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise DataError(f"cannot read {path} as a table: {exc}") from None
+
+
+def as_frame(x: Any) -> pd.DataFrame:
+    """Features as a DataFrame; numpy columns are named x0, x1, ..."""
+    if isinstance(x, pd.DataFrame):
+        return x
+    if isinstance(x, pd.Series):
+        return x.to_frame()
+    arr = np.asarray(x)
+    if arr.ndim == 1:
+        raise DataError(
+            f"features must be 2-D (rows x columns); got a 1-D array of {len(arr)} values: "
+            "reshape a single feature with x.reshape(-1, 1)"
+        )
+    if arr.ndim != 2:
+        raise DataError(f"tabular features must be 2-D (rows x columns); got shape {arr.shape}")
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+
+def split_target(dataset: Any, target: Any) -> tuple[pd.DataFrame, Any]:
+    """(features, target) from any accepted input; errors name what is missing."""
+    if is_table_path(dataset):
+        dataset = read_table(dataset)
+    if _is_bunch(dataset):
+        frame = getattr(dataset, "frame", None)
+        data = dataset.data
+        names = getattr(dataset, "feature_names", None)
+        if not isinstance(data, pd.DataFrame) and names is not None and frame is None:
+            data = pd.DataFrame(np.asarray(data), columns=list(names))
+        return as_frame(data), dataset.target
+    if isinstance(dataset, tuple):
+        if len(dataset) != 2:
+            raise DataError(f"pass (X, y): a pair; got a tuple of {len(dataset)} items")
+        x, y = dataset
+        frame = as_frame(x)
+        if len(frame) != len(y):
+            raise DataError(f"X has {len(frame)} rows but y has {len(y)}: they must match")
+        return frame, y
+    if isinstance(dataset, pd.DataFrame):
+        if target is None:
+            raise DataError(
+                "a DataFrame needs target='column' naming the column to predict; columns: "
+                f"{list(dataset.columns)[:20]}"
+            )
+        if target not in dataset.columns:
+            raise DataError(
+                f"target column {target!r} is not in the data; columns: "
+                f"{list(dataset.columns)[:20]}"
+            )
+        return dataset.drop(columns=[target]), dataset[target]
+    raise DataError(f"input of type {type(dataset).__name__} is not a table; accepted: {ACCEPTED}")
+
+
+def _is_bunch(obj: Any) -> bool:
+    return hasattr(obj, "data") and hasattr(obj, "target") and not isinstance(obj, pd.DataFrame)
+
+
+def accepts(dataset: Any, target: Any) -> float:
+    """How surely this input is a table."""
+    if isinstance(dataset, pd.DataFrame):
+        return 0.9 if target is not None and target in dataset.columns else 0.5
+    if is_table_path(dataset):
+        return 0.8
+    if _is_bunch(dataset):
+        return 0.9 if np.ndim(dataset.data) == 2 else 0.0
+    if isinstance(dataset, tuple) and len(dataset) == 2:
+        x = dataset[0]
+        if isinstance(x, pd.DataFrame):
+            return 0.9
+        if isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype.kind in "biufO":
+            return 0.9
+    return 0.0

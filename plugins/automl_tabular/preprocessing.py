@@ -1,0 +1,233 @@
+"""Table preprocessing, fitted on the training split only.
+
+Numeric columns: median imputation (plus a missing-indicator column when the training split had
+gaps), then a normal-quantile transform (more than 10 distinct values) or standardisation.
+Categorical columns: one-hot up to ``MAX_ONEHOT`` levels, frequency-ranked ordinal codes above
+(unseen levels map to their own code); missing values are a level of their own. Date columns are
+expanded into year, month, day, weekday and days-since-epoch. ID-like, constant and free-text
+columns are dropped, each with a note in ``notes``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.errors import DataError
+from automl.task import FeatureEncoder
+
+MAX_ONEHOT = 16
+FREE_TEXT_MIN_WORDS = 6
+ID_NAME = re.compile(r"(^|[_\W])id$|^id([_\W]|$)", re.IGNORECASE)
+MISSING = "__missing__"
+
+
+@dataclass
+class Column:
+    name: str
+    kind: str  # numeric, onehot, ordinal, date
+    fill: float = 0.0
+    indicator: bool = False
+    scale: tuple[float, float] = (0.0, 1.0)
+    quantiles: np.ndarray | None = None
+    levels: list[str] = field(default_factory=list)
+
+    def outputs(self) -> list[str]:
+        if self.kind == "onehot":
+            return [f"{self.name}={lvl}" for lvl in self.levels]
+        base = (
+            [f"{self.name}.{p}" for p in ("year", "month", "day", "weekday", "days")]
+            if self.kind == "date"
+            else [self.name]
+        )
+        return base + ([f"{self.name}.missing"] if self.indicator else [])
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    return series.astype(object).where(series.notna(), MISSING).map(str)
+
+
+def _looks_like_date(series: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return True
+    if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+        return False
+    sample = series.dropna().astype(str).head(200)
+    if sample.empty or not sample.str.contains(r"\d{1,4}[-/]\d{1,2}[-/]\d{1,4}").all():
+        return False
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return parsed.notna().mean() > 0.95
+
+
+def _date_parts(series: pd.Series) -> np.ndarray:
+    ts = pd.to_datetime(series, errors="coerce", format="mixed")
+    days = (ts - pd.Timestamp("1970-01-01")).dt.days
+    parts = [ts.dt.year, ts.dt.month, ts.dt.day, ts.dt.weekday, days]
+    return np.column_stack([p.to_numpy(dtype=np.float64, na_value=np.nan) for p in parts])
+
+
+def _normal_quantile_ref(n: int) -> np.ndarray:
+    from scipy.stats import norm
+
+    return norm.ppf(np.clip(np.linspace(0, 1, n), 1e-4, 1 - 1e-4))
+
+
+class TabularPreprocessor(FeatureEncoder):
+    """Fitted column plan for one table; ``transform`` validates columns and dtypes."""
+
+    def __init__(self) -> None:
+        self.columns: list[Column] = []
+        self.input_columns: list[str] = []
+        self.notes: list[str] = []
+        self.feature_names: list[str] = []
+        self.missing_counts: dict[str, int] = {}
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, frame: pd.DataFrame) -> TabularPreprocessor:
+        if frame.shape[1] == 0:
+            raise DataError("the table has no feature columns besides the target")
+        self.input_columns = [str(c) for c in frame.columns]
+        frame = frame.set_axis(self.input_columns, axis=1)
+        n = len(frame)
+        for name in self.input_columns:
+            col = frame[name]
+            if pd.api.types.is_float_dtype(col):
+                col = col.replace([np.inf, -np.inf], np.nan)
+            n_missing = int(col.isna().sum())
+            if n_missing:
+                self.missing_counts[name] = n_missing
+            plan = self._plan(name, col, n)
+            if plan is not None:
+                self.columns.append(plan)
+        if not self.columns:
+            raise DataError(
+                "no usable feature column is left: "
+                + "; ".join(self.notes)
+                + ". Pass columns that carry information about the target"
+            )
+        self.feature_names = [out for c in self.columns for out in c.outputs()]
+        return self
+
+    def _plan(self, name: str, col: pd.Series, n: int) -> Column | None:
+        non_null = col.dropna()
+        n_unique = non_null.nunique()
+        if n_unique <= 1:
+            self.notes.append(f"dropped {name!r}: constant")
+            return None
+        if pd.api.types.is_bool_dtype(col):
+            col = col.astype(float)
+        if pd.api.types.is_numeric_dtype(col):
+            integral = pd.api.types.is_integer_dtype(col) or bool(np.all(non_null % 1 == 0))
+            if ID_NAME.search(name) and integral and n_unique > 0.95 * len(non_null):
+                self.notes.append(f"dropped {name!r}: an ID-like column (unique per row)")
+                return None
+            return self._numeric(name, col.astype(np.float64))
+        if _looks_like_date(col):
+            plan = Column(name, "date")
+            parts = _date_parts(col)
+            plan.fill = 0.0
+            plan.indicator = bool(np.isnan(parts[:, 0]).any())
+            med = np.nanmedian(parts, axis=0)
+            std = np.nanstd(parts, axis=0)
+            plan.scale = (med.tolist(), np.where(std > 0, std, 1.0).tolist())
+            self.notes.append(f"{name!r} read as dates: expanded to year/month/day/weekday/days")
+            return plan
+        text = _as_text(col)
+        if n_unique > 0.5 * len(non_null) and n_unique > MAX_ONEHOT:
+            words = non_null.astype(str).str.split().str.len().mean()
+            why = "free text (use the text task)" if words >= FREE_TEXT_MIN_WORDS else "ID-like"
+            self.notes.append(f"dropped {name!r}: {why}, {n_unique} distinct values")
+            return None
+        counts = text.value_counts()
+        levels = [str(v) for v in counts.index]
+        if len(levels) <= MAX_ONEHOT:
+            return Column(name, "onehot", levels=sorted(levels))
+        codes = np.arange(len(levels), dtype=np.float64)
+        return Column(name, "ordinal", levels=levels, scale=(codes.mean(), codes.std() or 1.0))
+
+    def _numeric(self, name: str, col: pd.Series) -> Column:
+        values = col.to_numpy()
+        finite = values[np.isfinite(values)]
+        plan = Column(name, "numeric", fill=float(np.median(finite)))
+        plan.indicator = len(finite) < len(values)
+        if len(np.unique(finite)) > 10:
+            plan.quantiles = np.quantile(finite, np.linspace(0, 1, min(1000, len(finite))))
+        else:
+            plan.scale = (float(finite.mean()), float(finite.std()) or 1.0)
+        return plan
+
+    # -- transforming ------------------------------------------------------------------------
+    def _frame(self, raw: Any) -> pd.DataFrame:
+        from automl_tabular.inputs import as_frame
+
+        if isinstance(raw, pd.DataFrame):
+            frame = raw.set_axis([str(c) for c in raw.columns], axis=1)
+            missing = [c for c in self.input_columns if c not in frame.columns]
+            if missing:
+                raise DataError(
+                    f"the data lacks column(s) the model was trained on: {missing}; "
+                    f"expected columns: {self.input_columns}"
+                )
+            return frame
+        frame = as_frame(raw)
+        if frame.shape[1] != len(self.input_columns):
+            raise DataError(
+                f"X has {frame.shape[1]} features, but the model was trained on "
+                f"{len(self.input_columns)} ({self.input_columns[:10]}); pass the same columns"
+            )
+        return frame.set_axis(self.input_columns, axis=1)
+
+    def transform(self, raw: Any) -> np.ndarray:
+        frame = self._frame(raw)
+        blocks = [self._transform_column(c, frame[c.name]) for c in self.columns]
+        return np.column_stack(blocks).astype(np.float32) if blocks else np.zeros((len(frame), 0))
+
+    def _transform_column(self, plan: Column, col: pd.Series) -> np.ndarray:
+        if plan.kind == "numeric":
+            values = self._numeric_values(plan.name, col)
+            missing = ~np.isfinite(values)
+            values = np.where(missing, plan.fill, values)
+            if plan.quantiles is not None:
+                ref = _normal_quantile_ref(len(plan.quantiles))
+                out = np.interp(values, plan.quantiles, ref)
+            else:
+                out = (values - plan.scale[0]) / plan.scale[1]
+            cols = [out] + ([missing.astype(np.float64)] if plan.indicator else [])
+            return np.column_stack(cols)
+        if plan.kind == "date":
+            parts = _date_parts(col)
+            missing = np.isnan(parts[:, 0])
+            med, std = np.asarray(plan.scale[0]), np.asarray(plan.scale[1])
+            parts = np.where(np.isnan(parts), med, parts)
+            out = (parts - med) / std
+            return np.column_stack([out] + ([missing.astype(float)] if plan.indicator else []))
+        text = _as_text(col)
+        codes = pd.Categorical(text.where(text.isin(plan.levels)), categories=plan.levels).codes
+        if plan.kind == "onehot":
+            onehot = np.zeros((len(text), len(plan.levels)))
+            known = codes >= 0
+            onehot[np.flatnonzero(known), codes[known]] = 1.0
+            return onehot
+        codes = codes.astype(np.float64)
+        codes[codes < 0] = len(plan.levels)  # unseen level: a code of its own
+        return ((codes - plan.scale[0]) / plan.scale[1]).reshape(-1, 1)
+
+    @staticmethod
+    def _numeric_values(name: str, col: pd.Series) -> np.ndarray:
+        if pd.api.types.is_bool_dtype(col):
+            col = col.astype(float)
+        if not pd.api.types.is_numeric_dtype(col):
+            converted = pd.to_numeric(col, errors="coerce")
+            bad = converted.isna() & col.notna()
+            if bad.any():
+                examples = col[bad].astype(str).unique()[:3].tolist()
+                raise DataError(
+                    f"column {name!r} was numeric in training but holds non-numeric values "
+                    f"now (e.g. {examples}); pass numbers or leave them empty"
+                )
+            col = converted
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)

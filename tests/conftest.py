@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Every test runs in its own folder, so default study storages land there."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOML_BLOCK", raising=False)
+
+
+@pytest.fixture(scope="session")
+def adult() -> pd.DataFrame:
+    return pd.read_csv(DATA / "adult_sample.csv")
+
+
+@pytest.fixture(scope="session")
+def iris_frame() -> pd.DataFrame:
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    frame["target"] = frame["target"].map(dict(enumerate(["setosa", "versicolor", "virginica"])))
+    return frame
+
+
+@pytest.fixture(scope="session")
+def diabetes():
+    from sklearn.datasets import load_diabetes
+
+    return load_diabetes(return_X_y=True)

@@ -1,0 +1,168 @@
+"""automl.fit end to end on small real tables: every accepted input, the three problem types,
+the result's methods, save/load and resuming a study."""
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from sklearn.datasets import load_iris
+
+import automl
+
+FAST = {"n_trials": 4, "verbose": False, "max_epochs": 8}
+
+
+def test_dataframe_binary_with_categoricals_and_missing(adult):
+    train, test = adult.iloc[:450], adult.iloc[450:]
+    result = automl.fit(train, target="class", study_name="adult", **FAST)
+    assert result.task == "tabular" and result.problem_type == "binary"
+    assert result.problem_type_reason.startswith("inferred")
+    assert result.classes_ == ["<=50K", ">50K"]
+    x_test = test.drop(columns="class")
+    pred = result.predict(x_test)
+    assert set(pred) <= {"<=50K", ">50K"}
+    proba = result.predict_proba(x_test)
+    assert proba.shape == (len(test), 2) and np.allclose(proba.sum(axis=1), 1)
+    assert result.score(x_test, test["class"]) > 0.75  # the majority class alone gives 0.73
+    assert result.summary["missing_values"]["workclass"] > 0
+    board = result.leaderboard()
+    assert list(board.columns) == [
+        "trial",
+        "model",
+        "params",
+        "accuracy",
+        "seconds",
+        "epochs",
+        "state",
+        "note",
+    ]
+    assert len(board) == 4 and board.iloc[0]["state"] == "complete"
+    assert isinstance(result.study, optuna.Study)
+    assert (tmp := result.storage) and tmp.endswith("studies/adult/study.db")
+    assert result.best_params["model"] == result.model_name
+
+
+def test_xy_arrays_multiclass_with_roc_auc():
+    x, y = load_iris(return_X_y=True)
+    result = automl.fit((x, y), metric="roc_auc", **FAST)
+    assert result.problem_type == "multiclass" and result.metric == "roc_auc"
+    assert result.valid_score > 0.9
+    assert result.predict(x[:5]).tolist() == result.predict(x[:5]).tolist()
+    assert set(result.evaluate(x, y)) >= {"accuracy", "f1", "roc_auc", "log_loss"}
+
+
+def test_bunch_and_regression(diabetes):
+    from sklearn.datasets import load_diabetes
+
+    result = automl.fit(load_diabetes(), metric="rmse", **FAST)
+    assert result.problem_type == "regression" and result.metric == "rmse"
+    x, y = diabetes
+    pred = result.predict(x)
+    assert pred.shape == (len(y),) and np.isfinite(pred).all()
+    assert result.score(x, y, metric="r2") > 0.3
+    with pytest.raises(AttributeError, match="classification"):
+        result.predict_proba(x)
+
+
+def test_csv_path(tmp_path, iris_frame):
+    path = tmp_path / "iris.csv"
+    iris_frame.to_csv(path, index=False)
+    result = automl.fit(str(path), target="target", **FAST)
+    assert set(result.predict(iris_frame.drop(columns="target"))) <= set(iris_frame["target"])
+
+
+def test_every_family_trains_and_round_trips(tmp_path, iris_frame):
+    x = iris_frame.drop(columns="target")
+    for family in ("linear", "hist_gb", "extra_trees", "random_forest", "mlp"):
+        result = automl.fit(
+            iris_frame,
+            target="target",
+            models=[family],
+            n_trials=1,
+            storage=":memory:",
+            verbose=False,
+            max_epochs=5,
+        )
+        assert result.model_name == family
+        loaded = automl.load(result.save(str(tmp_path / family)))
+        assert np.allclose(loaded.predict_proba(x), result.predict_proba(x), atol=1e-6)
+        assert loaded.best_params == result.best_params
+
+
+def test_save_writes_state_dict_config_and_manifest(tmp_path, iris_frame):
+    result = automl.fit(
+        iris_frame,
+        target="target",
+        models=["mlp"],
+        n_trials=1,
+        storage=":memory:",
+        verbose=False,
+        max_epochs=3,
+    )
+    folder = tmp_path / "model"
+    result.save(str(folder))
+    assert {p.name for p in folder.iterdir()} == {
+        "config.json",
+        "weights.pt",
+        "features.joblib",
+        "MANIFEST.json",
+    }
+    (folder / "weights.pt").write_bytes((folder / "weights.pt").read_bytes() + b"x")
+    with pytest.raises(automl.DataError, match="checksum"):
+        automl.load(str(folder))
+
+
+def test_resume_continues_the_same_study(iris_frame):
+    first = automl.fit(
+        iris_frame, target="target", study_name="iris", n_trials=3, verbose=False, max_epochs=4
+    )
+    assert len(first.study.trials) == 3
+    again = automl.fit(
+        iris_frame, target="target", study_name="iris", n_trials=5, verbose=False, max_epochs=4
+    )
+    assert len(again.study.trials) == 5 and again.summary["resumed"]
+    numbers = [t.number for t in again.study.trials]
+    assert numbers == list(range(5))
+    done = automl.fit(
+        iris_frame, target="target", study_name="iris", n_trials=5, verbose=False, max_epochs=4
+    )
+    assert len(done.study.trials) == 5  # n_trials counts the study's trials: nothing to add
+
+
+def test_resume_on_other_data_is_refused_and_leaves_study_untouched(iris_frame, adult):
+    automl.fit(iris_frame, target="target", study_name="s", n_trials=2, verbose=False)
+    with pytest.raises(automl.DataError, match="exists in its storage for other data"):
+        automl.fit(adult, target="class", study_name="s", n_trials=2, verbose=False)
+    study = optuna.load_study(study_name="s", storage="sqlite:///studies/s/study.db")
+    assert len(study.trials) == 2
+
+
+def test_refit_false_keeps_the_best_trial_model(iris_frame):
+    result = automl.fit(iris_frame, target="target", refit=False, **FAST)
+    assert result.refit is False
+    x = iris_frame.drop(columns="target")
+    assert result.score(x, iris_frame["target"]) > 0.85
+
+
+def test_time_budget_stops_the_search(adult):
+    result = automl.fit(adult, target="class", time_budget=6, storage=":memory:", verbose=False)
+    assert result.timings["search"] < 6 + 15  # one running trial may finish its epoch
+    assert len(result.study.trials) >= 1
+
+
+def test_progress_bar_prints_best_score(iris_frame, capsys):
+    automl.fit(iris_frame, target="target", n_trials=2, storage=":memory:", verbose=True)
+    err = capsys.readouterr()
+    assert "best accuracy=" in err.err
+    assert "best:" in err.out
+
+
+def test_predict_accepts_numpy_with_the_same_columns(iris_frame):
+    result = automl.fit(iris_frame, target="target", **FAST)
+    x = iris_frame.drop(columns="target")
+    assert (result.predict(x.to_numpy()) == result.predict(x)).all()
+    shuffled = x[list(reversed(x.columns))]
+    assert (result.predict(shuffled) == result.predict(x)).all()
+    assert (
+        result.predict(pd.concat([x, iris_frame[["target"]]], axis=1)) == result.predict(x)
+    ).all()

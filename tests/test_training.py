@@ -1,0 +1,174 @@
+import time
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_iris
+from sklearn.preprocessing import StandardScaler
+
+from automl.metrics import METRICS
+from automl.training import NonFiniteLoss, resolve_device, train_torch
+
+PARAMS = {"optimizer": "adam", "lr": 1e-2, "weight_decay": 0.0, "batch_size": 32}
+
+
+@pytest.fixture(scope="module")
+def iris_split():
+    x, y = load_iris(return_X_y=True)
+    x = StandardScaler().fit_transform(x).astype(np.float32)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(x))
+    return x[idx[:110]], y[idx[:110]], x[idx[110:]], y[idx[110:]]
+
+
+def _net(n_out=3):
+    return torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.ReLU(), torch.nn.Linear(32, n_out))
+
+
+def test_learns_and_keeps_best_epoch(iris_split):
+    xt, yt, xv, yv = iris_split
+    seen = []
+    out = train_torch(
+        _net(),
+        PARAMS,
+        xt,
+        yt,
+        xv,
+        yv,
+        problem_type="multiclass",
+        n_outputs=3,
+        metric=METRICS["accuracy"],
+        max_epochs=30,
+        device="cpu",
+        seed=0,
+        on_epoch=lambda e, s: seen.append((e, s)),
+    )
+    assert out.score >= 0.9
+    assert [e for e, _ in seen] == list(range(1, out.epochs_run + 1))
+    assert out.score == max(s for _, s in seen)
+    assert METRICS["accuracy"](yv, out.predictor.output(xv)) == pytest.approx(out.score)
+
+
+def test_same_seed_same_result(iris_split):
+    xt, yt, xv, yv = iris_split
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        runs.append(
+            train_torch(
+                _net(),
+                PARAMS,
+                xt,
+                yt,
+                xv,
+                yv,
+                problem_type="multiclass",
+                n_outputs=3,
+                metric=METRICS["log_loss"],
+                max_epochs=5,
+                device="cpu",
+                seed=3,
+            ).score
+        )
+    assert runs[0] == runs[1]
+
+
+def test_regression_targets_are_scaled_and_restored():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3)).astype(np.float32)
+    y = (1000 + 300 * x[:, 0] - 200 * x[:, 1]).astype(np.float32)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 1))
+    out = train_torch(
+        net,
+        {**PARAMS, "lr": 5e-2},
+        x[:240],
+        y[:240],
+        x[240:],
+        y[240:],
+        problem_type="regression",
+        n_outputs=1,
+        metric=METRICS["r2"],
+        max_epochs=40,
+        device="cpu",
+    )
+    assert out.score > 0.95
+    assert abs(out.predictor.output(x[240:]).mean() - y[240:].mean()) < 50
+
+
+def test_non_finite_loss_raises(iris_split):
+    xt, yt, xv, yv = iris_split
+    xt = xt.copy()
+    xt[0, 0] = np.nan
+    with pytest.raises(NonFiniteLoss, match="epoch 1"):
+        train_torch(
+            _net(),
+            PARAMS,
+            xt,
+            yt,
+            xv,
+            yv,
+            problem_type="multiclass",
+            n_outputs=3,
+            metric=METRICS["accuracy"],
+            max_epochs=3,
+            device="cpu",
+        )
+
+
+def test_early_stopping_and_deadline(iris_split):
+    xt, yt, xv, yv = iris_split
+    out = train_torch(
+        _net(),
+        {**PARAMS, "lr": 1e-9},
+        xt,
+        yt,
+        xv,
+        yv,
+        problem_type="multiclass",
+        n_outputs=3,
+        metric=METRICS["accuracy"],
+        max_epochs=100,
+        device="cpu",
+        patience=3,
+    )
+    assert out.stopped_by == "early_stopping" and out.epochs_run < 10
+    out = train_torch(
+        _net(),
+        PARAMS,
+        xt,
+        yt,
+        xv,
+        yv,
+        problem_type="multiclass",
+        n_outputs=3,
+        metric=METRICS["accuracy"],
+        max_epochs=100,
+        device="cpu",
+        deadline=time.monotonic(),
+    )
+    assert out.stopped_by == "time_budget" and out.epochs_run == 1
+
+
+def test_refit_without_validation_runs_exact_epochs(iris_split):
+    xt, yt, _, _ = iris_split
+    out = train_torch(
+        _net(),
+        PARAMS,
+        xt,
+        yt,
+        None,
+        None,
+        problem_type="multiclass",
+        n_outputs=3,
+        metric=None,
+        max_epochs=4,
+        device="cpu",
+    )
+    assert out.epochs_run == 4 and out.best_epoch == 4 and np.isnan(out.score)
+
+
+def test_device_resolution():
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            resolve_device("cuda")
