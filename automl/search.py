@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -87,9 +88,11 @@ def open_study(
 
     A stored study made for other data, task or metric is refused, and left untouched.
     """
-    sampler = optuna.samplers.TPESampler(
-        seed=seed, multivariate=True, group=True, n_startup_trials=8, constant_liar=True
-    )
+    with warnings.catch_warnings():  # `group` is marked experimental; we rely on it knowingly
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, n_startup_trials=8, constant_liar=True
+        )
     pruner = optuna.pruners.HyperbandPruner(
         min_resource=1, max_resource=max_epochs, reduction_factor=3
     )

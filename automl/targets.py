@@ -164,7 +164,7 @@ def split_indices(
     n_valid = max(int(round(n * valid_fraction)), n_classes)
     if n - n_valid < n_classes or n < 4:
         raise DataError(
-            f"too few rows ({n}) to hold out a validation split; pass at least "
+            f"too few rows ({n} sample(s)) to hold out a validation split; pass at least "
             f"{max(4, 2 * n_classes)} rows"
         )
     stratify = None if problem_type == "regression" else y
