@@ -9,17 +9,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from automl import metrics, search
+from automl.ensemble import select as select_ensemble
 from automl.errors import DataError, PluginError, SearchError
 from automl.objective import (
     REASON,
     TIEBREAK,
-    BestSoFar,
+    SearchRecords,
     effective_params,
     make_objective,
     train_candidate,
 )
 from automl.plugins import Registry, load_registry
-from automl.result import FittedResult
+from automl.result import FittedResult, Member
 from automl.task import Task, TaskData
 
 DEFAULT_TIME_BUDGET = 120.0
@@ -44,6 +45,7 @@ def fit(
     valid_fraction: float = 0.2,
     max_epochs: int | None = None,
     refit: bool = True,
+    ensemble: bool = True,
     **task_options: Any,
 ) -> FittedResult:
     """Search for the best model for ``dataset`` and return it fitted.
@@ -56,10 +58,9 @@ def fit(
     """
     started = time.monotonic()
     _check_budget(time_budget, n_trials)
-
+    if time_budget is None and n_trials is None:
+        time_budget = DEFAULT_TIME_BUDGET
     with search.quiet_optuna():
-        if time_budget is None and n_trials is None:
-            time_budget = DEFAULT_TIME_BUDGET
         registry = load_registry(plugins)
         chosen = choose_task(registry, dataset, target, task)
         data = chosen.adapt(
@@ -79,14 +80,7 @@ def fit(
             raise PluginError(
                 f"no model family of task {chosen.name!r} supports {data.problem_type} here"
             )
-
         study_name = study_name or search.default_study_name(chosen.name)
-        meta = {
-            "task": chosen.name,
-            "problem_type": data.problem_type,
-            "metric": metric_obj.name,
-            "data_fingerprint": search.fingerprint(data.x_train, data.y_train, data.x_valid),
-        }
         url = search.resolve_storage(study_name, storage)
         study, resumed = search.open_study(
             study_name,
@@ -94,14 +88,20 @@ def fit(
             direction=metric_obj.direction,
             seed=seed,
             max_epochs=data.max_epochs,
-            meta=meta,
+            meta=_study_meta(chosen, data),
         )
         if not resumed:
             _enqueue_defaults(study, families, data, n_trials)
         deadline = None if time_budget is None else started + time_budget
-        best = BestSoFar(metric_obj)
+        records = SearchRecords(metric_obj)
         objective = make_objective(
-            data, families, metric_obj, device=device, seed=seed, deadline=deadline, best=best
+            data,
+            families,
+            metric_obj,
+            device=device,
+            seed=seed,
+            deadline=deadline,
+            records=records,
         )
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         search_seconds = search.run(
@@ -112,56 +112,105 @@ def fit(
             verbose=verbose,
             metric_name=metric_obj.name,
         )
-        best_trial = _best_trial(study)
-        family = registry.models[best_trial.params["model"]]
-        params = effective_params(best_trial)
-
         refit_started = time.monotonic()
-        epochs = best_trial.user_attrs.get("best_epoch", 1)
+        best = _best_trial(study)
+        members, valid_score = _final_members(
+            registry,
+            study,
+            best,
+            records,
+            data,
+            metric_obj,
+            device=device,
+            seed=seed,
+            refit=refit,
+            ensemble=ensemble,
+        )
+    timings = {
+        "search": round(search_seconds, 3),
+        "refit": round(time.monotonic() - refit_started, 3),
+        "total": round(time.monotonic() - started, 3),
+    }
+    result = FittedResult(
+        task=chosen.name,
+        members=members,
+        spec=data.spec,
+        features=data.features,
+        target=data.target,
+        metric=metric_obj,
+        problem_type_reason=data.problem_type_reason,
+        study=study,
+        best_trial=best.number,
+        valid_score=valid_score,
+        refit=refit,
+        timings=timings,
+        summary={**data.summary, "resumed": resumed},
+        study_name=study_name,
+        storage=url if isinstance(url, str) else None,
+        holdout=(data.x_valid, data.y_valid),
+    )
+    if verbose:
+        _print_summary(result)
+    return result
+
+
+def _study_meta(task: Task, data: TaskData) -> dict[str, Any]:
+    """What a resumed study must agree on: task, problem type, metric and the data itself."""
+    return {
+        "task": task.name,
+        "problem_type": data.problem_type,
+        "metric": data.metric,
+        "data_fingerprint": search.fingerprint(data.x_train, data.y_train, data.x_valid),
+    }
+
+
+def _final_members(
+    registry: Registry,
+    study: Any,
+    best: Any,
+    records: SearchRecords,
+    data: TaskData,
+    metric: metrics.Metric,
+    *,
+    device: str,
+    seed: int,
+    refit: bool,
+    ensemble: bool,
+) -> tuple[list[Member], float]:
+    """The model(s) to return and their validation score: the best trial's configuration, or a
+    greedy ensemble of this search's trials when it beats the best trial on validation."""
+    weights, ensemble_score = ({}, metric.worst)
+    if ensemble and refit and len(records.outputs) > 1:
+        weights, ensemble_score = select_ensemble(records.outputs, data.y_valid, metric)
+    if len(weights) > 1 and metric.better(ensemble_score, best.value):
+        by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+        chosen = [(by_number[n], w) for n, w in sorted(weights.items())]
+        score = ensemble_score
+    else:
+        chosen, score = [(best, 1)], best.value
+    members = []
+    for trial, weight in chosen:
+        family = registry.models[trial.params["model"]]
+        params = effective_params(trial)
+        epochs = trial.user_attrs.get("best_epoch", 1)
         if refit:
             outcome = train_candidate(
                 family,
                 params,
                 data,
-                metric_obj,
+                metric,
                 device=device,
-                seed=seed + best_trial.number,
+                seed=seed + trial.number,
                 refit_epochs=epochs,
             )
-        elif best.number == best_trial.number:
-            outcome = best.outcome
+        elif records.number == trial.number:
+            outcome = records.outcome
         else:  # the best trial ran in an earlier process: train it again, the same way
             outcome = train_candidate(
-                family, params, data, metric_obj, device=device, seed=seed + best_trial.number
+                family, params, data, metric, device=device, seed=seed + trial.number
             )
-        timings = {
-            "search": round(search_seconds, 3),
-            "refit": round(time.monotonic() - refit_started, 3),
-            "total": round(time.monotonic() - started, 3),
-        }
-        result = FittedResult(
-            task=chosen.name,
-            family=family,
-            params=params,
-            predictor=outcome.predictor,
-            spec=data.spec,
-            features=data.features,
-            target=data.target,
-            metric=metric_obj,
-            problem_type_reason=data.problem_type_reason,
-            study=study,
-            best_trial=best_trial.number,
-            valid_score=best_trial.value,
-            refit=refit,
-            timings=timings,
-            summary={**data.summary, "resumed": resumed},
-            epochs=epochs,
-            study_name=study_name,
-            storage=url if isinstance(url, str) else None,
-        )
-    if verbose:
-        _print_summary(result)
-    return result
+        members.append(Member(trial.number, family, params, outcome.predictor, weight, epochs))
+    return members, score
 
 
 def _check_budget(time_budget: float | None, n_trials: int | None) -> None:
@@ -216,8 +265,8 @@ def _best_trial(study: Any) -> Any:
 
 def _print_summary(result: FittedResult) -> None:
     print(
-        f"best: {result.model_name} ({result.family.describe(result.best_params)}) "
-        f"{result.metric}={result.valid_score:.4f} on validation, trial {result.best_trial}; "
+        f"chosen: {result.describe()} {result.metric}={result.valid_score:.4f} on validation "
+        f"(best trial {result.best_trial}); "
         f"problem type {result.problem_type} ({result.problem_type_reason}); "
         f"search {result.timings['search']:.1f}s, refit {result.timings['refit']:.1f}s"
     )

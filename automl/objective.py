@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -84,15 +84,18 @@ def train_candidate(
 
 
 @dataclass
-class BestSoFar:
-    """The trained model of the best trial of this process (for ``refit=False``)."""
+class SearchRecords:
+    """What this process keeps of its trials: each completed trial's validation output (for the
+    ensemble) and the trained model of the best one (for ``refit=False``)."""
 
     metric: Metric
+    outputs: dict[int, np.ndarray] = field(default_factory=dict)
     number: int | None = None
     score: float = float("nan")
     outcome: TrainOutcome | None = None
 
-    def offer(self, number: int, outcome: TrainOutcome) -> None:
+    def add(self, number: int, outcome: TrainOutcome, valid_output: np.ndarray) -> None:
+        self.outputs[number] = valid_output
         if self.outcome is None or self.metric.better(outcome.score, self.score):
             self.number, self.score, self.outcome = number, outcome.score, outcome
 
@@ -105,7 +108,7 @@ def make_objective(
     device: Any,
     seed: int,
     deadline: float | None,
-    best: BestSoFar,
+    records: SearchRecords,
 ) -> Callable[[optuna.Trial], float]:
     by_name = {f.name: f for f in families}
 
@@ -151,16 +154,17 @@ def make_objective(
         trial.set_user_attr("epochs_run", outcome.epochs_run)
         trial.set_user_attr("stopped_by", outcome.stopped_by)
         trial.set_user_attr("train_seconds", round(outcome.seconds, 3))
-        trial.set_user_attr(TIEBREAK, _valid_loss(outcome, data))
-        best.offer(trial.number, outcome)
+        valid_output = outcome.predictor.output(data.x_valid)
+        trial.set_user_attr(TIEBREAK, _valid_loss(valid_output, data))
+        records.add(trial.number, outcome, valid_output)
         return outcome.score
 
     return objective
 
 
-def _valid_loss(outcome: TrainOutcome, data: TaskData) -> float:
+def _valid_loss(valid_output: np.ndarray, data: TaskData) -> float:
     loss = METRICS["rmse" if data.problem_type == "regression" else "log_loss"]
-    return round(loss(data.y_valid, outcome.predictor.output(data.x_valid)), 6)
+    return round(loss(data.y_valid, valid_output), 6)
 
 
 def _train_with_oom_retry(trial, family, params, data, metric, device, seed, on_epoch, deadline):

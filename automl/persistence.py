@@ -44,14 +44,35 @@ def save_result(result: FittedResult, path: str) -> str:
 
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
-    predictor = result.predictor
+    files = [CONFIG, FEATURES]
+    members = []
+    for i, member in enumerate(result.members):
+        sub = f"member_{i}"
+        (folder / sub).mkdir(exist_ok=True)
+        predictor = member.predictor
+        entry: dict[str, Any] = {
+            "dir": sub,
+            "family": member.family.name,
+            "kind": predictor.kind,
+            "params": member.params,
+            "trial": member.trial,
+            "weight": member.weight,
+            "epochs": member.epochs,
+        }
+        if predictor.kind == "torch":
+            entry["y_scale"] = [predictor.y_mean, predictor.y_std]
+            state = {k: v.detach().cpu() for k, v in predictor.module.state_dict().items()}
+            torch.save(state, folder / sub / WEIGHTS)
+            files.append(f"{sub}/{WEIGHTS}")
+        else:
+            joblib.dump(predictor.estimator, folder / sub / ESTIMATOR)
+            files.append(f"{sub}/{ESTIMATOR}")
+        members.append(entry)
     config: dict[str, Any] = {
         "format": FORMAT,
         "automl_version": __version__,
         "task": result.task,
-        "family": result.model_name,
-        "kind": predictor.kind,
-        "params": result.best_params,
+        "members": members,
         "spec": result.spec.to_json(),
         "target": result.target.to_json(),
         "metric": result.metric,
@@ -59,21 +80,11 @@ def save_result(result: FittedResult, path: str) -> str:
         "valid_score": result.valid_score,
         "best_trial": result.best_trial,
         "refit": result.refit,
-        "epochs": result.epochs,
         "timings": result.timings,
         "summary": result.summary,
         "study_name": result.study_name,
         "storage": result.storage,
     }
-    files = [CONFIG, FEATURES]
-    if predictor.kind == "torch":
-        config["y_scale"] = [predictor.y_mean, predictor.y_std]
-        state = {k: v.detach().cpu() for k, v in predictor.module.state_dict().items()}
-        torch.save(state, folder / WEIGHTS)
-        files.append(WEIGHTS)
-    else:
-        joblib.dump(predictor.estimator, folder / ESTIMATOR)
-        files.append(ESTIMATOR)
     joblib.dump(result.features, folder / FEATURES)
     (folder / CONFIG).write_text(json.dumps(config, indent=2, default=str))
     manifest = {name: _sha256(folder / name) for name in files}
@@ -105,7 +116,7 @@ def load(path: str, *, device: str = "cpu") -> FittedResult:
     from automl.metrics import METRICS
     from automl.plugins import load_registry
     from automl.predictors import SklearnPredictor, TorchPredictor
-    from automl.result import FittedResult
+    from automl.result import FittedResult, Member
     from automl.targets import TargetEncoder
     from automl.task import DataSpec
     from automl.training import resolve_device
@@ -113,32 +124,43 @@ def load(path: str, *, device: str = "cpu") -> FittedResult:
     folder = Path(path)
     config = _verify(folder)
     registry = load_registry()
-    if config["family"] not in registry.models:
-        raise PluginError(
-            f"model family {config['family']!r} (task {config['task']!r}) is not loaded: install "
-            f"or unblock the plugin that provides it; loaded: {sorted(registry.models)}"
-        )
-    family = registry.models[config["family"]]
     spec = DataSpec.from_json(config["spec"])
-    params = config["params"]
-    if config["kind"] == "torch":
-        dev = resolve_device(device)
-        module = family.build(params, spec)
-        state = torch.load(folder / WEIGHTS, map_location="cpu", weights_only=True)
-        module.load_state_dict(state)
-        mean, std = config["y_scale"]
-        predictor = TorchPredictor(
-            module.to(dev), spec.problem_type, spec.n_outputs, mean, std, dev
-        )
-    else:
-        predictor = SklearnPredictor(
-            joblib.load(folder / ESTIMATOR), spec.problem_type, spec.n_outputs
+    dev = resolve_device(device)
+    members = []
+    for entry in config["members"]:
+        if entry["family"] not in registry.models:
+            raise PluginError(
+                f"model family {entry['family']!r} (task {config['task']!r}) is not loaded: "
+                f"install or unblock the plugin that provides it; loaded: "
+                f"{sorted(registry.models)}"
+            )
+        family = registry.models[entry["family"]]
+        sub = folder / entry["dir"]
+        if entry["kind"] == "torch":
+            module = family.build(entry["params"], spec)
+            state = torch.load(sub / WEIGHTS, map_location="cpu", weights_only=True)
+            module.load_state_dict(state)
+            mean, std = entry["y_scale"]
+            predictor = TorchPredictor(
+                module.to(dev), spec.problem_type, spec.n_outputs, mean, std, dev
+            )
+        else:
+            predictor = SklearnPredictor(
+                joblib.load(sub / ESTIMATOR), spec.problem_type, spec.n_outputs
+            )
+        members.append(
+            Member(
+                entry["trial"],
+                family,
+                entry["params"],
+                predictor,
+                entry["weight"],
+                entry["epochs"],
+            )
         )
     return FittedResult(
         task=config["task"],
-        family=family,
-        params=params,
-        predictor=predictor,
+        members=members,
         spec=spec,
         features=joblib.load(folder / FEATURES),
         target=TargetEncoder.from_json(config["target"]),
@@ -150,7 +172,6 @@ def load(path: str, *, device: str = "cpu") -> FittedResult:
         refit=config["refit"],
         timings=config["timings"],
         summary=config["summary"],
-        epochs=config["epochs"],
         study_name=config["study_name"],
         storage=config["storage"],
     )

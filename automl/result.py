@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,21 +19,36 @@ if TYPE_CHECKING:
     from automl.task import DataSpec, FeatureEncoder, ModelFamily
 
 
-class FittedResult:
-    """The best model a search found, ready to predict; ``study`` is the Optuna study behind it.
+@dataclass
+class Member:
+    """One trained model of the result: the best trial's, or one of an ensemble's."""
 
-    ``model_name``/``best_params`` name the chosen configuration, ``valid_score`` is its score on
-    the validation split during the search, ``refit`` says whether the returned model was
-    retrained on train+valid (the default) or is the best trial's own model.
+    trial: int | None
+    family: ModelFamily
+    params: dict[str, Any]
+    predictor: Predictor
+    weight: float = 1.0
+    epochs: int | None = None
+
+    def describe(self) -> str:
+        return f"{self.family.name} ({self.family.describe(self.params)})"
+
+
+class FittedResult:
+    """The model a search found, ready to predict; ``study`` is the Optuna study behind it.
+
+    ``members`` holds the trained model(s): one (the best trial's configuration) or several with
+    weights (a greedy ensemble of trials that beat the best single model on validation).
+    ``model_name`` is the best trial's family (or "ensemble"), ``best_params`` the best trial's
+    parameters, ``valid_score`` the validation score of what is returned, ``refit`` whether the
+    model(s) were retrained on train+valid (the default) or are the best trial's own model.
     """
 
     def __init__(
         self,
         *,
         task: str,
-        family: ModelFamily,
-        params: dict[str, Any],
-        predictor: Predictor,
+        members: list[Member],
         spec: DataSpec,
         features: FeatureEncoder,
         target: TargetEncoder,
@@ -44,15 +60,24 @@ class FittedResult:
         refit: bool,
         timings: dict[str, float],
         summary: dict[str, Any],
-        epochs: int | None = None,
         study_name: str | None = None,
         storage: str | None = None,
+        holdout: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
+        from automl.ensemble import EnsemblePredictor
+
         self.task = task
-        self.family = family
-        self.model_name = family.name
-        self.best_params = dict(params)
-        self.predictor = predictor
+        self.members = members
+        best = next((m for m in members if m.trial == best_trial), members[0])
+        self.family = best.family
+        self.best_params = dict(best.params)
+        self.epochs = best.epochs
+        self.model_name = best.family.name if len(members) == 1 else "ensemble"
+        self.predictor = (
+            members[0].predictor
+            if len(members) == 1
+            else EnsemblePredictor([(m.predictor, m.weight) for m in members])
+        )
         self.spec = spec
         self.features = features
         self.target = target
@@ -65,9 +90,25 @@ class FittedResult:
         self.refit = refit
         self.timings = timings
         self.summary = summary
-        self.epochs = epochs
         self.study_name = study_name
         self.storage = storage
+        self.holdout = holdout  # (model-ready x_valid, encoded y_valid) of this search, if known
+
+    @property
+    def ensemble(self) -> list[dict[str, Any]]:
+        """The members with their trial numbers and normalised weights."""
+        total = sum(m.weight for m in self.members)
+        return [
+            {"trial": m.trial, "model": m.family.name, "weight": m.weight / total}
+            for m in self.members
+        ]
+
+    def describe(self) -> str:
+        """The chosen model in one line."""
+        if len(self.members) == 1:
+            return self.members[0].describe()
+        parts = [f"{e['model']} x{e['weight']:.2f} (trial {e['trial']})" for e in self.ensemble]
+        return "ensemble of " + ", ".join(parts)
 
     # -- prediction -------------------------------------------------------------------------
     @property

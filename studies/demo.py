@@ -30,7 +30,7 @@ def main(time_budget: float = 60.0) -> None:
     pd.set_option("display.max_colwidth", 60)
     print("\nLeaderboard (validation split):")
     print(result.leaderboard().head(15).to_string(index=False))
-    print(f"\nChosen model: {result.model_name} ({result.family.describe(result.best_params)})")
+    print(f"\nChosen model: {result.describe()}")
     print(f"Problem type: {result.problem_type} ({result.problem_type_reason})")
     x_test, y_test = test.drop(columns="target"), test["target"]
     scores = result.evaluate(x_test, y_test)

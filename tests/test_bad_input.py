@@ -63,8 +63,11 @@ def test_mismatched_lengths():
 
 
 def test_input_no_plugin_accepts():
-    with pytest.raises(automl.DataError, match=r"no loaded plugin accepts input of type set.*"
-                       r"Accepted: tables: a pandas DataFrame"):
+    with pytest.raises(
+        automl.DataError,
+        match=r"no loaded plugin accepts input of type set.*"
+        r"Accepted: tables: a pandas DataFrame",
+    ):
         _fit({1, 2, 3})
     assert _nothing_trained()
 
@@ -98,8 +101,9 @@ def test_unwritable_storage(iris_frame, tmp_path):
 
 @pytest.fixture(scope="module")
 def fitted(adult):
-    return automl.fit(adult, target="class", models=["linear"], n_trials=1, verbose=False,
-                      storage=":memory:")
+    return automl.fit(
+        adult, target="class", models=["linear"], n_trials=1, verbose=False, storage=":memory:"
+    )
 
 
 def test_predict_with_missing_columns_names_them(fitted, adult):
@@ -115,7 +119,9 @@ def test_predict_with_unseen_dtype_names_the_column(fitted, adult):
 
 
 def test_predict_with_wrong_width_array(fitted):
-    with pytest.raises(automl.DataError, match="X has 3 features, but the model was trained on 14"):
+    with pytest.raises(
+        automl.DataError, match="X has 3 features, but the model was trained on 14"
+    ):
         fitted.predict(np.zeros((2, 3)))
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import optuna
 import pytest
 import torch
+from automl_tabular.families import MLPFamily
 
 import automl
 from automl.metrics import METRICS
-from automl.objective import BestSoFar, make_objective
+from automl.objective import SearchRecords, make_objective
 from automl.plugins import load_registry
-from automl_tabular.families import MLPFamily
 
 
 class _Broken(automl.ModelFamily):
@@ -77,8 +77,16 @@ class _Plugin:
 
 
 def _fit(frame, models, plugin, **kw):
-    return automl.fit(frame, target="target", models=models, plugins=["tabular", plugin],
-                      storage=":memory:", verbose=False, max_epochs=3, **kw)
+    return automl.fit(
+        frame,
+        target="target",
+        models=models,
+        plugins=["tabular", plugin],
+        storage=":memory:",
+        verbose=False,
+        max_epochs=3,
+        **kw,
+    )
 
 
 def test_a_raising_family_fails_its_trials_and_the_search_goes_on(iris_frame):
@@ -106,14 +114,31 @@ def test_out_of_memory_retries_once_at_half_the_batch_size(iris_frame, batch, st
     data = registry.task("tabular").adapt(iris_frame, "target")
     data.max_epochs = 2
     accuracy = METRICS["accuracy"]
-    objective = make_objective(data, [registry.models["oom_mlp"]], accuracy, device="cpu",
-                               seed=0, deadline=None, best=BestSoFar(accuracy))
+    objective = make_objective(
+        data,
+        [registry.models["oom_mlp"]],
+        accuracy,
+        device="cpu",
+        seed=0,
+        deadline=None,
+        records=SearchRecords(accuracy),
+    )
     study = optuna.create_study(direction="maximize")
-    study.enqueue_trial({
-        "model": "oom_mlp", "oom_mlp.depth": 1, "oom_mlp.width": 64, "oom_mlp.dropout": 0.0,
-        "oom_mlp.batch_norm": False, "activation": "relu", "init": "default",
-        "optimizer": "adam", "lr": 1e-3, "weight_decay": 1e-6, "batch_size": batch,
-    })
+    study.enqueue_trial(
+        {
+            "model": "oom_mlp",
+            "oom_mlp.depth": 1,
+            "oom_mlp.width": 64,
+            "oom_mlp.dropout": 0.0,
+            "oom_mlp.batch_norm": False,
+            "activation": "relu",
+            "init": "default",
+            "optimizer": "adam",
+            "lr": 1e-3,
+            "weight_decay": 1e-6,
+            "batch_size": batch,
+        }
+    )
     study.optimize(objective, n_trials=1, catch=(Exception,))
     trial = study.trials[0]
     assert trial.state.name.lower() == state

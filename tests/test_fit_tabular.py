@@ -39,7 +39,8 @@ def test_dataframe_binary_with_categoricals_and_missing(adult):
     assert len(board) == 4 and board.iloc[0]["state"] == "complete"
     assert isinstance(result.study, optuna.Study)
     assert (tmp := result.storage) and tmp.endswith("studies/adult/study.db")
-    assert result.best_params["model"] == result.model_name
+    assert result.best_params["model"] == result.family.name
+    assert result.model_name in (result.family.name, "ensemble")
 
 
 def test_xy_arrays_multiclass_with_roc_auc():
@@ -101,13 +102,10 @@ def test_save_writes_state_dict_config_and_manifest(tmp_path, iris_frame):
     )
     folder = tmp_path / "model"
     result.save(str(folder))
-    assert {p.name for p in folder.iterdir()} == {
-        "config.json",
-        "weights.pt",
-        "features.joblib",
-        "MANIFEST.json",
-    }
-    (folder / "weights.pt").write_bytes((folder / "weights.pt").read_bytes() + b"x")
+    files = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    assert files == {"config.json", "member_0/weights.pt", "features.joblib", "MANIFEST.json"}
+    weights = folder / "member_0" / "weights.pt"
+    weights.write_bytes(weights.read_bytes() + b"x")
     with pytest.raises(automl.DataError, match="checksum"):
         automl.load(str(folder))
 
@@ -154,7 +152,7 @@ def test_progress_bar_prints_best_score(iris_frame, capsys):
     automl.fit(iris_frame, target="target", n_trials=2, storage=":memory:", verbose=True)
     err = capsys.readouterr()
     assert "best accuracy=" in err.err
-    assert "best:" in err.out
+    assert "chosen:" in err.out
 
 
 def test_predict_accepts_numpy_with_the_same_columns(iris_frame):
@@ -166,3 +164,20 @@ def test_predict_accepts_numpy_with_the_same_columns(iris_frame):
     assert (
         result.predict(pd.concat([x, iris_frame[["target"]]], axis=1)) == result.predict(x)
     ).all()
+
+
+def test_ensemble_beats_or_is_skipped_and_round_trips(tmp_path, adult):
+    train, test = adult.iloc[:450], adult.iloc[450:]
+    kw = {"n_trials": 8, "verbose": False, "max_epochs": 6, "storage": ":memory:"}
+    single = automl.fit(train, target="class", ensemble=False, **kw)
+    assert len(single.members) == 1 and single.valid_score == single.study.best_value
+    result = automl.fit(train, target="class", **kw)
+    assert result.valid_score >= result.study.best_value
+    if result.model_name == "ensemble":
+        assert len(result.members) > 1
+        assert abs(sum(e["weight"] for e in result.ensemble) - 1) < 1e-9
+        assert result.describe().startswith("ensemble of ")
+    x_test = test.drop(columns="class")
+    loaded = automl.load(result.save(str(tmp_path / "ens")))
+    assert np.allclose(loaded.predict_proba(x_test), result.predict_proba(x_test), atol=1e-6)
+    assert loaded.describe() == result.describe()

@@ -87,8 +87,9 @@ def test_every_hook_is_documented_and_tested():
     """Each hookspec has a docstring and is exercised by name in this test suite."""
     here = Path(__file__).parent
     sources = "\n".join(p.read_text() for p in here.rglob("*.py"))
-    specs = [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction)
-             if n.startswith("automl_")]
+    specs = [
+        n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("automl_")
+    ]
     assert specs
     for name in specs:
         assert getattr(hookspecs, name).__doc__, name
@@ -102,9 +103,22 @@ def test_third_party_plugin_installed_for_real(tmp_path):
     its path finds the plugin through its entry point and a search can choose its family."""
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(PLUGIN_PKG)],
-        check=True, cwd=tmp_path, env={**os.environ, "PIP_NO_CACHE_DIR": "1"},
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(PLUGIN_PKG),
+        ],
+        check=True,
+        cwd=tmp_path,
+        env={**os.environ, "PIP_NO_CACHE_DIR": "1"},
     )
     assert list(target.glob("automl_knn_plugin-0.3.0.dist-info/entry_points.txt"))
     script = """
@@ -119,8 +133,14 @@ print(json.dumps({"plugin": plugins["knn"], "model": result.model_name,
                   "loaded": automl.load(saved).model_name}))
 """
     env = {**os.environ, "PYTHONPATH": str(target)}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=tmp_path, env=env, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["plugin"]["distribution"] == "automl-knn-plugin"
@@ -128,8 +148,9 @@ print(json.dumps({"plugin": plugins["knn"], "model": result.model_name,
     assert found["model"] == "knn" and found["loaded"] == "knn"
     assert found["score"] > 0.8
     # without the package on the path the family is unknown: it came from the install
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=tmp_path, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
     assert out.returncode != 0 and "unknown model family ['knn']" in out.stderr
 
 
@@ -148,8 +169,9 @@ class _DictTask(automl.Task):
     def accepts(self, dataset, target=None):
         return 1.0 if isinstance(dataset, dict) and {"x", "y"} <= set(dataset) else 0.0
 
-    def adapt(self, dataset, target=None, *, problem_type=None, valid_fraction=0.2, seed=0,
-              **options):
+    def adapt(
+        self, dataset, target=None, *, problem_type=None, valid_fraction=0.2, seed=0, **options
+    ):
         import numpy as np
 
         from automl.targets import prepare_target, split_indices
@@ -159,9 +181,15 @@ class _DictTask(automl.Task):
         tr, va = split_indices(y, ptype, valid_fraction, seed)
         n_out = 1 if ptype == "regression" else len(encoder.classes)
         return automl.TaskData(
-            task=self.name, problem_type=ptype, problem_type_reason=reason,
-            x_train=x[tr], y_train=y[tr], x_valid=x[va], y_valid=y[va],
-            spec=automl.DataSpec((x.shape[1],), n_out, ptype), features=_IdentityFeatures(),
+            task=self.name,
+            problem_type=ptype,
+            problem_type_reason=reason,
+            x_train=x[tr],
+            y_train=y[tr],
+            x_valid=x[va],
+            y_valid=y[va],
+            spec=automl.DataSpec((x.shape[1],), n_out, ptype),
+            features=_IdentityFeatures(),
             target=encoder,
         )
 
@@ -194,7 +222,12 @@ def test_a_plugin_task_is_chosen_for_the_input_it_accepts():
     from sklearn.datasets import load_iris
 
     x, y = load_iris(return_X_y=True)
-    result = automl.fit({"x": x, "y": y}, plugins=["tabular", _DictPlugin()], n_trials=3,
-                        storage=":memory:", verbose=False)
+    result = automl.fit(
+        {"x": x, "y": y},
+        plugins=["tabular", _DictPlugin()],
+        n_trials=3,
+        storage=":memory:",
+        verbose=False,
+    )
     assert result.task == "dict_rows" and result.model_name == "dict_tree"
     assert (result.predict({"x": x}) == y).mean() > 0.9
