@@ -17,6 +17,7 @@ __all__ = [
     "DataError",
     "DataSpec",
     "FeatureEncoder",
+    "Featurizer",
     "FittedResult",
     "ModelFamily",
     "PluginError",
@@ -38,6 +39,7 @@ _LAZY = {
     "TaskData": "automl.task",
     "DataSpec": "automl.task",
     "FeatureEncoder": "automl.task",
+    "Featurizer": "automl.task",
     "ModelFamily": "automl.task",
     "FittedResult": "automl.result",
     "AutoMLClassifier": "automl.estimators",
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
     from automl.persistence import load
     from automl.plugins import list_plugins
     from automl.result import FittedResult
-    from automl.task import DataSpec, FeatureEncoder, ModelFamily, Task, TaskData
+    from automl.task import DataSpec, FeatureEncoder, Featurizer, ModelFamily, Task, TaskData
 
 
 def __getattr__(name: str) -> Any:

@@ -16,6 +16,7 @@ import optuna
 
 from automl import space
 from automl.metrics import METRICS, Metric
+from automl.predictors import FeaturizedPredictor
 from automl.task import ModelFamily, TaskData
 from automl.training import (
     NonFiniteLoss,
@@ -45,14 +46,59 @@ def train_candidate(
     train+valid for exactly that many epochs, without a validation split."""
     import torch
 
-    torch.manual_seed(seed)  # the initial weights too depend on the seed alone
-    model = family.build(params, data.spec)
     if refit_epochs is None:
         x_train, y_train, x_valid, y_valid = data.x_train, data.y_train, data.x_valid, data.y_valid
     else:
         x_train = np.concatenate([data.x_train, data.x_valid])
         y_train = np.concatenate([data.y_train, data.y_valid])
         x_valid = y_valid = None
+    featurizer = family.featurizer(params, data)
+    spec = data.spec
+    if featurizer is not None:  # family-specific input (a tokenizer, say), fitted on x_train
+        featurizer.fit(x_train, y_train)
+        x_train = featurizer.transform(x_train)
+        x_valid = None if x_valid is None else featurizer.transform(x_valid)
+        spec = featurizer.spec(spec)
+    torch.manual_seed(seed)  # the initial weights too depend on the seed alone
+    model = family.build(params, spec)
+    outcome = _train_model(
+        family,
+        model,
+        params,
+        data,
+        metric,
+        x_train,
+        y_train,
+        x_valid,
+        y_valid,
+        device=device,
+        seed=seed,
+        on_epoch=on_epoch,
+        deadline=deadline,
+        refit_epochs=refit_epochs,
+    )
+    if featurizer is not None:
+        outcome.predictor = FeaturizedPredictor(featurizer, outcome.predictor, spec)
+    return outcome
+
+
+def _train_model(
+    family,
+    model,
+    params,
+    data,
+    metric,
+    x_train,
+    y_train,
+    x_valid,
+    y_valid,
+    *,
+    device,
+    seed,
+    on_epoch,
+    deadline,
+    refit_epochs,
+) -> TrainOutcome:
     if family.kind == "sklearn":
         return train_sklearn(
             model,
@@ -76,6 +122,7 @@ def train_candidate(
         n_outputs=data.spec.n_outputs,
         metric=metric,
         max_epochs=refit_epochs or data.max_epochs,
+        schedule_epochs=data.max_epochs,
         device=device,
         seed=seed,
         on_epoch=on_epoch,

@@ -14,18 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from automl.errors import DataError, PluginError
+from automl.predictors import FeaturizedPredictor
 
 if TYPE_CHECKING:
     from automl.result import FittedResult
 
 FORMAT = 1
-CONFIG, WEIGHTS, ESTIMATOR, FEATURES, MANIFEST = (
-    "config.json",
-    "weights.pt",
-    "estimator.joblib",
-    "features.joblib",
-    "MANIFEST.json",
-)
+CONFIG = "config.json"
+MANIFEST = "MANIFEST.json"
+FEATURES = "features.joblib"  # the task's fitted feature encoder
+WEIGHTS = "weights.pt"  # torch members: a state dict
+ESTIMATOR = "estimator.joblib"  # scikit-learn members
+FEATURIZER = "featurizer.joblib"  # a family's own fitted input transform, if it has one
 
 
 def _sha256(path: Path) -> str:
@@ -38,36 +38,20 @@ def _sha256(path: Path) -> str:
 
 def save_result(result: FittedResult, path: str) -> str:
     import joblib
-    import torch
 
     from automl import __version__
 
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
+    joblib.dump(result.features, folder / FEATURES)
     files = [CONFIG, FEATURES]
     members = []
     for i, member in enumerate(result.members):
         sub = f"member_{i}"
         (folder / sub).mkdir(exist_ok=True)
-        predictor = member.predictor
-        entry: dict[str, Any] = {
-            "dir": sub,
-            "family": member.family.name,
-            "kind": predictor.kind,
-            "params": member.params,
-            "trial": member.trial,
-            "weight": member.weight,
-            "epochs": member.epochs,
-        }
-        if predictor.kind == "torch":
-            entry["y_scale"] = [predictor.y_mean, predictor.y_std]
-            state = {k: v.detach().cpu() for k, v in predictor.module.state_dict().items()}
-            torch.save(state, folder / sub / WEIGHTS)
-            files.append(f"{sub}/{WEIGHTS}")
-        else:
-            joblib.dump(predictor.estimator, folder / sub / ESTIMATOR)
-            files.append(f"{sub}/{ESTIMATOR}")
+        entry, written = _save_member(member, result.spec, folder, sub)
         members.append(entry)
+        files += written
     config: dict[str, Any] = {
         "format": FORMAT,
         "automl_version": __version__,
@@ -85,11 +69,41 @@ def save_result(result: FittedResult, path: str) -> str:
         "study_name": result.study_name,
         "storage": result.storage,
     }
-    joblib.dump(result.features, folder / FEATURES)
     (folder / CONFIG).write_text(json.dumps(config, indent=2, default=str))
     manifest = {name: _sha256(folder / name) for name in files}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return str(folder)
+
+
+def _save_member(member: Any, spec: Any, folder: Path, sub: str) -> tuple[dict, list[str]]:
+    import joblib
+    import torch
+
+    predictor, written = member.predictor, []
+    entry: dict[str, Any] = {
+        "dir": sub,
+        "family": member.family.name,
+        "kind": predictor.kind,
+        "params": member.params,
+        "trial": member.trial,
+        "weight": member.weight,
+        "epochs": member.epochs,
+        "spec": spec.to_json(),
+    }
+    if isinstance(predictor, FeaturizedPredictor):
+        joblib.dump(predictor.featurizer, folder / sub / FEATURIZER)
+        written.append(f"{sub}/{FEATURIZER}")
+        entry["spec"] = predictor.spec.to_json()
+        predictor = predictor.inner
+    if predictor.kind == "torch":
+        entry["y_scale"] = [predictor.y_mean, predictor.y_std]
+        state = {k: v.detach().cpu() for k, v in predictor.module.state_dict().items()}
+        torch.save(state, folder / sub / WEIGHTS)
+        written.append(f"{sub}/{WEIGHTS}")
+    else:
+        joblib.dump(predictor.estimator, folder / sub / ESTIMATOR)
+        written.append(f"{sub}/{ESTIMATOR}")
+    return entry, written
 
 
 def _verify(folder: Path) -> dict[str, Any]:
@@ -108,60 +122,27 @@ def _verify(folder: Path) -> dict[str, Any]:
     return config
 
 
-def load(path: str, *, device: str = "cpu") -> FittedResult:
-    """Load a model folder written by ``FittedResult.save``; its plugin must be installed."""
+def load(path: str, *, device: str = "cpu", plugins: Any = None) -> FittedResult:
+    """Load a model folder written by ``FittedResult.save``. Its model families come from the
+    installed plugins (and any plugin objects in ``plugins``, as for ``fit``)."""
     import joblib
-    import torch
 
     from automl.metrics import METRICS
     from automl.plugins import load_registry
-    from automl.predictors import SklearnPredictor, TorchPredictor
-    from automl.result import FittedResult, Member
+    from automl.result import FittedResult
     from automl.targets import TargetEncoder
     from automl.task import DataSpec
     from automl.training import resolve_device
 
     folder = Path(path)
     config = _verify(folder)
-    registry = load_registry()
-    spec = DataSpec.from_json(config["spec"])
+    registry = load_registry(plugins)
     dev = resolve_device(device)
-    members = []
-    for entry in config["members"]:
-        if entry["family"] not in registry.models:
-            raise PluginError(
-                f"model family {entry['family']!r} (task {config['task']!r}) is not loaded: "
-                f"install or unblock the plugin that provides it; loaded: "
-                f"{sorted(registry.models)}"
-            )
-        family = registry.models[entry["family"]]
-        sub = folder / entry["dir"]
-        if entry["kind"] == "torch":
-            module = family.build(entry["params"], spec)
-            state = torch.load(sub / WEIGHTS, map_location="cpu", weights_only=True)
-            module.load_state_dict(state)
-            mean, std = entry["y_scale"]
-            predictor = TorchPredictor(
-                module.to(dev), spec.problem_type, spec.n_outputs, mean, std, dev
-            )
-        else:
-            predictor = SklearnPredictor(
-                joblib.load(sub / ESTIMATOR), spec.problem_type, spec.n_outputs
-            )
-        members.append(
-            Member(
-                entry["trial"],
-                family,
-                entry["params"],
-                predictor,
-                entry["weight"],
-                entry["epochs"],
-            )
-        )
+    members = [_load_member(entry, config, registry, folder, dev) for entry in config["members"]]
     return FittedResult(
         task=config["task"],
         members=members,
-        spec=spec,
+        spec=DataSpec.from_json(config["spec"]),
         features=joblib.load(folder / FEATURES),
         target=TargetEncoder.from_json(config["target"]),
         metric=METRICS[config["metric"]],
@@ -174,4 +155,38 @@ def load(path: str, *, device: str = "cpu") -> FittedResult:
         summary=config["summary"],
         study_name=config["study_name"],
         storage=config["storage"],
+    )
+
+
+def _load_member(entry: dict, config: dict, registry: Any, folder: Path, dev: Any) -> Any:
+    import joblib
+    import torch
+
+    from automl.predictors import SklearnPredictor, TorchPredictor
+    from automl.result import Member
+    from automl.task import DataSpec
+
+    if entry["family"] not in registry.models:
+        raise PluginError(
+            f"model family {entry['family']!r} (task {config['task']!r}) is not loaded: "
+            f"install or unblock the plugin that provides it; loaded: {sorted(registry.models)}"
+        )
+    family = registry.models[entry["family"]]
+    sub = folder / entry["dir"]
+    spec = DataSpec.from_json(entry["spec"])
+    if entry["kind"] == "torch":
+        module = family.build(entry["params"], spec)
+        module.load_state_dict(torch.load(sub / WEIGHTS, map_location="cpu", weights_only=True))
+        mean, std = entry["y_scale"]
+        predictor = TorchPredictor(
+            module.to(dev), spec.problem_type, spec.n_outputs, mean, std, dev
+        )
+    else:
+        predictor = SklearnPredictor(
+            joblib.load(sub / ESTIMATOR), spec.problem_type, spec.n_outputs
+        )
+    if (sub / FEATURIZER).is_file():
+        predictor = FeaturizedPredictor(joblib.load(sub / FEATURIZER), predictor, spec)
+    return Member(
+        entry["trial"], family, entry["params"], predictor, entry["weight"], entry["epochs"]
     )

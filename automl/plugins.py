@@ -75,13 +75,15 @@ def load_registry(
 ) -> Registry:
     """Load every plugin of the entry-point group, less the blocked ones.
 
-    ``plugins`` selects: names of entry points to load (all others are skipped), and/or plugin
-    objects (modules or instances with hookimpls) to register directly, e.g. in a notebook.
+    ``plugins`` selects: names of entry points to load (when any name is given, all others are
+    skipped), and/or plugin objects (modules or instances with hookimpls) to register directly,
+    e.g. in a notebook.
     """
     pm = pluggy.PluginManager("automl")
     pm.add_hookspecs(hookspecs)
-    selected_names = None if plugins is None else [p for p in plugins if isinstance(p, str)]
-    objects = [] if plugins is None else [p for p in plugins if not isinstance(p, str)]
+    plugins = list(plugins or ())
+    selected_names = [p for p in plugins if isinstance(p, str)] or None
+    objects = [p for p in plugins if not isinstance(p, str)]
     blocked = blocked_names(block)
     eps = _entry_points()
     if selected_names is not None:

@@ -74,6 +74,19 @@ class SklearnPredictor(Predictor):
         return out
 
 
+class FeaturizedPredictor(Predictor):
+    """A model that needs its family's own input transform (fitted with it) before it."""
+
+    def __init__(self, featurizer: Any, inner: Predictor, spec: Any) -> None:
+        super().__init__(inner.problem_type, inner.n_outputs)
+        self.featurizer, self.inner, self.spec = featurizer, inner, spec
+        self.kind = inner.kind
+        self.has_proba = inner.has_proba
+
+    def output(self, x: Any) -> np.ndarray:
+        return self.inner.output(self.featurizer.transform(x))
+
+
 def _autocast(device: Any):
     """bf16 autocast on CUDA, a no-op elsewhere."""
     import contextlib

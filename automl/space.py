@@ -16,6 +16,7 @@ ACTIVATIONS = ("relu", "gelu", "silu", "tanh", "sigmoid", "leaky_relu")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 INITS = ("default", "xavier", "kaiming", "normal")
 BATCH_SIZES = (32, 64, 128, 256, 512)
+LR_SCHEDULES = ("constant", "cosine", "onecycle")
 LR_RANGE = (1e-4, 3e-2)
 WEIGHT_DECAY_RANGE = (1e-7, 1e-2)
 
@@ -36,6 +37,34 @@ def suggest_training(trial: optuna.Trial) -> dict[str, Any]:
         "weight_decay": trial.suggest_float("weight_decay", *WEIGHT_DECAY_RANGE, log=True),
         "batch_size": trial.suggest_categorical("batch_size", BATCH_SIZES),
     }
+
+
+def suggest_schedule(trial: optuna.Trial) -> str:
+    """A learning-rate schedule for families that search it (the trainer reads lr_schedule)."""
+    return trial.suggest_categorical("lr_schedule", LR_SCHEDULES)
+
+
+def suggest_label_smoothing(trial: optuna.Trial, high: float = 0.2) -> float:
+    return trial.suggest_float("label_smoothing", 0.0, high)
+
+
+def make_scheduler(params: dict[str, Any], optimizer: Any, total_steps: int) -> Any:
+    """A per-step scheduler for ``params["lr_schedule"]``; None for a constant rate."""
+    import torch
+
+    name = params.get("lr_schedule", "constant")
+    if name == "constant":
+        return None
+    if name == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    elif name == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=params.get("lr", 1e-3), total_steps=total_steps
+        )
+    else:
+        raise ValueError(f"unknown lr_schedule {name!r}; choose one of {LR_SCHEDULES}")
+    sched.total_steps = total_steps
+    return sched
 
 
 def make_activation(name: str) -> nn.Module:

@@ -15,6 +15,7 @@ import numpy as np
 if TYPE_CHECKING:
     import optuna
 
+    from automl.explain import Explainer
     from automl.targets import TargetEncoder
 
 ProblemType = Literal["binary", "multiclass", "regression"]
@@ -53,6 +54,27 @@ class FeatureEncoder(ABC):
     @abstractmethod
     def transform(self, raw: Any) -> np.ndarray:
         """Validate raw input (raise DataError naming what is wrong) and return model input."""
+
+    def describe_missing(self) -> dict[str, str]:
+        """How the missing values of each input column are handled, for reports ({}: unknown)."""
+        return {}
+
+
+class Featurizer(ABC):
+    """A family's own input transform, fitted on the rows its model trains on (e.g. a tokenizer
+    whose vocabulary size the trial chose). Saved with the model (joblib)."""
+
+    @abstractmethod
+    def fit(self, x: Any, y: np.ndarray) -> Featurizer:
+        """Learn from the training rows only."""
+
+    @abstractmethod
+    def transform(self, x: Any) -> Any:
+        """Task features in, this family's model input out."""
+
+    def spec(self, spec: DataSpec) -> DataSpec:
+        """The data spec the model is built for (e.g. with the vocabulary size in ``extra``)."""
+        return spec
 
 
 @dataclass
@@ -109,6 +131,11 @@ class Task(ABC):
         """One line for error messages: which inputs this task accepts."""
         return self.name
 
+    def explainer(self) -> Explainer | None:
+        """How this modality's models are explained (SHAP, LIME) in reports and
+        ``automl.explain``; None: the task offers no explanations (the report says so)."""
+        return None
+
 
 class ModelFamily(ABC):
     """One searchable kind of model for a task: its own conditional space and a builder.
@@ -135,6 +162,10 @@ class ModelFamily(ABC):
     @abstractmethod
     def build(self, params: dict[str, Any], spec: DataSpec) -> Any:
         """An untrained model for ``trial.params`` (the shared training ones included)."""
+
+    def featurizer(self, params: dict[str, Any], data: TaskData) -> Featurizer | None:
+        """An unfitted input transform of this family's own, or None (use the task features)."""
+        return None
 
     def default_params(self, data: TaskData) -> dict[str, Any] | None:
         """A strong starting configuration (this family's params, prefixed), tried first."""

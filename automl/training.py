@@ -44,6 +44,16 @@ def resolve_device(device: str | Any = "auto") -> Any:
     return dev
 
 
+def _data_device(dev: Any, x: np.ndarray) -> Any:
+    """Where the training set lives: on the device when it fits in half its free memory."""
+    import torch
+
+    if dev.type != "cuda":
+        return dev
+    free, _ = torch.cuda.mem_get_info(dev)
+    return dev if np.asarray(x).nbytes < 0.5 * free else torch.device("cpu")
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     import torch
 
@@ -67,11 +77,16 @@ def train_torch(
     on_epoch: Callable[[int, float], None] | None = None,
     deadline: float | None = None,
     patience: int = DEFAULT_PATIENCE,
+    schedule_epochs: int | None = None,
 ) -> TrainOutcome:
     """Train with the trial's optimizer; keep the weights of the best validation epoch.
 
     ``on_epoch(epoch, score)`` is called after every epoch (it may raise TrialPruned); without a
     validation split the model trains exactly ``max_epochs`` epochs (the refit on train+valid).
+    Params read here: optimizer, lr, weight_decay, batch_size, and optionally ``lr_schedule``
+    (constant, cosine or onecycle over ``schedule_epochs``, default ``max_epochs``) and
+    ``label_smoothing``. The training set sits on the device once when it fits in half the free
+    device memory; otherwise batches stream from (pinned) host memory.
     """
     import torch
 
@@ -81,35 +96,48 @@ def train_torch(
     regression = problem_type == "regression"
     y_mean, y_std = (float(y_train.mean()), float(y_train.std()) or 1.0) if regression else (0, 1)
 
-    x = torch.as_tensor(x_train).to(dev)
-    y = torch.as_tensor(y_train).to(dev)
+    holder = _data_device(dev, x_train)
+    x = torch.as_tensor(x_train).to(holder)
+    y = torch.as_tensor(y_train).to(holder)
+    if holder.type == "cpu" and dev.type == "cuda":
+        x, y = x.pin_memory(), y.pin_memory()
     if regression:
         y = ((y.float() - y_mean) / y_std).reshape(-1, 1)
     module = module.to(dev)
     if dev.type == "cuda" and x.ndim == 4:
         module = module.to(memory_format=torch.channels_last)
     optimizer = space.make_optimizer(params, module.parameters())
-    loss_fn = torch.nn.MSELoss() if regression else torch.nn.CrossEntropyLoss()
+    smoothing = float(params.get("label_smoothing", 0.0))
+    loss_fn = (
+        torch.nn.MSELoss() if regression else torch.nn.CrossEntropyLoss(label_smoothing=smoothing)
+    )
     predictor = TorchPredictor(module, problem_type, n_outputs, y_mean, y_std, dev)
-    generator = torch.Generator(device=dev).manual_seed(seed)
+    generator = torch.Generator(device=holder).manual_seed(seed)
     batch = int(params.get("batch_size", 128))
+    steps_per_epoch = max(1, math.ceil(len(x) / batch))
+    scheduler = space.make_scheduler(
+        params, optimizer, total_steps=(schedule_epochs or max_epochs) * steps_per_epoch
+    )
 
     best_score, best_epoch, best_state, stale = math.nan, 0, None, 0
     stopped_by, epoch = "max_epochs", 0
     for epoch in range(1, max_epochs + 1):
         module.train()
-        order = torch.randperm(len(x), device=dev, generator=generator)
+        order = torch.randperm(len(x), device=holder, generator=generator)
         for start in range(0, len(x), batch):
             idx = order[start : start + batch]
             if len(idx) < 2 and len(x) >= 2:
                 continue  # a batch of one breaks batch-norm and adds nothing
+            xb, yb = x[idx].to(dev, non_blocking=True), y[idx].to(dev, non_blocking=True)
             with _autocast(dev):
-                loss = loss_fn(module(x[idx]).float(), y[idx])
+                loss = loss_fn(module(xb).float(), yb)
             if not torch.isfinite(loss):
                 raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at epoch {epoch}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if scheduler is not None and scheduler.last_epoch < scheduler.total_steps - 1:
+                scheduler.step()
         if x_valid is None:
             best_epoch = epoch
         else:

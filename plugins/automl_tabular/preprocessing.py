@@ -160,6 +160,9 @@ class TabularPreprocessor(FeatureEncoder):
             plan.scale = (float(finite.mean()), float(finite.std()) or 1.0)
         return plan
 
+    def describe_missing(self) -> dict[str, str]:
+        return describe_missing(self)
+
     # -- transforming ------------------------------------------------------------------------
     def _frame(self, raw: Any) -> pd.DataFrame:
         from automl_tabular.inputs import as_frame
@@ -231,3 +234,84 @@ class TabularPreprocessor(FeatureEncoder):
                 )
             col = converted
         return col.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+# -- reading model-ready columns back (for explanations and reports) ------------------------------
+def source_columns(pre: TabularPreprocessor) -> list[str]:
+    """The input column each model-ready column comes from, in ``feature_names`` order."""
+    return [c.name for c in pre.columns for _ in c.outputs()]
+
+
+def describe_missing(pre: TabularPreprocessor) -> dict[str, str]:
+    """How the missing values of each column that had some (in training) are handled."""
+    plans = {c.name: c for c in pre.columns}
+    out = {}
+    for name in pre.missing_counts:
+        plan = plans.get(name)
+        if plan is None:
+            out[name] = "column dropped (see notes)"
+        elif plan.kind == "numeric":
+            out[name] = f"filled with the training median ({_fmt(plan.fill)})" + (
+                ", plus a missing-indicator column" if plan.indicator else ""
+            )
+        elif plan.kind == "date":
+            out[name] = "filled with the median date, plus a missing-indicator column"
+        else:
+            out[name] = f"a level of its own ({MISSING!r})"
+    return out
+
+
+def readable_rows(pre: TabularPreprocessor, x: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Model-ready rows read back as a person reads them, a column per kept input column (numbers
+    as approximately the original values, categories as their level, dates as dates), and
+    numbers for colouring plots (the numeric value; NaN for categories and missing values)."""
+    x = np.asarray(x, dtype=np.float64)
+    text, colour, start = {}, np.full((len(x), len(pre.columns)), np.nan), 0
+    for j, plan in enumerate(pre.columns):
+        width = len(plan.outputs())
+        block = x[:, start : start + width]
+        start += width
+        missing = block[:, -1] > 0.5 if plan.indicator else np.zeros(len(x), dtype=bool)
+        if plan.kind == "numeric":
+            if plan.quantiles is not None:
+                ref = _normal_quantile_ref(len(plan.quantiles))
+                values = np.interp(block[:, 0], ref, plan.quantiles)
+            else:
+                values = block[:, 0] * plan.scale[1] + plan.scale[0]
+            colour[:, j] = np.where(missing, np.nan, values)
+            text[plan.name] = ["missing" if m else _fmt(v) for v, m in zip(values, missing)]
+        elif plan.kind == "date":
+            med, std = np.asarray(plan.scale[0]), np.asarray(plan.scale[1])
+            parts = block[:, :5] * std + med
+            colour[:, j] = np.where(missing, np.nan, parts[:, 4])
+            text[plan.name] = [
+                "missing" if m else f"{p[0]:04.0f}-{p[1]:02.0f}-{p[2]:02.0f}"
+                for p, m in zip(parts, missing)
+            ]
+        elif plan.kind == "onehot":
+            hot = block.argmax(axis=1)
+            known = block.max(axis=1) > 0.5
+            text[plan.name] = [
+                _level(plan.levels[h]) if k else "unseen level" for h, k in zip(hot, known)
+            ]
+        else:  # ordinal codes, unseen levels one past the last
+            codes = np.rint(block[:, 0] * plan.scale[1] + plan.scale[0]).astype(int)
+            text[plan.name] = [
+                _level(plan.levels[c]) if 0 <= c < len(plan.levels) else "unseen level"
+                for c in codes
+            ]
+    return pd.DataFrame(text, columns=[c.name for c in pre.columns]), colour
+
+
+def _level(level: str) -> str:
+    return "missing" if level == MISSING else level
+
+
+def _fmt(value: float) -> str:
+    if not np.isfinite(value):
+        return str(value)
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"

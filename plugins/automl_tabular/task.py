@@ -25,6 +25,11 @@ class TabularTask(Task):
     def describe_input(self) -> str:
         return ACCEPTED
 
+    def explainer(self):
+        from automl_tabular.explain import TabularExplainer
+
+        return TabularExplainer()
+
     def adapt(
         self,
         dataset: Any,
