@@ -6,6 +6,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from automl import metrics, search
@@ -46,6 +47,7 @@ def fit(
     max_epochs: int | None = None,
     refit: bool = True,
     ensemble: bool = True,
+    study_attrs: dict[str, Any] | None = None,
     **task_options: Any,
 ) -> FittedResult:
     """Search for the best model for ``dataset`` and return it fitted.
@@ -61,66 +63,44 @@ def fit(
     if time_budget is None and n_trials is None:
         time_budget = DEFAULT_TIME_BUDGET
     with search.quiet_optuna():
-        registry = load_registry(plugins)
-        chosen = choose_task(registry, dataset, target, task)
-        data = chosen.adapt(
+        session = _open(
             dataset,
             target,
+            task=task,
             problem_type=problem_type,
+            metric=metric,
+            study_name=study_name,
+            storage=storage,
+            seed=seed,
+            models=models,
+            plugins=plugins,
             valid_fraction=valid_fraction,
-            seed=seed,
-            **task_options,
+            max_epochs=max_epochs,
+            study_attrs=study_attrs,
+            task_options=task_options,
         )
-        metric_obj = metrics.resolve(metric, data.problem_type)
-        data.metric = metric_obj.name
-        if max_epochs is not None:
-            data.max_epochs = int(max_epochs)
-        families = [f for f in registry.families(chosen.name, models) if f.supports(data)]
-        if not families:
-            raise PluginError(
-                f"no model family of task {chosen.name!r} supports {data.problem_type} here"
-            )
-        study_name = study_name or search.default_study_name(chosen.name)
-        url = search.resolve_storage(study_name, storage)
-        study, resumed = search.open_study(
-            study_name,
-            url,
-            direction=metric_obj.direction,
-            seed=seed,
-            max_epochs=data.max_epochs,
-            meta=_study_meta(chosen, data),
-        )
-        if not resumed:
-            _enqueue_defaults(study, families, data, n_trials)
-        deadline = None if time_budget is None else started + time_budget
-        records = SearchRecords(metric_obj)
-        objective = make_objective(
-            data,
-            families,
-            metric_obj,
-            device=device,
-            seed=seed,
-            deadline=deadline,
-            records=records,
-        )
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        search_seconds = search.run(
-            study,
-            objective,
-            time_budget=remaining,
-            n_trials=n_trials,
+        if not session.resumed:
+            _enqueue_defaults(session.study, session.families, session.data, n_trials)
+        records = SearchRecords(session.metric)
+        search_seconds = _search(
+            session,
+            records,
+            started,
+            time_budget,
+            n_trials,
+            device,
             verbose=verbose,
-            metric_name=metric_obj.name,
+            count_existing=True,
         )
         refit_started = time.monotonic()
-        best = _best_trial(study)
+        best = _best_trial(session.study)
         members, valid_score = _final_members(
-            registry,
-            study,
+            session.registry,
+            session.study,
             best,
             records,
-            data,
-            metric_obj,
+            session.data,
+            session.metric,
             device=device,
             seed=seed,
             refit=refit,
@@ -131,27 +111,166 @@ def fit(
         "refit": round(time.monotonic() - refit_started, 3),
         "total": round(time.monotonic() - started, 3),
     }
+    data = session.data
     result = FittedResult(
-        task=chosen.name,
+        task=session.task.name,
         members=members,
         spec=data.spec,
         features=data.features,
         target=data.target,
-        metric=metric_obj,
+        metric=session.metric,
         problem_type_reason=data.problem_type_reason,
-        study=study,
+        study=session.study,
         best_trial=best.number,
         valid_score=valid_score,
         refit=refit,
         timings=timings,
-        summary={**data.summary, "resumed": resumed},
-        study_name=study_name,
-        storage=url if isinstance(url, str) else None,
+        summary={**data.summary, "resumed": session.resumed},
+        study_name=session.study_name,
+        storage=session.url,
         holdout=(data.x_valid, data.y_valid),
     )
     if verbose:
         _print_summary(result)
     return result
+
+
+def run_trials(
+    dataset: Any,
+    target: Any = None,
+    *,
+    study_name: str,
+    storage: Any,
+    n_trials: int | None = None,
+    time_budget: float | None = None,
+    device: str = "auto",
+    verbose: bool = False,
+    **options: Any,
+) -> int:
+    """Run trials into an existing study (a worker): ``n_trials`` more (not a total) or until
+    ``time_budget``; no refit. The same data and options as the study's ``fit`` must be given;
+    the study's stored fingerprint refuses anything else. Returns the trials this call ran."""
+    started = time.monotonic()
+    _check_budget(time_budget, n_trials)
+    with search.quiet_optuna():
+        session = _open(dataset, target, study_name=study_name, storage=storage, **options)
+        if not session.resumed:
+            raise DataError(
+                f"study {study_name!r} does not exist in {storage!r}; start it with "
+                "`automl fit` / `automl run` (or automl.fit) first"
+            )
+        before = len(session.study.trials)
+        _search(
+            session,
+            SearchRecords(session.metric),
+            started,
+            time_budget,
+            n_trials,
+            device,
+            verbose=verbose,
+            count_existing=False,
+        )
+    return len(session.study.trials) - before
+
+
+@dataclass
+class _Session:
+    registry: Registry
+    task: Task
+    data: TaskData
+    metric: metrics.Metric
+    families: list[Any]
+    study: Any
+    study_name: str
+    url: str | None
+    resumed: bool
+    seed: int
+
+
+def _open(
+    dataset: Any,
+    target: Any,
+    *,
+    task: str | None = None,
+    problem_type: str | None = None,
+    metric: str | None = None,
+    study_name: str | None = None,
+    storage: Any = None,
+    seed: int = 0,
+    models: Iterable[str] | None = None,
+    plugins: Iterable[Any] | None = None,
+    valid_fraction: float = 0.2,
+    max_epochs: int | None = None,
+    study_attrs: dict[str, Any] | None = None,
+    task_options: dict[str, Any] | None = None,
+) -> _Session:
+    """Plugins, task, validated data, metric, families and the (new or resumed) study."""
+    registry = load_registry(plugins)
+    chosen = choose_task(registry, dataset, target, task)
+    data = chosen.adapt(
+        dataset,
+        target,
+        problem_type=problem_type,
+        valid_fraction=valid_fraction,
+        seed=seed,
+        **(task_options or {}),
+    )
+    metric_obj = metrics.resolve(metric, data.problem_type)
+    data.metric = metric_obj.name
+    if max_epochs is not None:
+        data.max_epochs = int(max_epochs)
+    families = [f for f in registry.families(chosen.name, models) if f.supports(data)]
+    if not families:
+        raise PluginError(
+            f"no model family of task {chosen.name!r} supports {data.problem_type} here"
+        )
+    study_name = study_name or search.default_study_name(chosen.name)
+    store, url = search.resolve_storage(study_name, storage)
+    study, resumed = search.open_study(
+        study_name,
+        store,
+        direction=metric_obj.direction,
+        seed=seed,
+        max_epochs=data.max_epochs,
+        meta=_study_meta(chosen, data),
+        extra=study_attrs,
+    )
+    return _Session(
+        registry, chosen, data, metric_obj, families, study, study_name, url, resumed, seed
+    )
+
+
+def _search(
+    session: _Session,
+    records: SearchRecords,
+    started: float,
+    time_budget: float | None,
+    n_trials: int | None,
+    device: str,
+    *,
+    verbose: bool,
+    count_existing: bool,
+) -> float:
+    deadline = None if time_budget is None else started + time_budget
+    objective = make_objective(
+        session.data,
+        session.families,
+        session.metric,
+        device=device,
+        seed=session.seed,
+        deadline=deadline,
+        records=records,
+    )
+    remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+    return search.run(
+        session.study,
+        objective,
+        time_budget=remaining,
+        n_trials=n_trials,
+        verbose=verbose,
+        metric_name=session.metric.name,
+        count_existing=count_existing,
+    )
 
 
 def _study_meta(task: Task, data: TaskData) -> dict[str, Any]:

@@ -66,11 +66,12 @@ class SklearnPredictor(Predictor):
         if self.problem_type == "regression":
             return np.asarray(self.estimator.predict(x), dtype=np.float64)
         cols = np.asarray(self.estimator.classes_, dtype=np.int64)
-        out = np.zeros((len(x), self.n_outputs))
+        n = x.shape[0]  # numpy or scipy.sparse rows
+        out = np.zeros((n, self.n_outputs))
         if self.has_proba:
             out[:, cols] = self.estimator.predict_proba(x)
         else:  # one-hot of the hard prediction: a model without probabilities
-            out[np.arange(len(x)), np.asarray(self.estimator.predict(x), dtype=np.int64)] = 1.0
+            out[np.arange(n), np.asarray(self.estimator.predict(x), dtype=np.int64)] = 1.0
         return out
 
 

@@ -18,6 +18,8 @@ from optuna.trial import TrialState
 from automl.errors import DataError
 
 DEFAULT_STUDIES_DIR = "studies"
+HEARTBEAT_INTERVAL = 5  # seconds between a running trial's heartbeats (RDB storages)
+GRACE_PERIOD = 20  # a trial silent this long is failed (its process died) and retried once
 MEMORY = ":memory:"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -37,11 +39,15 @@ def default_study_name(task: str) -> str:
     return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
 
 
-def resolve_storage(study_name: str, storage: Any) -> Any:
-    """None: SQLite at ``studies/<study_name>/study.db`` (relative to the working directory);
-    ":memory:": nothing kept; a URL or an optuna storage object is used as given."""
+def resolve_storage(study_name: str, storage: Any) -> tuple[Any, str | None]:
+    """The storage object and a URL to reopen it: None is SQLite at
+    ``studies/<study_name>/study.db`` (relative to the working directory); ":memory:" keeps
+    nothing; a path ending in ``.log`` is a journal file (several processes on one host); any
+    other string is an RDB URL (``sqlite:///...``, ``postgresql://...``); a storage object is used
+    as given. RDB storages get a heartbeat: a trial whose process died is failed after
+    ``GRACE_PERIOD`` seconds and its configuration retried once."""
     if storage == MEMORY:
-        return None
+        return None, None
     if storage is None:
         folder = Path(DEFAULT_STUDIES_DIR) / study_name
         try:
@@ -53,12 +59,49 @@ def resolve_storage(study_name: str, storage: Any) -> Any:
             ) from None
         if not os.access(folder, os.W_OK):
             raise DataError(f"the study folder {folder.resolve()} is not writable")
-        return f"sqlite:///{folder / 'study.db'}"
-    if isinstance(storage, str) and storage.startswith("sqlite:///"):
+        storage = f"sqlite:///{folder / 'study.db'}"
+    if not isinstance(storage, str):
+        return storage, None
+    if "://" not in storage and storage.endswith(".log"):
+        return journal_storage(storage), storage
+    if storage.startswith("sqlite:///"):
         path = Path(storage[len("sqlite:///") :])
         if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
             raise DataError(f"the SQLite storage folder {path.parent} is missing or not writable")
-    return storage
+    return rdb_storage(storage), storage
+
+
+def rdb_storage(url: str) -> optuna.storages.RDBStorage:
+    engine: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        engine = {"connect_args": {"timeout": 60}}
+    try:
+        with warnings.catch_warnings():  # the heartbeat is marked experimental; we rely on it
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine,
+                heartbeat_interval=HEARTBEAT_INTERVAL,
+                grace_period=GRACE_PERIOD,
+                heartbeat_stale_trial_callback=retry,
+            )
+    except ImportError as exc:
+        raise DataError(
+            f"storage {url!r} needs a database driver: {exc}; for PostgreSQL install "
+            "automl[postgres]"
+        ) from None
+    except Exception as exc:  # sqlalchemy's OperationalError and friends
+        raise DataError(f"cannot open storage {url!r}: {exc}".splitlines()[0]) from None
+
+
+def journal_storage(path: str) -> optuna.storages.JournalStorage:
+    from optuna.storages.journal import JournalFileBackend
+
+    folder = Path(path).resolve().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise DataError(f"the journal storage folder {folder} is missing or not writable")
+    return optuna.storages.JournalStorage(JournalFileBackend(path))
 
 
 def fingerprint(*arrays: Any) -> str:
@@ -76,14 +119,15 @@ def fingerprint(*arrays: Any) -> str:
 
 def open_study(
     study_name: str,
-    url: Any,
+    storage: Any,
     *,
     direction: str,
     seed: int,
     max_epochs: int,
     meta: dict[str, Any],
+    extra: dict[str, Any] | None = None,
 ) -> tuple[optuna.Study, bool]:
-    """Create the study in ``url`` (see ``resolve_storage``), or load it when it exists
+    """Create the study in ``storage`` (see ``resolve_storage``), or load it when it exists
     (resume); returns (study, resumed).
 
     A stored study made for other data, task or metric is refused, and left untouched.
@@ -96,28 +140,28 @@ def open_study(
     pruner = optuna.pruners.HyperbandPruner(
         min_resource=1, max_resource=max_epochs, reduction_factor=3
     )
-    existing = _load_existing(study_name, url)
+    existing = _load_existing(study_name, storage)
     if existing is not None:
         _check_meta(study_name, existing.user_attrs, meta)
     study = optuna.create_study(
         study_name=study_name,
-        storage=url,
+        storage=storage,
         sampler=sampler,
         pruner=pruner,
         direction=direction,
         load_if_exists=True,
     )
     if existing is None:
-        for key, value in meta.items():
+        for key, value in {**(extra or {}), **meta}.items():
             study.set_user_attr(key, value)
     return study, existing is not None
 
 
-def _load_existing(study_name: str, url: Any) -> optuna.Study | None:
-    if url is None:
+def _load_existing(study_name: str, storage: Any) -> optuna.Study | None:
+    if storage is None:
         return None
     try:
-        return optuna.load_study(study_name=study_name, storage=url)
+        return optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:
         return None
 
@@ -157,11 +201,13 @@ def run(
     n_trials: int | None,
     verbose: bool,
     metric_name: str,
+    count_existing: bool = True,
 ) -> float:
     """Run trials until ``time_budget`` seconds pass or the study holds ``n_trials`` finished
-    trials, whichever comes first; Ctrl-C ends the search early but keeps what it found.
-    Returns the seconds spent."""
-    remaining = None if n_trials is None else max(0, n_trials - len(finished_trials(study)))
+    trials (``count_existing=False``: until this call ran ``n_trials``), whichever comes first;
+    Ctrl-C ends the search early but keeps what it found. Returns the seconds spent."""
+    done = len(finished_trials(study)) if count_existing else 0
+    remaining = None if n_trials is None else max(0, n_trials - done)
     started = time.monotonic()
     if remaining == 0:
         return 0.0

@@ -1,0 +1,264 @@
+"""The ``automl`` command: fit, run, predict, report, dashboard, plugins, worker.
+
+Wrong usage (unknown file type, missing target column, unreadable file, unknown study) prints a
+one-line error and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from automl.errors import DataError, PluginError, SearchError
+
+USAGE_ERRORS = (DataError, PluginError, FileNotFoundError, ValueError, KeyError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except SearchError as exc:
+        print(f"automl {args.command}: search failed: {exc}", file=sys.stderr)
+        return 1
+    except USAGE_ERRORS as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"automl {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"automl {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="automl",
+        description="Search for the best model for a dataset (tables, images, text) with a "
+        "pruned Optuna search, and review searches in a dashboard.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "fit",
+        help="search for the best model for DATA and save it",
+        description="Search for the best model for DATA, save it and print the "
+        "leaderboard, the model path and the report path.",
+    )
+    p.add_argument(
+        "data",
+        help="a CSV/TSV/Parquet file, an image folder (one sub-folder per "
+        "class) or an IDX folder (MNIST layout)",
+    )
+    _add_search_options(p)
+    p.add_argument("--out", help="model folder (default: studies/<study>/model)")
+    p.add_argument("--no-report", action="store_true", help="do not write report.html")
+    p.set_defaults(handler=_cmd_fit)
+
+    p = sub.add_parser(
+        "run",
+        help="run (or resume) a study definition studies/NAME.toml",
+        description="Run the study a TOML file defines; it lands in "
+        "studies/<name>/ (storage, model, report). Running it again resumes it.",
+    )
+    p.add_argument("definition", help="path to a study TOML file")
+    p.add_argument("--time-budget", type=float, help="override the file's time_budget")
+    p.set_defaults(handler=_cmd_run)
+
+    p = sub.add_parser(
+        "predict",
+        help="predict with a saved model",
+        description="Predict DATA with the model in MODEL_DIR; writes a CSV "
+        "(prediction, and one probability column per class) or prints it.",
+    )
+    p.add_argument("model_dir")
+    p.add_argument("data", help="a CSV/TSV/Parquet file, an image folder or an IDX folder")
+    p.add_argument("--out", help="CSV file to write (default: standard output)")
+    p.set_defaults(handler=_cmd_predict)
+
+    p = sub.add_parser(
+        "report",
+        help="write the HTML report of a study folder",
+        description="Write STUDY_DIR/report.html from the saved model and storage "
+        "of a study folder (as written by `automl fit` or `automl run`).",
+    )
+    p.add_argument("study_dir")
+    p.add_argument("--out", help="HTML file (default: STUDY_DIR/report.html)")
+    p.set_defaults(handler=_cmd_report)
+
+    p = sub.add_parser(
+        "dashboard",
+        help="serve optuna-dashboard over the studies under PATH",
+        description="Serve optuna-dashboard on HOST:PORT over every study storage "
+        "(study.db / *.log) found under PATH, or over one storage URL.",
+    )
+    p.add_argument(
+        "path",
+        nargs="?",
+        default="studies",
+        help="a folder to search for study storages, a .db/.log file, or a storage "
+        "URL (default: studies/)",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; use 0.0.0.0 only on purpose)",
+    )
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.set_defaults(handler=_cmd_dashboard)
+
+    p = sub.add_parser(
+        "plugins",
+        help="list loaded plugins, their tasks and model families",
+        description="List the loaded plugins with their distribution, tasks and model families.",
+    )
+    p.set_defaults(handler=_cmd_plugins)
+
+    p = sub.add_parser(
+        "worker",
+        help="join a running study from another process or host",
+        description="Run trials of an existing study (started by `automl fit` "
+        "or `automl run` on a data path) into its shared storage.",
+    )
+    p.add_argument(
+        "--storage",
+        required=True,
+        help="storage URL shared by the workers "
+        "(postgresql://..., or a journal file path ending in .log)",
+    )
+    p.add_argument("--study", required=True, help="study name")
+    p.add_argument("--n-trials", type=int, help="trials for this worker to run")
+    p.add_argument("--time-budget", type=float, help="seconds for this worker")
+    p.set_defaults(handler=_cmd_worker)
+    return parser
+
+
+def _add_search_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", help="target column (tables, text CSVs)")
+    p.add_argument("--task", help="plugin task name (tabular, vision, text); inferred if omitted")
+    p.add_argument(
+        "--time-budget", type=float, help="search seconds (default 120 if no --n-trials)"
+    )
+    p.add_argument("--n-trials", type=int, help="finished trials the study should hold")
+    p.add_argument(
+        "--study", help="study name (default: derived from DATA); an existing study resumes"
+    )
+    p.add_argument(
+        "--storage", help="Optuna storage URL (default: SQLite studies/<study>/study.db)"
+    )
+    p.add_argument(
+        "--metric",
+        help="metric to optimise (accuracy, balanced_accuracy, f1, "
+        "roc_auc, log_loss, r2, rmse, mae)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# -- commands --------------------------------------------------------------------------------
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from automl import studyfile
+
+    spec = studyfile.StudySpec(
+        name=args.study or studyfile.name_for(args.data),
+        data=args.data,
+        target=args.target,
+        task=args.task,
+        metric=args.metric,
+        time_budget=args.time_budget,
+        n_trials=args.n_trials,
+        seed=args.seed,
+        storage=args.storage,
+    )
+    studyfile.execute(spec, verbose=not args.quiet, model_dir=args.out, report=not args.no_report)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from automl import studyfile
+
+    spec = studyfile.read(args.definition)
+    if args.time_budget is not None:
+        spec.time_budget = args.time_budget
+    studyfile.execute(spec, verbose=True)
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    import automl
+    from automl import studyfile
+
+    result = automl.load(args.model_dir)
+    data = studyfile.load_features(args.data, result)
+    frame = pd.DataFrame({"prediction": result.predict(data)})
+    if result.problem_type != "regression" and result.predictor.has_proba:
+        proba = result.predict_proba(data)
+        for i, label in enumerate(result.classes_):
+            frame[f"proba_{label}"] = proba[:, i]
+    if args.out:
+        frame.to_csv(args.out, index=False)
+        print(f"wrote {len(frame)} predictions to {args.out}")
+    else:
+        frame.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import automl
+
+    folder = Path(args.study_dir)
+    if not (folder / "model").is_dir():
+        raise DataError(
+            f"{folder} holds no saved model (expected {folder / 'model'}); run "
+            "`automl fit` or `automl run` first"
+        )
+    result = automl.load(str(folder / "model"))
+    out = result.report(args.out or str(folder / "report.html"))
+    print(f"report: {out}")
+    return 0
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from automl.dashboard import serve
+
+    serve(args.path, host=args.host, port=args.port)
+    return 0
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    import automl
+
+    plugins = automl.list_plugins()
+    if not plugins:
+        print("no plugins loaded (entry-point group automl.plugins)")
+    for p in plugins:
+        origin = f"{p['distribution']} {p['version']}" if p["distribution"] else "in-process"
+        print(f"{p['name']}  ({p['module']}, from {origin})")
+        print(f"    tasks:  {', '.join(p['tasks']) or '-'}")
+        print(f"    models: {', '.join(p['models']) or '-'}")
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from automl.worker import run_worker
+
+    done = run_worker(
+        args.storage, args.study, n_trials=args.n_trials, time_budget=args.time_budget
+    )
+    print(f"worker finished {done} trial(s) of study {args.study!r}")
+    return 0
+
+
+def entry(argv: Any = None) -> None:
+    sys.exit(main(argv))
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,248 @@
+"""Study definitions (``studies/NAME.toml``) and the runs behind ``automl fit`` / ``automl run``.
+
+A definition names the data, target, task, metric, budget and seed; its run lands in
+``studies/<name>/``: ``study.db`` (the Optuna storage), ``model/`` and ``report.html``. Running it
+again resumes the study. Paths in a file are relative to that file.
+
+    [study]
+    data = "../../shared/datasets/tabular/credit_g.csv.gz"
+    target = "class"
+    metric = "accuracy"
+    time_budget = 300
+    test_size = 0.25          # or: test = "path/to/test.csv"
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from automl.errors import DataError
+
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".pq")
+KNOWN_KEYS = {
+    "name",
+    "data",
+    "test",
+    "test_size",
+    "target",
+    "task",
+    "metric",
+    "time_budget",
+    "n_trials",
+    "seed",
+    "storage",
+    "options",
+}
+
+
+@dataclass
+class StudySpec:
+    name: str
+    data: str
+    target: str | None = None
+    task: str | None = None
+    metric: str | None = None
+    time_budget: float | None = None
+    n_trials: int | None = None
+    seed: int = 0
+    storage: str | None = None
+    test: str | None = None
+    test_size: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def folder(self) -> Path:
+        return Path("studies") / self.name
+
+
+def name_for(data: str) -> str:
+    """A study name from a data path: its file or folder name without suffixes."""
+    stem = Path(str(data).rstrip("/")).name
+    for suffix in sorted(TABLE_SUFFIXES, key=len, reverse=True):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem) or "study"
+
+
+def read(path: str) -> StudySpec:
+    """Parse a study TOML file; unknown keys and missing data are errors that name them."""
+    import tomllib
+
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"no such study definition: {file}")
+    try:
+        doc = tomllib.loads(file.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{file} is not valid TOML: {exc}") from None
+    table = doc.get("study", doc)
+    unknown = sorted(set(table) - KNOWN_KEYS)
+    if unknown:
+        raise DataError(f"{file}: unknown key(s) {unknown}; known: {sorted(KNOWN_KEYS)}")
+    if "data" not in table:
+        raise DataError(f"{file}: 'data' (the path of the data) is required")
+
+    def rel(p: str | None) -> str | None:
+        return None if p is None else str((file.parent / p).resolve())
+
+    return StudySpec(
+        name=table.get("name", file.stem),
+        data=rel(table["data"]),
+        target=table.get("target"),
+        task=table.get("task"),
+        metric=table.get("metric"),
+        time_budget=table.get("time_budget"),
+        n_trials=table.get("n_trials"),
+        seed=table.get("seed", 0),
+        storage=table.get("storage"),
+        test=rel(table.get("test")),
+        test_size=table.get("test_size"),
+        options=table.get("options", {}),
+    )
+
+
+def _is_idx_folder(path: Path) -> bool:
+    return path.is_dir() and any("idx" in p.name for p in path.iterdir())
+
+
+def load_dataset(path: str, split: str = "train") -> Any:
+    """What ``fit`` gets for a data path: a DataFrame for tables (the target stays a column),
+    ``(x, y)`` for an IDX folder, the path itself for other folders (image or text classes)."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"no such file or folder: {p}")
+    if p.is_dir():
+        if _is_idx_folder(p):
+            from automl.datasets import load_idx
+
+            return load_idx(str(p), split=split)
+        return str(p)
+    if not p.name.lower().endswith(TABLE_SUFFIXES):
+        raise DataError(
+            f"unknown file type {p.name!r}: pass a CSV/TSV/Parquet file, an image folder (one "
+            "sub-folder per class) or an IDX folder"
+        )
+    return _read_table(p)
+
+
+def _read_table(p: Path) -> Any:
+    import pandas as pd
+
+    try:
+        if p.name.lower().endswith((".parquet", ".pq")):
+            return pd.read_parquet(p)
+        return pd.read_csv(p, sep="\t" if ".tsv" in p.name.lower() else ",")
+    except (ValueError, UnicodeDecodeError, OSError, ImportError) as exc:
+        raise DataError(f"cannot read {p}: {exc}".splitlines()[0]) from None
+
+
+def load_features(path: str, result: Any) -> Any:
+    """Predict-time input from a data path (an IDX folder gives its images)."""
+    data = load_dataset(path, split="test")
+    return data[0] if isinstance(data, tuple) else data
+
+
+def split(spec: StudySpec, data: Any) -> tuple[Any, Any, Any]:
+    """(train data for fit, test features, test labels) per the spec's test / test_size."""
+    if spec.test:
+        test = load_dataset(spec.test, split="test")
+    elif _is_idx_folder(Path(spec.data)) and spec.test_size is None:
+        test = load_dataset(spec.data, split="test")
+    elif spec.test_size:
+        import pandas as pd
+        from sklearn.model_selection import train_test_split
+
+        if not isinstance(data, pd.DataFrame):
+            raise DataError("test_size applies to tables; give `test = path` for other data")
+        y = data[spec.target]
+        classification = spec.metric not in ("r2", "rmse", "mae") and y.dtype.kind in "OUbi"
+        data, test = train_test_split(
+            data,
+            test_size=spec.test_size,
+            random_state=spec.seed,
+            stratify=y if classification else None,
+        )
+    else:
+        return data, None, None
+    if isinstance(test, tuple):
+        return data, test[0], test[1]
+    if spec.target is None or spec.target not in test.columns:
+        raise DataError(f"the test data lacks the target column {spec.target!r}")
+    return data, test.drop(columns=[spec.target]), test[spec.target]
+
+
+def execute(
+    spec: StudySpec, *, verbose: bool = True, model_dir: str | None = None, report: bool = True
+) -> dict[str, Any]:
+    """Run (or resume) a study; save its model and report; print the leaderboard and paths."""
+    import pandas as pd
+
+    import automl
+
+    data = load_dataset(spec.data)
+    if isinstance(data, pd.DataFrame) and spec.target is None:
+        raise DataError(f"{spec.data} is a table: name the column to predict (--target / target)")
+    if isinstance(data, pd.DataFrame) and spec.target not in data.columns:
+        raise DataError(
+            f"target column {spec.target!r} is not in {spec.data}; columns: "
+            f"{list(data.columns)[:20]}"
+        )
+    train, x_test, y_test = split(spec, data)
+    spec.folder.mkdir(parents=True, exist_ok=True)
+    recipe = {
+        "data": spec.data,
+        "target": spec.target,
+        "task": spec.task,
+        "metric": spec.metric,
+        "seed": spec.seed,
+        "test": spec.test,
+        "test_size": spec.test_size,
+        "options": spec.options,
+    }
+    started = time.monotonic()
+    result = automl.fit(
+        train,
+        spec.target if not isinstance(train, (tuple, str)) else None,
+        task=spec.task,
+        metric=spec.metric,
+        time_budget=spec.time_budget,
+        n_trials=spec.n_trials,
+        study_name=spec.name,
+        storage=spec.storage,
+        seed=spec.seed,
+        verbose=verbose,
+        study_attrs={"recipe": recipe},
+        **spec.options,
+    )
+    seconds = time.monotonic() - started
+    model_path = result.save(model_dir or str(spec.folder / "model"))
+    row: dict[str, Any] = {
+        "study": spec.name,
+        "metric": result.metric,
+        "valid": round(result.valid_score, 4),
+        "model": result.model_name,
+    }
+    if x_test is not None:
+        row["score"] = round(result.score(x_test, y_test), 4)
+    states = [t.state.name for t in result.study.trials]
+    row.update(
+        seconds=round(seconds, 1),
+        trials=len(states),
+        pruned_share=round(states.count("PRUNED") / max(1, len(states)), 3),
+    )
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_colwidth", 50)
+    print(result.leaderboard().head(20).to_string(index=False))
+    print(f"chosen: {result.describe()}")
+    if "score" in row:
+        print(f"test {result.metric}: {row['score']:.4f}")
+    print(f"model: {model_path}")
+    if report and hasattr(result, "report"):
+        row["report"] = result.report(str(spec.folder / "report.html"))
+        print(f"report: {row['report']}")
+    return row
