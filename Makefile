@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 # The torch build served on this machine; a venv that already has a torch keeps its own.
 TORCH_PIN ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install demo test lint format bench-tabular clean
+.PHONY: install demo test lint format bench bench-tabular clean
+TABULAR := adult bank_marketing credit_g california_housing covertype
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,8 +32,12 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# make bench STUDIES="adult sms_spam" (default: every studies/*.toml)
+bench: install
+	$(PY) studies/bench.py $(STUDIES)
+
 bench-tabular: install
-	$(PY) studies/bench_tabular.py $(ARGS)
+	$(PY) studies/bench.py $(TABULAR)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

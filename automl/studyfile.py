@@ -116,6 +116,14 @@ def load_dataset(path: str, split: str = "train") -> Any:
     p = Path(path)
     if not p.exists():
         raise DataError(f"no such file or folder: {p}")
+    if p.name.endswith(".npz"):
+        import numpy as np
+
+        with np.load(p, allow_pickle=False) as arrays:
+            keys = (f"x_{split}", f"y_{split}")
+            if not set(keys) <= set(arrays.files):
+                raise DataError(f"{p} lacks {keys}; it holds {arrays.files}")
+            return arrays[keys[0]], arrays[keys[1]]
     if p.is_dir():
         if _is_idx_folder(p):
             from automl.datasets import load_idx
@@ -124,8 +132,8 @@ def load_dataset(path: str, split: str = "train") -> Any:
         return str(p)
     if not p.name.lower().endswith(TABLE_SUFFIXES):
         raise DataError(
-            f"unknown file type {p.name!r}: pass a CSV/TSV/Parquet file, an image folder (one "
-            "sub-folder per class) or an IDX folder"
+            f"unknown file type {p.name!r}: pass a CSV/TSV/Parquet file, an .npz with "
+            "x_train/y_train, an image folder (one sub-folder per class) or an IDX folder"
         )
     return _read_table(p)
 
@@ -151,7 +159,7 @@ def split(spec: StudySpec, data: Any) -> tuple[Any, Any, Any]:
     """(train data for fit, test features, test labels) per the spec's test / test_size."""
     if spec.test:
         test = load_dataset(spec.test, split="test")
-    elif _is_idx_folder(Path(spec.data)) and spec.test_size is None:
+    elif (_is_idx_folder(Path(spec.data)) or spec.data.endswith(".npz")) and not spec.test_size:
         test = load_dataset(spec.data, split="test")
     elif spec.test_size:
         import pandas as pd
@@ -228,7 +236,10 @@ def execute(
         "model": result.model_name,
     }
     if x_test is not None:
-        row["score"] = round(result.score(x_test, y_test), 4)
+        scores = result.evaluate(x_test, y_test)
+        row["score"] = round(scores[result.metric], 4)
+        if "roc_auc" in scores and result.metric != "roc_auc":
+            row["roc_auc"] = round(scores["roc_auc"], 4)
     states = [t.state.name for t in result.study.trials]
     row.update(
         seconds=round(seconds, 1),
