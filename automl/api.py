@@ -47,6 +47,7 @@ def fit(
     max_epochs: int | None = None,
     refit: bool = True,
     ensemble: bool = True,
+    report: bool | None = None,
     study_attrs: dict[str, Any] | None = None,
     **task_options: Any,
 ) -> FittedResult:
@@ -56,7 +57,8 @@ def fit(
     trials, whichever comes first (120 s when neither is given). ``study_name`` names the study in
     ``storage`` (SQLite at ``studies/<study_name>/study.db`` by default); fitting again with the
     same name resumes it. ``models`` restricts the search to the named model families,
-    ``plugins`` to the named plugins. See README.md for every option.
+    ``plugins`` to the named plugins. ``report`` writes ``studies/<study_name>/report.html``
+    (default: whenever the study is kept, i.e. not ``storage=":memory:"``). See README.md.
     """
     started = time.monotonic()
     _check_budget(time_budget, n_trials)
@@ -82,7 +84,7 @@ def fit(
         if not session.resumed:
             _enqueue_defaults(session.study, session.families, session.data, n_trials)
         records = SearchRecords(session.metric)
-        search_seconds = _search(
+        search_seconds, _ = _search(
             session,
             records,
             started,
@@ -130,9 +132,34 @@ def fit(
         storage=session.url,
         holdout=(data.x_valid, data.y_valid),
     )
+    result.budget = {
+        "time_budget": time_budget,
+        "n_trials": n_trials,
+        "max_epochs": data.max_epochs,
+    }
+    if report or (report is None and storage != search.MEMORY):
+        _write_report(result, verbose)
     if verbose:
         _print_summary(result)
     return result
+
+
+def _write_report(result: FittedResult, verbose: bool) -> None:
+    """The report is a by-product: a failure to write it warns, it never loses the result."""
+    import warnings
+    from pathlib import Path
+
+    path = Path(search.DEFAULT_STUDIES_DIR) / result.study_name / "report.html"
+    started = time.monotonic()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        result.report_path = result.report(str(path))
+    except OSError as exc:
+        warnings.warn(f"could not write the report {path}: {exc}", stacklevel=3)
+        return
+    result.timings["report"] = round(time.monotonic() - started, 3)
+    if verbose:
+        print(f"report: {result.report_path}")
 
 
 def run_trials(
@@ -159,8 +186,7 @@ def run_trials(
                 f"study {study_name!r} does not exist in {storage!r}; start it with "
                 "`automl fit` / `automl run` (or automl.fit) first"
             )
-        before = len(session.study.trials)
-        _search(
+        _, ran = _search(
             session,
             SearchRecords(session.metric),
             started,
@@ -170,7 +196,7 @@ def run_trials(
             verbose=verbose,
             count_existing=False,
         )
-    return len(session.study.trials) - before
+    return ran
 
 
 @dataclass
@@ -233,7 +259,7 @@ def _open(
         seed=seed,
         max_epochs=data.max_epochs,
         meta=_study_meta(chosen, data),
-        extra=study_attrs,
+        extra={**(study_attrs or {}), "max_epochs": data.max_epochs},
     )
     return _Session(
         registry, chosen, data, metric_obj, families, study, study_name, url, resumed, seed
@@ -250,7 +276,8 @@ def _search(
     *,
     verbose: bool,
     count_existing: bool,
-) -> float:
+) -> tuple[float, int]:
+    """Seconds spent and trials this process finished."""
     deadline = None if time_budget is None else started + time_budget
     objective = make_objective(
         session.data,

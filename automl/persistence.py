@@ -176,7 +176,14 @@ def _load_member(entry: dict, config: dict, registry: Any, folder: Path, dev: An
     spec = DataSpec.from_json(entry["spec"])
     if entry["kind"] == "torch":
         module = family.build(entry["params"], spec)
-        module.load_state_dict(torch.load(sub / WEIGHTS, map_location="cpu", weights_only=True))
+        try:
+            state = torch.load(sub / WEIGHTS, map_location="cpu", weights_only=True)
+        except Exception as exc:  # pickle.UnpicklingError for anything but tensors and plain data
+            why = str(exc).splitlines()[0]
+            raise DataError(
+                f"refusing to load {sub / WEIGHTS}: it is not a plain state dict ({why})"
+            ) from None
+        module.load_state_dict(state)
         mean, std = entry["y_scale"]
         predictor = TorchPredictor(
             module.to(dev), spec.problem_type, spec.n_outputs, mean, std, dev

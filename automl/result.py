@@ -93,6 +93,8 @@ class FittedResult:
         self.study_name = study_name
         self.storage = storage
         self.holdout = holdout  # (model-ready x_valid, encoded y_valid) of this search, if known
+        self.budget: dict[str, Any] = {}  # what the search was given, for reports
+        self.report_path: str | None = None
 
     @property
     def ensemble(self) -> list[dict[str, Any]]:
@@ -190,6 +192,20 @@ class FittedResult:
             f"FittedResult(task={self.task!r}, problem_type={self.problem_type!r}, "
             f"model={self.model_name!r}, {self.metric}={self.valid_score:.4f} on validation)"
         )
+
+    # -- explanations -----------------------------------------------------------------------
+    def report(self, path: str = "report.html", **options: Any) -> str:
+        """Write the self-contained HTML report (see ``automl.report.write_report``)."""
+        from automl.report import write_report
+
+        return write_report(self, path, **options)
+
+    def explain(self, data: Any = None, method: str = "shap", **options: Any) -> Any:
+        """SHAP or LIME numbers for raw rows (default: the validation rows); see
+        ``automl.explain.explain``."""
+        from automl.explain import explain
+
+        return explain(self, data, method, **options)
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path: str) -> str:

@@ -18,8 +18,10 @@ from optuna.trial import TrialState
 from automl.errors import DataError
 
 DEFAULT_STUDIES_DIR = "studies"
-HEARTBEAT_INTERVAL = 5  # seconds between a running trial's heartbeats (RDB storages)
-GRACE_PERIOD = 20  # a trial silent this long is failed (its process died) and retried once
+# Seconds between a running trial's heartbeats (RDB storages), and the silence after which a
+# trial counts as dead (its process was killed): it is failed and its configuration retried once.
+HEARTBEAT_INTERVAL = int(os.environ.get("AUTOML_HEARTBEAT_INTERVAL", "5"))
+GRACE_PERIOD = int(os.environ.get("AUTOML_GRACE_PERIOD", "20"))
 MEMORY = ":memory:"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -143,6 +145,9 @@ def open_study(
     existing = _load_existing(study_name, storage)
     if existing is not None:
         _check_meta(study_name, existing.user_attrs, meta)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(existing)  # a killed run's trial: failed, retried
     study = optuna.create_study(
         study_name=study_name,
         storage=storage,
@@ -202,17 +207,21 @@ def run(
     verbose: bool,
     metric_name: str,
     count_existing: bool = True,
-) -> float:
+) -> tuple[float, int]:
     """Run trials until ``time_budget`` seconds pass or the study holds ``n_trials`` finished
     trials (``count_existing=False``: until this call ran ``n_trials``), whichever comes first;
-    Ctrl-C ends the search early but keeps what it found. Returns the seconds spent."""
+    Ctrl-C ends the search early but keeps what it found. Returns (seconds, trials finished
+    by this call)."""
     done = len(finished_trials(study)) if count_existing else 0
     remaining = None if n_trials is None else max(0, n_trials - done)
     started = time.monotonic()
     if remaining == 0:
-        return 0.0
+        return 0.0, 0
     bar = _ProgressBar(remaining, time_budget, metric_name) if verbose else None
-    callbacks = [bar.update] if bar else []
+    ran: list[int] = []
+    callbacks = [lambda _study, trial: ran.append(trial.number)]
+    if bar:
+        callbacks.append(bar.update)
     try:
         study.optimize(
             objective,
@@ -228,7 +237,7 @@ def run(
     finally:
         if bar:
             bar.close()
-    return time.monotonic() - started
+    return time.monotonic() - started, len(ran)
 
 
 class _ProgressBar:

@@ -253,7 +253,7 @@ def execute(
     if "score" in row:
         print(f"test {result.metric}: {row['score']:.4f}")
     print(f"model: {model_path}")
-    if report and hasattr(result, "report"):
-        row["report"] = result.report(str(spec.folder / "report.html"))
-        print(f"report: {row['report']}")
+    if result.report_path:
+        row["report"] = result.report_path
+        print(f"report: {result.report_path}")
     return row

@@ -274,8 +274,7 @@ def readable_rows(pre: TabularPreprocessor, x: np.ndarray) -> tuple[pd.DataFrame
         missing = block[:, -1] > 0.5 if plan.indicator else np.zeros(len(x), dtype=bool)
         if plan.kind == "numeric":
             if plan.quantiles is not None:
-                ref = _normal_quantile_ref(len(plan.quantiles))
-                values = np.interp(block[:, 0], ref, plan.quantiles)
+                values = _from_quantiles(block[:, 0], plan.quantiles)
             else:
                 values = block[:, 0] * plan.scale[1] + plan.scale[0]
             colour[:, j] = np.where(missing, np.nan, values)
@@ -303,6 +302,18 @@ def readable_rows(pre: TabularPreprocessor, x: np.ndarray) -> tuple[pd.DataFrame
     return pd.DataFrame(text, columns=[c.name for c in pre.columns]), colour
 
 
+def _from_quantiles(t: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """The inverse of the normal-quantile transform. A value the transform put on a knot (a
+    value tied in training, like the many zeros of a sparse column) returns to that knot's value
+    exactly, though float32 moved it a hair off the knot."""
+    ref = _normal_quantile_ref(len(quantiles))
+    values = np.interp(t, ref, quantiles)
+    right = np.clip(np.searchsorted(ref, t), 1, len(ref) - 1)
+    nearest = np.where(np.abs(ref[right] - t) < np.abs(t - ref[right - 1]), right, right - 1)
+    on_knot = np.abs(ref[nearest] - t) <= 1e-6 * np.maximum(1.0, np.abs(t))
+    return np.where(on_knot, quantiles[nearest], values)
+
+
 def _level(level: str) -> str:
     return "missing" if level == MISSING else level
 
@@ -310,7 +321,7 @@ def _level(level: str) -> str:
 def _fmt(value: float) -> str:
     if not np.isfinite(value):
         return str(value)
-    if abs(value) >= 100 or float(value).is_integer():
+    if abs(value) >= 100 or abs(value - round(value)) < 1e-4:
         return f"{value:,.0f}"
     if abs(value) >= 10:
         return f"{value:.1f}"

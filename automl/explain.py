@@ -1,0 +1,305 @@
+"""Explanations of a fitted model: SHAP and LIME attributions, bounded in time and size.
+
+The core knows how to pick rows, a background sample and a budget; *how* a modality is explained
+belongs to its plugin: a ``Task`` returns an ``Explainer`` from ``Task.explainer()`` (None: the
+task offers no explanations). ``explain(result, X, method="shap" | "lime")`` returns an
+``Explanation`` (its ``to_frame()`` is a DataFrame of attributions, a row per explained row and
+a column per original feature); ``automl.report`` draws the same objects.
+
+Nothing heavy loads here: shap, lime and torch are imported by the explainers when they run.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from automl.errors import PluginError
+
+if TYPE_CHECKING:
+    from automl.result import FittedResult
+    from automl.task import Task
+
+METHODS = ("shap", "lime")
+MIN_SECONDS = 60.0  # default budget: the larger of this and RUN_SHARE of the run's time
+RUN_SHARE = 0.10
+
+
+class ExplainError(RuntimeError):
+    """An explanation could not be made; the message says why (the report prints it)."""
+
+
+@dataclass(frozen=True)
+class ExplainBounds:
+    """What one explanation may cost. ``seconds`` is wall-clock for the whole call (rows not
+    reached in time are left out, with a note); None means ``default_seconds`` of the run.
+
+    ``background``: rows SHAP integrates over (≤ 100 for the gradient explainer, as the shap
+    authors advise); ``rows``: rows explained for the global views (None: all given);
+    ``examples``: rows with a waterfall and a LIME table in the report; ``gradient_samples``:
+    expected-gradient samples per row; ``kernel_*``: the bounded KernelExplainer fallback
+    (background rows, coalitions per row, rows at most); ``lime_samples``: LIME perturbations
+    per row.
+    """
+
+    seconds: float | None = None
+    background: int = 100
+    rows: int | None = 200
+    examples: int = 3
+    gradient_samples: int = 100
+    kernel_background: int = 20
+    kernel_samples: int = 400
+    kernel_rows: int = 40
+    lime_samples: int = 1000
+    seed: int = 0
+
+    def with_(self, **changes: Any) -> ExplainBounds:
+        unknown = sorted(set(changes) - set(self.__dataclass_fields__))
+        if unknown:
+            known = sorted(self.__dataclass_fields__)
+            raise TypeError(f"unknown explanation bound(s) {unknown}; known: {known}")
+        return replace(self, **changes)
+
+
+def default_seconds(result: Any) -> float:
+    """The default explanation budget: 10% of the run's time or 60 s, whichever is larger."""
+    total = float((getattr(result, "timings", None) or {}).get("total", 0.0) or 0.0)
+    return max(MIN_SECONDS, RUN_SHARE * total)
+
+
+@dataclass
+class Explanation:
+    """Attributions of one method for some rows, on the task's original features.
+
+    ``values[i, j]`` is what feature j adds to the explained output of row i (SHAP value or
+    LIME weight); ``base_values[i]`` is the output with no feature known (SHAP's expected value,
+    LIME's local intercept) and ``predictions[i]`` the model's output for the row, in the same
+    space (``output_space``: "probability", "log-odds", "value" or "decision score"), for the
+    class ``output[i]`` ("P(>50K)", "value" ...). ``display`` holds each row's feature values as
+    a person reads them, ``colour`` numbers for colouring (NaN: not ordered, e.g. a category).
+    ``rows`` are positions in the data handed to the explainer. A plugin whose explanations are
+    pictures (images, text) may leave ``values`` empty and put figures in ``figures``:
+    (title, image) pairs the report shows as they are, an image being a ``data:`` URI or what
+    ``automl.report.figures.to_uri(matplotlib_figure)`` returns.
+    """
+
+    method: str
+    algorithm: str
+    feature_names: list[str]
+    values: np.ndarray
+    base_values: np.ndarray
+    predictions: np.ndarray
+    output: list[str]
+    output_space: str
+    rows: np.ndarray
+    display: pd.DataFrame | None = None
+    colour: np.ndarray | None = None
+    local_fit: np.ndarray | None = None  # LIME: R² of each row's local model
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    figures: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Attributions: a row per explained row (indexed by ``rows``), a column per feature."""
+        return pd.DataFrame(self.values, columns=self.feature_names, index=self.rows)
+
+    def importance(self) -> pd.Series:
+        """Mean absolute attribution per feature, largest first."""
+        if self.values.size == 0:
+            return pd.Series(dtype=float)
+        mean_abs = np.abs(self.values).mean(axis=0)
+        return pd.Series(mean_abs, index=self.feature_names).sort_values(ascending=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"Explanation({self.method}/{self.algorithm}: {len(self.rows)} rows x "
+            f"{len(self.feature_names)} features, {self.output_space}, {self.seconds:.1f}s)"
+        )
+
+
+class Explainer(ABC):
+    """A plugin's explainer for its task's models (see ``Task.explainer``).
+
+    ``explain`` receives model-ready rows ``x`` (as ``result.features.transform`` gives them) and
+    a model-ready ``background`` sample, and must stay within ``bounds`` and stop at
+    ``deadline`` (a ``time.monotonic()`` value), leaving rows out with a note rather than running
+    over. It raises ``ExplainError`` with a reason a person can act on when it cannot explain.
+    """
+
+    methods: ClassVar[tuple[str, ...]] = METHODS
+
+    @abstractmethod
+    def explain(
+        self,
+        result: FittedResult,
+        x: np.ndarray,
+        *,
+        method: str,
+        background: np.ndarray,
+        bounds: ExplainBounds,
+        deadline: float,
+    ) -> Explanation:
+        """Attributions of ``method`` for the rows of ``x``."""
+
+
+# -- finding the explainer -----------------------------------------------------------------------
+def task_of(result: Any) -> Task | None:
+    """The Task object behind a result: its own, or the loaded plugin's of that name."""
+    task = getattr(result, "task_object", None)
+    if task is not None:
+        return task
+    from automl.plugins import load_registry
+
+    try:
+        return load_registry().tasks.get(result.task)
+    except PluginError:
+        return None
+
+
+def explainer_for(result: Any) -> Explainer:
+    """The task's explainer; raises ExplainError naming why there is none."""
+    task = task_of(result)
+    if task is None:
+        raise ExplainError(
+            f"the plugin of task {result.task!r} is not loaded, so its explainer is unknown"
+        )
+    found = task.explainer()
+    if found is None:
+        raise ExplainError(
+            f"task {result.task!r} (plugin {type(task).__module__.split('.')[0]}) provides no "
+            "explainer: Task.explainer() returns None"
+        )
+    return found
+
+
+# -- the public entry point ----------------------------------------------------------------------
+def explain(
+    result: FittedResult,
+    X: Any = None,
+    method: str = "shap",
+    *,
+    background: Any = None,
+    bounds: ExplainBounds | None = None,
+    explainer: Explainer | None = None,
+    **bound_changes: Any,
+) -> Explanation:
+    """Explain the result's model on raw rows ``X`` (as ``predict`` takes them).
+
+    ``method``: "shap" or "lime". ``X=None`` explains the held-out rows of the search
+    (``result.holdout``). ``background``: raw rows for SHAP's background and LIME's sampling
+    statistics (default: the held-out rows, else ``X``). Cost: ``bounds`` or keyword changes to
+    it (``seconds=30, lime_samples=500`` ...); rows of ``X`` beyond ``bounds.rows`` or past the
+    time budget are left out with a warning. Returns an ``Explanation``; ``.to_frame()`` gives
+    the numbers as a DataFrame.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    bounds = (bounds or ExplainBounds(rows=None)).with_(**bound_changes)
+    holdout = getattr(result, "holdout", None)
+    if X is None:
+        if holdout is None:
+            raise ExplainError("pass rows to explain: this result holds no held-out data")
+        x = np.asarray(holdout[0])
+    else:
+        x = result.features.transform(X)
+    if background is not None:
+        bg = result.features.transform(background)
+    elif holdout is not None:
+        bg = np.asarray(holdout[0])
+    else:
+        bg = x
+    seconds = bounds.seconds if bounds.seconds is not None else default_seconds(result)
+    deadline = time.monotonic() + seconds
+    limit = len(x) if bounds.rows is None else min(len(x), bounds.rows)
+    found = explainer or explainer_for(result)
+    out = found.explain(
+        result,
+        x[:limit],
+        method=method,
+        background=sample_rows(bg, bounds.background, bounds.seed),
+        bounds=bounds,
+        deadline=deadline,
+    )
+    if limit < len(x):
+        out.notes.append(f"the first {limit} of {len(x)} rows explained (rows={bounds.rows})")
+    if len(out.rows) < limit:
+        warnings.warn(
+            f"{method} explained {len(out.rows)} of {limit} rows within its bounds "
+            f"({seconds:.3g} s; see Explanation.notes for why)",
+            stacklevel=2,
+        )
+    return out
+
+
+# -- helpers for explainers and the report -------------------------------------------------------
+def sample_rows(x: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """At most ``n`` rows of ``x``, drawn without replacement (all of them when fewer)."""
+    x = np.asarray(x)
+    if len(x) <= n:
+        return x
+    idx = np.sort(np.random.default_rng(seed).choice(len(x), size=n, replace=False))
+    return x[idx]
+
+
+def example_rows(output: np.ndarray, problem_type: str, k: int = 3) -> list[int]:
+    """``k`` telling rows: for a score, the highest, the lowest and the most borderline one;
+    for several classes, the most confident row of each of the most predicted classes."""
+    output = np.asarray(output)
+    if len(output) == 0 or k <= 0:
+        return []
+    if problem_type == "multiclass":
+        predicted = output.argmax(axis=1)
+        confidence = output.max(axis=1)
+        classes = pd.Series(predicted).value_counts().index.tolist()
+        chosen = [
+            int(np.flatnonzero(predicted == c)[confidence[predicted == c].argmax()])
+            for c in classes[:k]
+        ]
+    else:
+        score = output if output.ndim == 1 else output[:, -1]
+        middle = 0.5 if problem_type == "binary" else float(np.median(score))
+        chosen = [int(score.argmax()), int(score.argmin()), int(np.abs(score - middle).argmin())]
+    rest = [i for i in range(len(output)) if i not in chosen]
+    return list(dict.fromkeys(chosen + rest))[:k]
+
+
+def explained_class(output: np.ndarray, problem_type: str) -> np.ndarray:
+    """The class each row's explanation is about: the positive class (binary), the predicted
+    class (multiclass); zeros for regression."""
+    output = np.asarray(output)
+    if problem_type == "binary":
+        return np.ones(len(output), dtype=int)
+    if problem_type == "multiclass":
+        return output.argmax(axis=1).astype(int)
+    return np.zeros(len(output), dtype=int)
+
+
+def output_label(result: Any, cls: int) -> str:
+    """What an explained output is called: "P(>50K)" or "value"."""
+    if result.problem_type == "regression":
+        return "predicted value"
+    classes = result.classes_ or []
+    name = classes[cls] if cls < len(classes) else cls
+    return f"{name}"
+
+
+def run_chunks(
+    fn: Any, n: int, deadline: float, chunk: int, note: list[str], what: str
+) -> tuple[list[Any], int]:
+    """Call ``fn(start, stop)`` over ``range(n)`` in chunks until the deadline; returns the
+    pieces and the rows done (the first chunk always runs), adding a note when stopped early."""
+    pieces, done = [], 0
+    while done < n:
+        if done and time.monotonic() >= deadline:
+            note.append(f"{what}: time budget spent after {done} of {n} rows; the rest left out")
+            break
+        stop = min(n, done + chunk)
+        pieces.append(fn(done, stop))
+        done = stop
+    return pieces, done

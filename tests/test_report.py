@@ -1,0 +1,376 @@
+"""The report page: one self-contained HTML file per search, checked as text and in a real browser
+(headless Chromium over the DevTools protocol: sections render, images load, the console stays
+clean, nothing is fetched from the network, and a screenshot is saved).
+
+Without Chromium the browser test skips, saying how to install it; under CI (CI=true) it fails.
+Set AUTOML_SCREENSHOT_DIR to keep the screenshots somewhere to look at.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import select
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from test_explain import fitted
+
+from automl.explain import ExplainBounds, Explainer
+from automl.report import render_report, write_report
+
+BOUNDS = ExplainBounds(
+    seconds=30, rows=40, lime_samples=300, gradient_samples=30, kernel_rows=6, kernel_samples=150
+)
+SECTIONS = ("data", "search", "model", "explanations")
+
+
+def _page(name: str, tmp_path: Path, **kw) -> str:
+    path = write_report(fitted(name), tmp_path / name / "report.html", bounds=BOUNDS, **kw)
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _missing(page: str) -> list[str]:
+    """The 'Not shown' notes of a page, as text."""
+    notes = re.findall(r'data-role="missing"><b>(.*?)</div>', page, flags=re.S)
+    return [re.sub(r"<[^>]+>", "", n) for n in notes]
+
+
+def _assert_self_contained(page: str) -> None:
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page, flags=re.I)
+    assert not re.search(r"@import|@font-face|url\(\s*['\"]?https?:", page, flags=re.I)
+    for section in SECTIONS:
+        assert f'data-section="{section}"' in page
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert images and all(src.startswith("data:image/png;base64,") for src in images)
+
+
+# -- the page, as text ---------------------------------------------------------------------------
+def test_tree_model_page_has_every_part(tmp_path):
+    page = _page("adult_forest", tmp_path)
+    _assert_self_contained(page)
+    assert _missing(page) == []
+    for text in (
+        "Missing values",
+        "a level of its own",
+        "&lt;=50K",
+        "Leaderboard",
+        "Optimisation history",
+        "Parameter importances",
+        "What pruning saved",
+        "tree nodes in 300 trees",
+        "precision (class &#39;&gt;50K&#39;)",
+        "F1",
+        "confusion matrix",
+        "TreeExplainer",
+        "SHAP beeswarm",
+        "SHAP waterfall",
+        "LIME weights",
+        "marital-status",
+    ):
+        assert text in page, text
+    assert page.count('data-role="example"') == 3
+    assert len(re.findall(r'<img src="data:image/png', page)) >= 11
+
+
+def test_mlp_page_explains_with_gradients_and_counts_parameters(tmp_path):
+    result = fitted("iris_mlp")
+    page = _page("iris_mlp", tmp_path)
+    _assert_self_contained(page)
+    params = sum(p.numel() for p in result.predictor.module.parameters())
+    assert f"{params:,} parameters" in page and "Sequential(" in page
+    assert "GradientExplainer" in page and "macro average" in page
+    assert "Epoch-trained trials ran" in page
+
+
+def test_regression_page_has_the_residual_plot(tmp_path):
+    page = _page("diabetes", tmp_path)
+    _assert_self_contained(page)
+    for text in (
+        "MSE",
+        "RMSE",
+        "MAE",
+        "R²",
+        "residual plot",
+        "LinearExplainer",
+        "predicted value",
+    ):
+        assert text in page, text
+    assert "confusion matrix" not in page
+
+
+def test_failed_and_pruned_trials_and_a_model_without_probabilities(tmp_path):
+    page = _page("faults", tmp_path)
+    _assert_self_contained(page)
+    assert '<span class="badge fail">failed</span>' in page
+    assert '<span class="badge pruned">pruned</span>' in page
+    assert "RuntimeError: plugin bug: cannot build" in page
+    assert "non-finite training loss" in page
+    missing = " | ".join(_missing(page))
+    assert "ROC AUC and log-loss" in missing and "no predict_proba" in missing
+    assert "LIME" in missing and "LIME needs class probabilities" in missing
+    assert "KernelExplainer" in page and "fallback" in page
+
+
+class _Raising(Explainer):
+    def explain(self, result, x, **kw):
+        raise RuntimeError("explainer exploded")
+
+
+def test_an_explainer_that_raises_still_gives_a_page(tmp_path):
+    page = _page("diabetes", tmp_path, explainer=_Raising())
+    _assert_self_contained(page)
+    missing = " | ".join(_missing(page))
+    assert (
+        "SHAP." in missing and "the explainer failed: RuntimeError: explainer exploded" in missing
+    )
+    assert "residual plot" in page  # the rest of the page is there
+
+
+class _Pictures(Explainer):
+    """What a vision or text plugin may return: its own figures, no per-feature table."""
+
+    def explain(self, result, x, *, method, background, bounds, deadline):
+        import numpy as np
+
+        from automl.explain import Explanation
+
+        dot = "data:image/png;base64," + TINY_PNG
+        return Explanation(
+            method=method,
+            algorithm="toy",
+            feature_names=[],
+            values=np.zeros((0, 0)),
+            base_values=np.zeros(0),
+            predictions=np.zeros(0),
+            output=[],
+            output_space="probability",
+            rows=np.arange(0),
+            figures=[(f"{method} saliency maps", dot)],
+        )
+
+
+TINY_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+
+
+def test_a_plugin_explainer_may_bring_its_own_figures(tmp_path):
+    page = _page("diabetes", tmp_path, explainer=_Pictures())
+    _assert_self_contained(page)
+    assert "shap saliency maps" in page and "lime saliency maps" in page
+    assert TINY_PNG in page and "SHAP beeswarm" not in page
+
+
+def test_a_task_without_explainer_and_a_result_without_holdout(tmp_path, monkeypatch):
+    from automl_tabular.task import TabularTask
+
+    monkeypatch.setattr(TabularTask, "explainer", lambda self: None)
+    page = render_report(fitted("diabetes"), bounds=BOUNDS)
+    assert "provides no explainer" in " | ".join(_missing(page))
+    bare = copy.copy(fitted("diabetes"))
+    bare.holdout = None
+    page = render_report(bare, bounds=BOUNDS)
+    missing = " | ".join(_missing(page))
+    assert "held-out metrics" in missing and "no held-out rows to explain" in missing
+    assert 'data-section="search"' in page and "Leaderboard" in page
+
+
+def test_explain_false_and_an_explicit_holdout(tmp_path):
+    result = fitted("diabetes")
+    x, y = result.holdout
+    page = render_report(result, holdout=(x[:20], y[:20]), explain=False)
+    assert "turned off (explain=False)" in page and "validation (held-out) rows" in page
+    assert "R²" in page
+
+
+# -- the page, in a browser ----------------------------------------------------------------------
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    why = (
+        "Chromium is needed for the browser test of the report: install it with "
+        "`apt-get install -y chromium` (Debian; .ci/run does this)"
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and {why}")
+    pytest.skip(why)
+
+
+class _DevTools:
+    """A minimal Chrome DevTools Protocol client over --remote-debugging-pipe (fds 3 and 4)."""
+
+    def __init__(self, binary: str, profile: Path) -> None:
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
+        high = [os.dup(fd) for fd in (to_child_r, from_child_w)]  # never 3 or 4 themselves
+
+        def fds() -> None:
+            os.dup2(high[0], 3)
+            os.dup2(high[1], 4)
+
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--remote-debugging-pipe",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-extensions",
+                "--hide-scrollbars",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            preexec_fn=fds,
+            close_fds=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for fd in (to_child_r, from_child_w, *high):
+            os.close(fd)
+        self._buffer, self._next, self.events = b"", 0, []
+        self.session = None
+
+    def send(self, method: str, params: dict | None = None, timeout: float = 60) -> dict:
+        self._next += 1
+        message = {"id": self._next, "method": method, "params": params or {}}
+        if self.session:
+            message["sessionId"] = self.session
+        os.write(self._to_child, json.dumps(message).encode() + b"\0")
+        while True:
+            reply = self._receive(timeout)
+            if reply.get("id") == self._next:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+
+    def wait_for(self, event: str, timeout: float = 60) -> dict:
+        for seen in self.events:
+            if seen["method"] == event:
+                return seen
+        while True:
+            message = self._receive(timeout)
+            if message.get("method") == event:
+                return message
+
+    def _receive(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self._from_child], [], [], max(0.0, left))
+            if not ready:
+                raise TimeoutError("Chromium did not answer")
+            chunk = os.read(self._from_child, 1 << 20)
+            if not chunk:
+                raise RuntimeError("Chromium closed the DevTools pipe")
+            self._buffer += chunk
+        raw, self._buffer = self._buffer.split(b"\0", 1)
+        message = json.loads(raw)
+        if "method" in message:
+            self.events.append(message)
+        return message
+
+    def close(self) -> None:
+        try:
+            self.session = None
+            self.send("Browser.close", timeout=10)
+        except Exception:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.close(self._to_child)
+        os.close(self._from_child)
+
+
+def _open_in_chromium(binary: str, page: Path, screenshot: Path, profile: Path) -> dict:
+    """Load the page; return what rendered, the console's errors, the requests it made."""
+    tools = _DevTools(binary, profile)
+    try:
+        target = tools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        tools.session = tools.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            tools.send(f"{domain}.enable")
+        tools.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+        )
+        tools.events.clear()
+        tools.send("Page.navigate", {"url": page.resolve().as_uri()})
+        tools.wait_for("Page.loadEventFired")
+        probe = """(() => {
+          const sections = [...document.querySelectorAll('section[data-section]')].map(s => ({
+            id: s.dataset.section, heading: s.querySelector('h2')?.innerText || '',
+            height: s.getBoundingClientRect().height}));
+          const images = [...document.images];
+          return {sections, images: images.length,
+                  broken: images.filter(i => !i.complete || i.naturalWidth === 0).length,
+                  examples: document.querySelectorAll('[data-role=example]').length,
+                  height: document.documentElement.scrollHeight,
+                  overflow: document.documentElement.scrollWidth > window.innerWidth};
+        })()"""
+        found = tools.send("Runtime.evaluate", {"expression": probe, "returnByValue": True})
+        state = found["result"]["value"]
+        height = min(int(state["height"]), 16000)
+        tools.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+        shot = tools.send("Page.captureScreenshot", {"format": "png"})
+        import base64
+
+        screenshot.write_bytes(base64.b64decode(shot["data"]))
+        errors = []
+        requests = []
+        for event in tools.events:
+            method, params = event["method"], event.get("params", {})
+            if method == "Runtime.exceptionThrown":
+                errors.append(params["exceptionDetails"].get("text", "exception"))
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in (
+                "error",
+                "assert",
+            ):
+                errors.append(str(params.get("args")))
+            elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+                errors.append(params["entry"].get("text", ""))
+            elif method == "Network.requestWillBeSent":
+                requests.append(params["request"]["url"][:60])
+        state.update(errors=errors, requests=requests)
+        return state
+    finally:
+        tools.close()
+
+
+@pytest.mark.parametrize("name", ["adult_forest", "faults"])
+def test_the_page_renders_in_chromium(tmp_path, name):
+    binary = _chromium()
+    page_path = Path(write_report(fitted(name), tmp_path / "report.html", bounds=BOUNDS))
+    screenshot = tmp_path / f"report-{name}.png"
+    state = _open_in_chromium(binary, page_path, screenshot, tmp_path / "profile")
+    keep = os.environ.get("AUTOML_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(screenshot, Path(keep) / screenshot.name)
+    assert state["errors"] == []
+    assert [s["id"] for s in state["sections"]] == list(SECTIONS)
+    assert all(s["heading"] and s["height"] > 100 for s in state["sections"]), state["sections"]
+    assert state["images"] >= 6 and state["broken"] == 0
+    assert not state["overflow"]  # nothing wider than the window
+    external = [u for u in state["requests"] if not u.startswith(("file:", "data:", "about:"))]
+    assert external == []
+    assert state["examples"] == 3
+    assert screenshot.stat().st_size > 50_000
