@@ -9,16 +9,11 @@ Set AUTOML_SCREENSHOT_DIR to keep the screenshots somewhere to look at.
 from __future__ import annotations
 
 import copy
-import json
-import os
 import re
-import select
-import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from browser import DevTools, chromium, console_errors, evaluate, open_page, screenshot
 from test_explain import fitted
 
 from automl.explain import ExplainBounds, Explainer
@@ -192,126 +187,11 @@ def test_explain_false_and_an_explicit_holdout(tmp_path):
 
 
 # -- the page, in a browser ----------------------------------------------------------------------
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    why = (
-        "Chromium is needed for the browser test of the report: install it with "
-        "`apt-get install -y chromium` (Debian; .ci/run does this)"
-    )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {why}")
-    pytest.skip(why)
-
-
-class _DevTools:
-    """A minimal Chrome DevTools Protocol client over --remote-debugging-pipe (fds 3 and 4)."""
-
-    def __init__(self, binary: str, profile: Path) -> None:
-        to_child_r, self._to_child = os.pipe()
-        self._from_child, from_child_w = os.pipe()
-        high = [os.dup(fd) for fd in (to_child_r, from_child_w)]  # never 3 or 4 themselves
-
-        def fds() -> None:
-            os.dup2(high[0], 3)
-            os.dup2(high[1], 4)
-
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--remote-debugging-pipe",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-extensions",
-                "--hide-scrollbars",
-                f"--user-data-dir={profile}",
-                "about:blank",
-            ],
-            preexec_fn=fds,
-            close_fds=False,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for fd in (to_child_r, from_child_w, *high):
-            os.close(fd)
-        self._buffer, self._next, self.events = b"", 0, []
-        self.session = None
-
-    def send(self, method: str, params: dict | None = None, timeout: float = 60) -> dict:
-        self._next += 1
-        message = {"id": self._next, "method": method, "params": params or {}}
-        if self.session:
-            message["sessionId"] = self.session
-        os.write(self._to_child, json.dumps(message).encode() + b"\0")
-        while True:
-            reply = self._receive(timeout)
-            if reply.get("id") == self._next:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-
-    def wait_for(self, event: str, timeout: float = 60) -> dict:
-        for seen in self.events:
-            if seen["method"] == event:
-                return seen
-        while True:
-            message = self._receive(timeout)
-            if message.get("method") == event:
-                return message
-
-    def _receive(self, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([self._from_child], [], [], max(0.0, left))
-            if not ready:
-                raise TimeoutError("Chromium did not answer")
-            chunk = os.read(self._from_child, 1 << 20)
-            if not chunk:
-                raise RuntimeError("Chromium closed the DevTools pipe")
-            self._buffer += chunk
-        raw, self._buffer = self._buffer.split(b"\0", 1)
-        message = json.loads(raw)
-        if "method" in message:
-            self.events.append(message)
-        return message
-
-    def close(self) -> None:
-        try:
-            self.session = None
-            self.send("Browser.close", timeout=10)
-        except Exception:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        os.close(self._to_child)
-        os.close(self._from_child)
-
-
-def _open_in_chromium(binary: str, page: Path, screenshot: Path, profile: Path) -> dict:
+def _open_in_chromium(binary: str, page: Path, shot: Path, profile: Path) -> dict:
     """Load the page; return what rendered, the console's errors, the requests it made."""
-    tools = _DevTools(binary, profile)
+    tools = DevTools(binary, profile)
     try:
-        target = tools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        tools.session = tools.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"
-        ]
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            tools.send(f"{domain}.enable")
-        tools.send(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
-        )
-        tools.events.clear()
-        tools.send("Page.navigate", {"url": page.resolve().as_uri()})
-        tools.wait_for("Page.loadEventFired")
+        open_page(tools, page.resolve().as_uri())
         probe = """(() => {
           const sections = [...document.querySelectorAll('section[data-section]')].map(s => ({
             id: s.dataset.section, heading: s.querySelector('h2')?.innerText || '',
@@ -323,33 +203,19 @@ def _open_in_chromium(binary: str, page: Path, screenshot: Path, profile: Path) 
                   height: document.documentElement.scrollHeight,
                   overflow: document.documentElement.scrollWidth > window.innerWidth};
         })()"""
-        found = tools.send("Runtime.evaluate", {"expression": probe, "returnByValue": True})
-        state = found["result"]["value"]
+        state = evaluate(tools, probe)
         height = min(int(state["height"]), 16000)
         tools.send(
             "Emulation.setDeviceMetricsOverride",
             {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False},
         )
-        shot = tools.send("Page.captureScreenshot", {"format": "png"})
-        import base64
-
-        screenshot.write_bytes(base64.b64decode(shot["data"]))
-        errors = []
-        requests = []
-        for event in tools.events:
-            method, params = event["method"], event.get("params", {})
-            if method == "Runtime.exceptionThrown":
-                errors.append(params["exceptionDetails"].get("text", "exception"))
-            elif method == "Runtime.consoleAPICalled" and params.get("type") in (
-                "error",
-                "assert",
-            ):
-                errors.append(str(params.get("args")))
-            elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
-                errors.append(params["entry"].get("text", ""))
-            elif method == "Network.requestWillBeSent":
-                requests.append(params["request"]["url"][:60])
-        state.update(errors=errors, requests=requests)
+        screenshot(tools, shot)
+        requests = [
+            e["params"]["request"]["url"][:60]
+            for e in tools.events
+            if e["method"] == "Network.requestWillBeSent"
+        ]
+        state.update(errors=console_errors(tools.events), requests=requests)
         return state
     finally:
         tools.close()
@@ -357,14 +223,10 @@ def _open_in_chromium(binary: str, page: Path, screenshot: Path, profile: Path) 
 
 @pytest.mark.parametrize("name", ["adult_forest", "faults"])
 def test_the_page_renders_in_chromium(tmp_path, name):
-    binary = _chromium()
+    binary = chromium()
     page_path = Path(write_report(fitted(name), tmp_path / "report.html", bounds=BOUNDS))
-    screenshot = tmp_path / f"report-{name}.png"
-    state = _open_in_chromium(binary, page_path, screenshot, tmp_path / "profile")
-    keep = os.environ.get("AUTOML_SCREENSHOT_DIR")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        shutil.copy(screenshot, Path(keep) / screenshot.name)
+    shot = tmp_path / f"report-{name}.png"
+    state = _open_in_chromium(binary, page_path, shot, tmp_path / "profile")
     assert state["errors"] == []
     assert [s["id"] for s in state["sections"]] == list(SECTIONS)
     assert all(s["heading"] and s["height"] > 100 for s in state["sections"]), state["sections"]
@@ -373,4 +235,4 @@ def test_the_page_renders_in_chromium(tmp_path, name):
     external = [u for u in state["requests"] if not u.startswith(("file:", "data:", "about:"))]
     assert external == []
     assert state["examples"] == 3
-    assert screenshot.stat().st_size > 50_000
+    assert shot.stat().st_size > 50_000
