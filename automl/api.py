@@ -48,6 +48,7 @@ def fit(
     refit: bool = True,
     ensemble: bool = True,
     report: bool | None = None,
+    callbacks: list[Any] | None = None,
     study_attrs: dict[str, Any] | None = None,
     **task_options: Any,
 ) -> FittedResult:
@@ -58,7 +59,8 @@ def fit(
     ``storage`` (SQLite at ``studies/<study_name>/study.db`` by default); fitting again with the
     same name resumes it. ``models`` restricts the search to the named model families,
     ``plugins`` to the named plugins. ``report`` writes ``studies/<study_name>/report.html``
-    (default: whenever the study is kept, i.e. not ``storage=":memory:"``). See README.md.
+    (default: whenever the study is kept, i.e. not ``storage=":memory:"``); ``callbacks`` are
+    Optuna study callbacks called after each trial. See README.md.
     """
     started = time.monotonic()
     _check_budget(time_budget, n_trials)
@@ -93,6 +95,7 @@ def fit(
             device,
             verbose=verbose,
             count_existing=True,
+            callbacks=callbacks,
         )
         refit_started = time.monotonic()
         best = _best_trial(session.study)
@@ -276,6 +279,7 @@ def _search(
     *,
     verbose: bool,
     count_existing: bool,
+    callbacks: list[Any] | None = None,
 ) -> tuple[float, int]:
     """Seconds spent and trials this process finished."""
     deadline = None if time_budget is None else started + time_budget
@@ -297,6 +301,7 @@ def _search(
         verbose=verbose,
         metric_name=session.metric.name,
         count_existing=count_existing,
+        callbacks=callbacks,
     )
 
 

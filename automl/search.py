@@ -207,6 +207,7 @@ def run(
     verbose: bool,
     metric_name: str,
     count_existing: bool = True,
+    callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] | None = None,
 ) -> tuple[float, int]:
     """Run trials until ``time_budget`` seconds pass or the study holds ``n_trials`` finished
     trials (``count_existing=False``: until this call ran ``n_trials``), whichever comes first;
@@ -219,7 +220,7 @@ def run(
         return 0.0, 0
     bar = _ProgressBar(remaining, time_budget, metric_name) if verbose else None
     ran: list[int] = []
-    callbacks = [lambda _study, trial: ran.append(trial.number)]
+    callbacks = [lambda _study, trial: ran.append(trial.number), *(callbacks or [])]
     if bar:
         callbacks.append(bar.update)
     try:

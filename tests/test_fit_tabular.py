@@ -181,3 +181,16 @@ def test_ensemble_beats_or_is_skipped_and_round_trips(tmp_path, adult):
     loaded = automl.load(result.save(str(tmp_path / "ens")))
     assert np.allclose(loaded.predict_proba(x_test), result.predict_proba(x_test), atol=1e-6)
     assert loaded.describe() == result.describe()
+
+
+def test_time_budget_overshoot_is_one_epoch_for_torch_trials(adult):
+    """The running torch trial stops at its next epoch boundary once the budget is spent."""
+    result = automl.fit(adult, target="class", models=["mlp"], time_budget=4, max_epochs=500,
+                        storage=":memory:", verbose=False, ensemble=False)
+    longest_epoch = max(
+        t.user_attrs.get("train_seconds", 0) / max(1, t.user_attrs.get("epochs_run", 1))
+        for t in result.study.trials
+    )
+    assert result.timings["search"] <= 4 + 2 * longest_epoch + 1.0
+    assert {"search", "refit", "total"} <= set(result.timings)
+    assert any(t.user_attrs.get("stopped_by") == "time_budget" for t in result.study.trials)
