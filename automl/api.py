@@ -99,7 +99,7 @@ def fit(
         )
         refit_started = time.monotonic()
         best = _best_trial(session.study)
-        members, valid_score = _final_members(
+        members, valid_score, holdout_output = _final_members(
             session.registry,
             session.study,
             best,
@@ -135,6 +135,7 @@ def fit(
         storage=session.url,
         holdout=(data.x_valid, data.y_valid),
     )
+    result.holdout_output = holdout_output
     result.budget = {
         "time_budget": time_budget,
         "n_trials": n_trials,
@@ -327,9 +328,10 @@ def _final_members(
     seed: int,
     refit: bool,
     ensemble: bool,
-) -> tuple[list[Member], float]:
-    """The model(s) to return and their validation score: the best trial's configuration, or a
-    greedy ensemble of this search's trials when it beats the best trial on validation."""
+) -> tuple[list[Member], float, Any]:
+    """The model(s) to return, their validation score and validation output (before refit;
+    None when a member ran in an earlier process): the best trial's configuration, or a greedy
+    ensemble of this search's trials when it beats the best trial on validation."""
     weights, ensemble_score = ({}, metric.worst)
     if ensemble and refit and len(records.outputs) > 1:
         weights, ensemble_score = select_ensemble(records.outputs, data.y_valid, metric)
@@ -361,7 +363,12 @@ def _final_members(
                 family, params, data, metric, device=device, seed=seed + trial.number
             )
         members.append(Member(trial.number, family, params, outcome.predictor, weight, epochs))
-    return members, score
+    outputs = [records.outputs.get(t.number) for t, _ in chosen]
+    holdout_output = None
+    if all(o is not None for o in outputs):
+        total = sum(w for _, w in chosen)
+        holdout_output = sum(w * o for (_, w), o in zip(chosen, outputs)) / total
+    return members, score, holdout_output
 
 
 def _check_budget(time_budget: float | None, n_trials: int | None) -> None:

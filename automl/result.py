@@ -94,6 +94,8 @@ class FittedResult:
         self.storage = storage
         self.holdout = holdout  # (model-ready x_valid, encoded y_valid) of this search, if known
         self.budget: dict[str, Any] = {}  # what the search was given, for reports
+        # validation output of the returned configuration before any refit (None if unknown)
+        self.holdout_output: np.ndarray | None = None
         self.report_path: str | None = None
 
     @property

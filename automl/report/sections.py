@@ -359,15 +359,23 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
         )
         return out
     x, y = np.asarray(holdout[0]), np.asarray(holdout[1])
-    output = result.predictor.output(x)
     out["rows"] = len(y)
-    if result.refit:
+    output = getattr(result, "holdout_output", None)
+    if output is not None and len(output) == len(y):
+        out["caveat"] = (
+            "Scored with the validation predictions the chosen configuration made during the "
+            "search, before any refit: these rows were unseen by the models that made them."
+        )
+    elif result.refit:
+        output = result.predictor.output(x)
         out["caveat"] = (
             "The returned model was refit on training + validation rows, so it has seen these "
             "held-out rows: the scores below are optimistic. The unbiased estimate is the "
             f"search's validation {result.metric} of the chosen configuration, "
             f"{score(result.valid_score)}."
         )
+    else:
+        output = result.predictor.output(x)
     if result.problem_type == "regression":
         out["metrics"] = _regression_metrics(y, output)
         out["residuals"] = figures.residuals(y, output)
