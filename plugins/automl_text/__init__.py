@@ -1,5 +1,22 @@
-"""Built-in text plugin: registered through the ``automl.plugins`` entry point.
+"""Built-in text plugin: a text task (lists of strings, text columns, CSV files, class folders)
+and its model families (TF-IDF + linear, fastText, CNN, GRU/LSTM, Transformer), registered
+through the ``automl.plugins`` entry point like any other plugin."""
 
-It registers no task yet: the text task and its model families arrive with their own issue, so
-``automl.fit`` on text input reports that no loaded plugin accepts it.
-"""
+from __future__ import annotations
+
+from automl import hookimpl
+
+
+@hookimpl
+def automl_register_tasks(register):
+    from automl_text.task import TextTask
+
+    register(TextTask())
+
+
+@hookimpl
+def automl_register_models(register):
+    from automl_text.families import FAMILIES
+
+    for family in FAMILIES:
+        register(family())
