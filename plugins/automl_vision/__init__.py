@@ -1,5 +1,25 @@
-"""Built-in vision plugin: registered through the ``automl.plugins`` entry point.
+"""Built-in vision plugin: image classification, registered through the ``automl.plugins``
+entry point with the same hooks a third-party plugin uses.
 
-It registers no task yet: the vision task and its model families arrive with their own issue, so
-``automl.fit`` on vision input reports that no loaded plugin accepts it.
+Task ``vision`` (numpy image arrays, image folders, torch Datasets) and the model families
+``convnet``, ``resnet`` and ``pixel_mlp``; see README.md ("Images").
 """
+
+from __future__ import annotations
+
+from automl import hookimpl
+
+
+@hookimpl
+def automl_register_tasks(register):
+    from automl_vision.task import VisionTask
+
+    register(VisionTask())
+
+
+@hookimpl
+def automl_register_models(register):
+    from automl_vision.families import FAMILIES
+
+    for family in FAMILIES:
+        register(family())

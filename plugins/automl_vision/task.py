@@ -1,0 +1,167 @@
+"""The image classification task: images in, a uint8 (N, C, H, W) train/valid split out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from automl.errors import DataError
+from automl.targets import prepare_target, split_indices
+from automl.task import DataSpec, Task, TaskData
+from automl_vision import inputs
+
+MAX_EPOCHS = 15
+
+
+def channel_stats(x: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation of uint8 (N,C,H,W), on the [0, 1] scale."""
+    total = np.zeros(x.shape[1])
+    squares = np.zeros(x.shape[1])
+    for start in range(0, len(x), 4096):
+        chunk = x[start : start + 4096].astype(np.float64) / 255.0
+        total += chunk.sum(axis=(0, 2, 3))
+        squares += (chunk**2).sum(axis=(0, 2, 3))
+    n = len(x) * x.shape[2] * x.shape[3]
+    mean = total / n
+    std = np.sqrt(np.maximum(squares / n - mean**2, 0.0))
+    return [round(float(m), 6) for m in mean], [round(float(max(s, 1e-3)), 6) for s in std]
+
+
+class VisionTask(Task):
+    name = "vision"
+    modality = "image"
+
+    def accepts(self, dataset: Any, target: Any = None) -> float:
+        return inputs.accepts(dataset, target)
+
+    def describe_input(self) -> str:
+        return inputs.ACCEPTED
+
+    def adapt(
+        self,
+        dataset: Any,
+        target: Any = None,
+        *,
+        problem_type: str | None = None,
+        valid_fraction: float = 0.2,
+        seed: int = 0,
+        image_size: Any = None,
+        bad_images: str = "error",
+        **options: Any,
+    ) -> TaskData:
+        """Options: ``image_size`` (int or (h, w)) fixes the size every image is resized to;
+        ``bad_images`` ("error" or "skip") for unreadable files in an image folder."""
+        if options:
+            raise TypeError(
+                f"the vision task takes no option(s) {sorted(options)}; "
+                "it takes image_size= and bad_images="
+            )
+        if bad_images not in inputs.BAD_IMAGES:
+            raise ValueError(f"bad_images must be one of {inputs.BAD_IMAGES}; got {bad_images!r}")
+        if problem_type == "regression":
+            raise DataError(
+                "the vision task classifies images; problem_type='regression' is not supported"
+            )
+        x, labels, summary = self._load(dataset, target, image_size, bad_images)
+        y_raw = inputs.check_labels(labels)
+        if len(y_raw) != len(x):
+            raise DataError(
+                f"{len(x)} images but {len(y_raw)} labels: pass exactly one label per image"
+            )
+        if len(x) == 0:
+            raise DataError("the data is empty: no images to learn from")
+        n_classes = len(np.unique(y_raw.astype(str) if y_raw.dtype.kind == "O" else y_raw))
+        if problem_type is None:
+            problem_type = "binary" if n_classes == 2 else "multiclass"
+            reason = f"image labels are classes: {n_classes} distinct label(s)"
+        else:
+            reason = "given by the caller"
+        if n_classes < 2:
+            raise DataError(
+                f"the labels hold one class only ({y_raw[0]!r}); image classification needs "
+                "at least two classes"
+            )
+        y, encoder, ptype, _ = prepare_target(y_raw, problem_type)
+        train, valid = split_indices(y, ptype, valid_fraction, seed)
+        x_train, x_valid = x[train], x[valid]
+        mean, std = channel_stats(x_train)
+        c, h, w = x.shape[1:]
+        n_outputs = len(encoder.classes)
+        counts = np.bincount(y, minlength=n_outputs)
+        summary.update(
+            {
+                "rows": len(x),
+                "train_rows": len(train),
+                "valid_rows": len(valid),
+                "image_shape": [int(c), int(h), int(w)],
+                "class_counts": {str(k): int(n) for k, n in zip(encoder.classes, counts)},
+            }
+        )
+        spec = DataSpec(
+            (int(c), int(h), int(w)),
+            n_outputs,
+            ptype,
+            extra={"mean": mean, "std": std, "channels": int(c), "size": [int(h), int(w)]},
+        )
+        return TaskData(
+            task=self.name,
+            problem_type=ptype,
+            problem_type_reason=reason,
+            x_train=np.ascontiguousarray(x_train),
+            y_train=y[train],
+            x_valid=np.ascontiguousarray(x_valid),
+            y_valid=y[valid],
+            spec=spec,
+            features=inputs.ImageEncoder(int(c), (int(h), int(w)), bad_images),
+            target=encoder,
+            summary=summary,
+            max_epochs=MAX_EPOCHS,
+        )
+
+    def _load(
+        self, dataset: Any, target: Any, image_size: Any, bad_images: str
+    ) -> tuple[np.ndarray, Any, dict[str, Any]]:
+        """uint8 (N,C,H,W) images, their raw labels and notes for the summary."""
+        summary: dict[str, Any] = {}
+        if isinstance(dataset, tuple):
+            if len(dataset) != 2:
+                raise DataError(f"pass (images, labels): a pair; got {len(dataset)} items")
+            dataset, target = dataset
+        if isinstance(dataset, (str, Path)):
+            folder = Path(dataset)
+            if not folder.is_dir():
+                raise DataError(f"no such image folder: {folder}")
+            images, labels, notes = inputs.read_class_folder(folder, bad_images)
+            summary.update(source="folder", **notes)
+            return self._stack(images, image_size, summary), labels, summary
+        if inputs.is_torch_dataset(dataset):
+            images, labels = inputs.read_dataset(dataset)
+            summary["source"] = "dataset"
+            return self._stack(images, image_size, summary), labels, summary
+        if target is None:
+            raise DataError("images need labels: pass (x, y) or fit(x, y)")
+        x = inputs.array_to_nchw(dataset)
+        n_labels = len(target) if hasattr(target, "__len__") else None
+        if n_labels is not None and n_labels != len(x):
+            raise DataError(
+                f"{len(x)} images but {n_labels} labels: pass exactly one label per image"
+            )
+        x = inputs.fix_channels(inputs.to_uint8(x), 1 if x.shape[1] == 1 else 3)
+        if image_size is not None:
+            x = inputs.resize(x, inputs.choose_size([], image_size))
+        summary["source"] = "array"
+        return x, target, summary
+
+    @staticmethod
+    def _stack(images: list[np.ndarray], image_size: Any, summary: dict[str, Any]) -> np.ndarray:
+        if not images:
+            raise DataError("the data is empty: no images to learn from")
+        sizes = [tuple(img.shape[1:]) for img in images]
+        size = inputs.choose_size(sizes, image_size)
+        channels = inputs._pick_channels(
+            {img.shape[0] if img.shape[0] != 4 else 3 for img in images}
+        )
+        summary["resized_images"] = sum(s != size for s in sizes)
+        return inputs.stack_images(images, size, channels)
