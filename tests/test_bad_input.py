@@ -66,7 +66,7 @@ def test_input_no_plugin_accepts():
     with pytest.raises(
         automl.DataError,
         match=r"no loaded plugin accepts input of type set.*"
-        r"Accepted: tables: a pandas DataFrame",
+        r"Accepted: .*images: .*text: .*tables: a pandas DataFrame",
     ):
         _fit({1, 2, 3})
     assert _nothing_trained()
