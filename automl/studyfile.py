@@ -225,6 +225,7 @@ def execute(
         seed=spec.seed,
         verbose=verbose,
         study_attrs={"recipe": recipe},
+        report=report,
         **spec.options,
     )
     seconds = time.monotonic() - started
