@@ -55,6 +55,7 @@ def test_fit_predict_and_resume(capsys, tmp_path):
         study_name="adult_sample", storage="sqlite:///studies/adult_sample/study.db"
     )
     assert len(study.trials) == 2
+    assert not Path("studies/adult_sample/report.html").exists()  # --no-report
     assert main([*args[:4], "--n-trials", "3", "--quiet", "--no-report"]) == 0
     assert len(study.trials) == 3  # resumed, not restarted
     assert main(["predict", "studies/adult_sample/model", str(DATA), "--out", "p.csv"]) == 0
