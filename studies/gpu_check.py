@@ -73,8 +73,17 @@ def study(name: str, time_budget: float) -> dict:
     cuda = torch.cuda.is_available()
     if cuda:
         torch.cuda.reset_peak_memory_stats()
+    baseline = torch.cuda.memory_allocated() if cuda else 0
+    after_trial: list[int] = []  # allocated bytes after each trial: back to the baseline?
+
+    def record(study, trial) -> None:
+        if cuda:
+            after_trial.append(torch.cuda.memory_allocated() - baseline)
+
     started = time.monotonic()
-    result = automl.fit((x, y), time_budget=time_budget, storage=":memory:", verbose=False)
+    result = automl.fit(
+        (x, y), time_budget=time_budget, storage=":memory:", verbose=False, callbacks=[record]
+    )
     total = time.monotonic() - started
     trials = [t for t in result.study.trials if t.datetime_start is not None]
     t0 = min(t.datetime_start for t in trials)
@@ -110,6 +119,10 @@ def study(name: str, time_budget: float) -> dict:
         ),
         "peak_gpu_memory_gib": (
             round(torch.cuda.max_memory_allocated() / 2**30, 2) if cuda else None
+        ),
+        # the trial's data, model and optimizer are released after each trial
+        "max_allocated_after_a_trial_mib": (
+            round(max(after_trial) / 2**20, 1) if after_trial else None
         ),
     }
 
