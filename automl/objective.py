@@ -144,7 +144,17 @@ class SearchRecords:
     def add(self, number: int, outcome: TrainOutcome, valid_output: np.ndarray) -> None:
         self.outputs[number] = valid_output
         if self.outcome is None or self.metric.better(outcome.score, self.score):
+            _to_host(outcome.predictor)  # device memory goes back to baseline between trials
             self.number, self.score, self.outcome = number, outcome.score, outcome
+
+
+def _to_host(predictor: Any) -> None:
+    inner = getattr(predictor, "inner", predictor)
+    if getattr(inner, "module", None) is not None:
+        import torch
+
+        inner.module.to("cpu")
+        inner.device = torch.device("cpu")
 
 
 def make_objective(
