@@ -168,11 +168,9 @@ def _check_twenty_more(study: optuna.Study) -> None:
 def test_four_workers_on_postgresql(iris_csv):
     """4 worker processes x 5 trials against the real PostgreSQL server (database `test`)."""
     try:
-        import psycopg2
+        import psycopg
 
-        psycopg2.connect(
-            POSTGRES.replace("postgresql://", "postgres://"), connect_timeout=5
-        ).close()
+        psycopg.connect(POSTGRES, connect_timeout=5).close()
     except Exception as exc:  # noqa: BLE001 - any failure to reach the server
         message = f"PostgreSQL at {POSTGRES} is not reachable: {exc}"
         if os.environ.get("CI", "").lower() == "true":
