@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from automl import metrics, search
+from automl.crossval import resolve_folds
 from automl.ensemble import select as select_ensemble
 from automl.errors import DataError, PluginError, SearchError
 from automl.objective import (
@@ -44,6 +45,7 @@ def fit(
     models: Iterable[str] | None = None,
     plugins: Iterable[Any] | None = None,
     valid_fraction: float = 0.2,
+    cv_folds: int | str = "auto",
     max_epochs: int | None = None,
     refit: bool = True,
     ensemble: bool = True,
@@ -57,10 +59,13 @@ def fit(
     The search stops after ``time_budget`` seconds or when the study holds ``n_trials`` finished
     trials, whichever comes first (120 s when neither is given). ``study_name`` names the study in
     ``storage`` (SQLite at ``studies/<study_name>/study.db`` by default); fitting again with the
-    same name resumes it. ``models`` restricts the search to the named model families,
-    ``plugins`` to the named plugins. ``report`` writes ``studies/<study_name>/report.html``
-    (default: whenever the study is kept, i.e. not ``storage=":memory:"``); ``callbacks`` are
-    Optuna study callbacks called after each trial. See README.md.
+    same name resumes it. ``cv_folds`` scores trials by k-fold cross-validation over
+    train+valid instead of on the validation split ("auto": 5 folds for data sets no larger
+    than the task's ``cv_max_rows``; 0: never). ``models`` restricts the search to the named
+    model families, ``plugins`` to the named plugins. ``report`` writes
+    ``studies/<study_name>/report.html`` (default: whenever the study is kept, i.e. not
+    ``storage=":memory:"``); ``callbacks`` are Optuna study callbacks called after each trial.
+    See README.md.
     """
     started = time.monotonic()
     _check_budget(time_budget, n_trials)
@@ -79,6 +84,7 @@ def fit(
             models=models,
             plugins=plugins,
             valid_fraction=valid_fraction,
+            cv_folds=cv_folds,
             max_epochs=max_epochs,
             study_attrs=study_attrs,
             task_options=task_options,
@@ -215,6 +221,7 @@ class _Session:
     url: str | None
     resumed: bool
     seed: int
+    folds: int = 0
 
 
 def _open(
@@ -230,6 +237,7 @@ def _open(
     models: Iterable[str] | None = None,
     plugins: Iterable[Any] | None = None,
     valid_fraction: float = 0.2,
+    cv_folds: int | str = "auto",
     max_epochs: int | None = None,
     study_attrs: dict[str, Any] | None = None,
     task_options: dict[str, Any] | None = None,
@@ -249,6 +257,13 @@ def _open(
     data.metric = metric_obj.name
     if max_epochs is not None:
         data.max_epochs = int(max_epochs)
+    folds = resolve_folds(cv_folds, data, chosen.cv_max_rows)
+    if folds:
+        data.summary["validation"] = (
+            f"{folds}-fold cross-validation over train+valid ({data.n_train + data.n_valid} rows)"
+        )
+    else:
+        data.summary["validation"] = f"holdout split of {data.n_valid} rows"
     families = [f for f in registry.families(chosen.name, models) if f.supports(data)]
     if not families:
         raise PluginError(
@@ -262,11 +277,11 @@ def _open(
         direction=metric_obj.direction,
         seed=seed,
         max_epochs=data.max_epochs,
-        meta=_study_meta(chosen, data),
+        meta={**_study_meta(chosen, data), "cv_folds": folds},
         extra={**(study_attrs or {}), "max_epochs": data.max_epochs},
     )
     return _Session(
-        registry, chosen, data, metric_obj, families, study, study_name, url, resumed, seed
+        registry, chosen, data, metric_obj, families, study, study_name, url, resumed, seed, folds
     )
 
 
@@ -292,6 +307,7 @@ def _search(
         seed=session.seed,
         deadline=deadline,
         records=records,
+        folds=session.folds,
     )
     remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
     return search.run(
@@ -334,7 +350,7 @@ def _final_members(
     ensemble of this search's trials when it beats the best trial on validation."""
     weights, ensemble_score = ({}, metric.worst)
     if ensemble and refit and len(records.outputs) > 1:
-        weights, ensemble_score = select_ensemble(records.outputs, data.y_valid, metric)
+        weights, ensemble_score = select_ensemble(records.outputs, records.y, metric)
     if len(weights) > 1 and metric.better(ensemble_score, best.value):
         by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
         chosen = [(by_number[n], w) for n, w in sorted(weights.items())]
@@ -368,6 +384,7 @@ def _final_members(
     if all(o is not None for o in outputs):
         total = sum(w for _, w in chosen)
         holdout_output = sum(w * o for (_, w), o in zip(chosen, outputs)) / total
+        holdout_output = holdout_output[-data.n_valid :]  # out-of-fold outputs: train, then valid
     return members, score, holdout_output
 
 

@@ -26,6 +26,7 @@ class _AutoMLEstimator(BaseEstimator):
         storage: Any = MEMORY,
         study_name: str | None = None,
         max_epochs: int | None = None,
+        cv_folds: int | str = "auto",
         verbose: bool = False,
     ) -> None:
         self.time_budget = time_budget
@@ -36,6 +37,7 @@ class _AutoMLEstimator(BaseEstimator):
         self.storage = storage
         self.study_name = study_name
         self.max_epochs = max_epochs
+        self.cv_folds = cv_folds
         self.verbose = verbose
 
     def _fit(self, X: Any, y: Any, problem_type: str) -> _AutoMLEstimator:
@@ -53,6 +55,7 @@ class _AutoMLEstimator(BaseEstimator):
             storage=self.storage,
             study_name=self.study_name,
             max_epochs=self.max_epochs,
+            cv_folds=self.cv_folds,
             verbose=self.verbose,
         )
         self.best_params_ = self.result_.best_params

@@ -15,6 +15,7 @@ import numpy as np
 import optuna
 
 from automl import space
+from automl.crossval import Folds
 from automl.metrics import METRICS, Metric
 from automl.predictors import FeaturizedPredictor
 from automl.task import ModelFamily, TaskData
@@ -133,10 +134,12 @@ def _train_model(
 @dataclass
 class SearchRecords:
     """What this process keeps of its trials: each completed trial's validation output (for the
-    ensemble) and the trained model of the best one (for ``refit=False``)."""
+    ensemble; out-of-fold outputs on every row under cross-validation, whose targets are ``y``)
+    and the trained model of the best one (for ``refit=False``)."""
 
     metric: Metric
     outputs: dict[int, np.ndarray] = field(default_factory=dict)
+    y: np.ndarray | None = None
     number: int | None = None
     score: float = float("nan")
     outcome: TrainOutcome | None = None
@@ -166,8 +169,13 @@ def make_objective(
     seed: int,
     deadline: float | None,
     records: SearchRecords,
+    folds: int = 0,
 ) -> Callable[[optuna.Trial], float]:
+    """The study's objective; ``folds`` >= 2 scores each trial by k-fold cross-validation over
+    train+valid (see ``automl.crossval``) instead of on the validation split."""
     by_name = {f.name: f for f in families}
+    cv = Folds.make(data, folds, seed) if folds else None
+    records.y = data.y_valid if cv is None else cv.y
 
     def objective(trial: optuna.Trial) -> float:
         family = by_name[trial.suggest_categorical("model", list(by_name))]
@@ -185,17 +193,16 @@ def make_objective(
                 raise optuna.TrialPruned(f"epoch {epoch}")
 
         try:
-            outcome = _train_with_oom_retry(
-                trial,
-                family,
-                params,
-                data,
-                metric,
-                device,
-                seed + trial.number,
-                on_epoch,
-                deadline,
-            )
+            if cv is None:
+                outcome = _train_with_oom_retry(
+                    trial, family, params, data, metric, device, seed + trial.number, on_epoch,
+                    deadline,
+                )  # fmt: skip
+                valid_output = outcome.predictor.output(data.x_valid)
+            else:
+                outcome, valid_output = _cross_validate(
+                    cv, trial, family, params, data, metric, device, seed, on_epoch, deadline
+                )
         except NonFiniteLoss as exc:
             trial.set_user_attr(REASON, str(exc))
             raise optuna.TrialPruned(str(exc)) from None
@@ -211,17 +218,42 @@ def make_objective(
         trial.set_user_attr("epochs_run", outcome.epochs_run)
         trial.set_user_attr("stopped_by", outcome.stopped_by)
         trial.set_user_attr("train_seconds", round(outcome.seconds, 3))
-        valid_output = outcome.predictor.output(data.x_valid)
-        trial.set_user_attr(TIEBREAK, _valid_loss(valid_output, data))
+        trial.set_user_attr(TIEBREAK, _valid_loss(records.y, valid_output, data))
         records.add(trial.number, outcome, valid_output)
         return outcome.score
 
     return objective
 
 
-def _valid_loss(valid_output: np.ndarray, data: TaskData) -> float:
+def _cross_validate(cv, trial, family, params, data, metric, device, seed, on_epoch, deadline):
+    """One model per fold; only the first fold reports to the pruner. Returns the first fold's
+    outcome, scored on all out-of-fold outputs (``best_epoch``: the folds' mean; ``seconds``: their
+    sum), and those outputs."""
+    outcomes, oof = [], None
+    for i in range(len(cv.splits)):
+        fold = cv.fold(data, i)
+        outcome = _train_with_oom_retry(
+            trial, family, params, fold, metric, device, seed + trial.number,
+            on_epoch if i == 0 else None, deadline,
+        )  # fmt: skip
+        output = outcome.predictor.output(fold.x_valid)
+        if oof is None:
+            oof = np.zeros((len(cv.y), *output.shape[1:]), dtype=np.float64)
+        oof[cv.holdout_rows(i)] = output
+        outcomes.append(outcome)
+        if i:
+            _to_host(outcome.predictor)
+    first = outcomes[0]
+    first.score = float(metric(cv.y, oof))
+    first.best_epoch = max(1, round(float(np.mean([o.best_epoch for o in outcomes]))))
+    first.seconds = sum(o.seconds for o in outcomes)
+    trial.set_user_attr("fold_scores", [round(float(o.score), 6) for o in outcomes])
+    return first, oof
+
+
+def _valid_loss(y: np.ndarray, output: np.ndarray, data: TaskData) -> float:
     loss = METRICS["rmse" if data.problem_type == "regression" else "log_loss"]
-    return round(loss(data.y_valid, valid_output), 6)
+    return round(loss(y, output), 6)
 
 
 def _train_with_oom_retry(trial, family, params, data, metric, device, seed, on_epoch, deadline):

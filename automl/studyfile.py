@@ -234,6 +234,7 @@ def execute(
         "study": spec.name,
         "metric": result.metric,
         "valid": round(result.valid_score, 4),
+        "validation": result.summary.get("validation"),
         "model": result.model_name,
     }
     if x_test is not None:

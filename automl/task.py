@@ -109,6 +109,8 @@ class Task(ABC):
 
     name: ClassVar[str]
     modality: ClassVar[str] = ""
+    # fit(cv_folds="auto") cross-validates data sets of at most this many rows (0: never)
+    cv_max_rows: ClassVar[int] = 0
 
     @abstractmethod
     def accepts(self, dataset: Any, target: Any = None) -> float:

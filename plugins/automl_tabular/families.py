@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from automl import space
-from automl.task import DataSpec, ModelFamily, TaskData
+from automl.task import DataSpec, Featurizer, ModelFamily, TaskData
+from automl_tabular import interactions
 
 N_JOBS = -1
 
@@ -57,7 +58,24 @@ class MLPFamily(ModelFamily):
         }
 
 
-class HistGradientBoostingFamily(ModelFamily):
+class _TreeFamily(ModelFamily):
+    """Tree ensembles may add pairwise sums and differences of the continuous columns
+    (``<family>.pairs``, searched where the table has 2 to 16 of them)."""
+
+    def suggest_pairs(self, trial, data: TaskData) -> None:
+        if interactions.applicable(data.features):
+            trial.suggest_categorical(f"{self.name}.pairs", (False, True))
+
+    def featurizer(self, params: dict[str, Any], data: TaskData) -> Featurizer | None:
+        if params.get(f"{self.name}.pairs"):
+            return interactions.PairwiseFeatures(data.features)
+        return None
+
+    def default_pairs(self, data: TaskData, value: bool) -> dict[str, Any]:
+        return {f"{self.name}.pairs": value} if interactions.applicable(data.features) else {}
+
+
+class HistGradientBoostingFamily(_TreeFamily):
     """scikit-learn's histogram gradient boosting, with its own early stopping."""
 
     name = "hist_gb"
@@ -70,6 +88,7 @@ class HistGradientBoostingFamily(ModelFamily):
         trial.suggest_int("hist_gb.min_samples_leaf", 2, 200, log=True)
         trial.suggest_float("hist_gb.l2_regularization", 1e-8, 10.0, log=True)
         trial.suggest_float("hist_gb.max_features", 0.3, 1.0)
+        self.suggest_pairs(trial, data)
 
     def build(self, params: dict[str, Any], spec: DataSpec):
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -85,7 +104,7 @@ class HistGradientBoostingFamily(ModelFamily):
             min_samples_leaf=params["hist_gb.min_samples_leaf"],
             l2_regularization=params["hist_gb.l2_regularization"],
             max_features=params["hist_gb.max_features"],
-            max_iter=1000,
+            max_iter=3000,
             early_stopping=True,
             validation_fraction=0.1,
             n_iter_no_change=30,
@@ -99,10 +118,11 @@ class HistGradientBoostingFamily(ModelFamily):
             "hist_gb.min_samples_leaf": 20,
             "hist_gb.l2_regularization": 1e-8,
             "hist_gb.max_features": 1.0,
+            **self.default_pairs(data, False),
         }
 
 
-class _ForestFamily(ModelFamily):
+class _ForestFamily(_TreeFamily):
     task = "tabular"
     kind = "sklearn"
     _classes: tuple[str, str]
@@ -111,6 +131,7 @@ class _ForestFamily(ModelFamily):
         trial.suggest_int(f"{self.name}.n_estimators", 100, 500, step=50)
         trial.suggest_categorical(f"{self.name}.max_features", ("sqrt", 0.3, 0.5, 0.8, 1.0))
         trial.suggest_int(f"{self.name}.min_samples_leaf", 1, 20, log=True)
+        self.suggest_pairs(trial, data)
 
     def build(self, params: dict[str, Any], spec: DataSpec):
         from sklearn import ensemble
@@ -130,6 +151,7 @@ class _ForestFamily(ModelFamily):
             f"{self.name}.n_estimators": 300,
             f"{self.name}.max_features": "sqrt",
             f"{self.name}.min_samples_leaf": 1,
+            **self.default_pairs(data, self.name == "extra_trees"),
         }
 
 

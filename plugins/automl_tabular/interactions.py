@@ -1,0 +1,65 @@
+"""Pairwise sums and differences of numeric columns, a searched option of the tree families.
+
+A tree splits on one column at a time, so a boundary along ``a - b`` (elevation above the nearest
+water: elevation minus its vertical distance) costs it a staircase of splits. Handing it
+``a + b`` and ``a - b`` for every pair of continuous columns, in their original units, lets one
+split do it. The columns are read back from the preprocessed matrix (the normal-quantile
+transform is inverted), so the featurizer needs only the fitted preprocessor's column plans.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from automl.task import DataSpec, Featurizer
+from automl_tabular.preprocessing import TabularPreprocessor, _from_quantiles
+
+MAX_COLUMNS = 16  # at most 120 pairs, 240 new columns
+
+
+def continuous_columns(pre: TabularPreprocessor) -> list[tuple[int, np.ndarray]]:
+    """(position in the model-ready matrix, training quantiles) of each continuous column."""
+    found, start = [], 0
+    for plan in pre.columns:
+        if plan.kind == "numeric" and plan.quantiles is not None:
+            found.append((start, plan.quantiles))
+        start += len(plan.outputs())
+    return found
+
+
+def applicable(pre: Any) -> bool:
+    """Whether the data has the 2 to MAX_COLUMNS continuous columns the option needs."""
+    return (
+        isinstance(pre, TabularPreprocessor) and 2 <= len(continuous_columns(pre)) <= MAX_COLUMNS
+    )
+
+
+class PairwiseFeatures(Featurizer):
+    """Appends ``a + b`` and ``a - b`` for every pair of continuous columns (original units)."""
+
+    def __init__(self, pre: TabularPreprocessor) -> None:
+        found = continuous_columns(pre)
+        self.positions = [p for p, _ in found]
+        self.quantiles = [q for _, q in found]
+
+    def fit(self, x: Any, y: np.ndarray) -> PairwiseFeatures:
+        return self
+
+    def transform(self, x: Any) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        raw = np.column_stack(
+            [
+                _from_quantiles(x[:, p].astype(np.float64), q)
+                for p, q in zip(self.positions, self.quantiles)
+            ]
+        )
+        i, j = np.triu_indices(raw.shape[1], k=1)
+        new = np.concatenate([raw[:, i] + raw[:, j], raw[:, i] - raw[:, j]], axis=1)
+        return np.concatenate([x, new.astype(np.float32)], axis=1)
+
+    def spec(self, spec: DataSpec) -> DataSpec:
+        k = len(self.positions)
+        width = spec.input_shape[0] + k * (k - 1)
+        return DataSpec((width,), spec.n_outputs, spec.problem_type, dict(spec.extra))
