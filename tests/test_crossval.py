@@ -69,7 +69,9 @@ def test_bad_cv_folds_are_refused_with_the_fix(cancer):
     x, y = cancer
     with pytest.raises(ValueError, match="cv_folds must be 'auto', 0"):
         automl.fit((x, y), n_trials=1, cv_folds=1, **FAST)
-    with pytest.raises(automl.DataError, match="rarest class; there are 212. Pass cv_folds <= 212"):
+    with pytest.raises(
+        automl.DataError, match="rarest class; there are 212. Pass cv_folds <= 212"
+    ):
         automl.fit((x, y), n_trials=1, cv_folds=500, **FAST)
 
 
