@@ -14,12 +14,13 @@ import pandas as pd
 from automl.errors import DataError
 from automl.targets import prepare_target, split_indices
 from automl.task import DataSpec, FeatureEncoder, Task, TaskData
+from automl_text.groups import containment_groups, grouped_split
 from automl_text.inputs import ACCEPTED, accepts, clean_texts, split_text_input
 from automl_text.tokenize import words
 
 MAX_EPOCHS = (6, 20)  # fewer passes over bigger sets: from-scratch text models peak early
 LONGEST_SEARCHED = 256  # the longest sequence length any family searches (tokens)
-OPTIONS = ("text_column", "empty_texts")
+OPTIONS = ("text_column", "empty_texts", "group_texts")
 
 
 class TextFeatures(FeatureEncoder):
@@ -87,6 +88,12 @@ class TextTask(Task):
         notes += clean_notes
         y_enc, encoder, ptype, reason = prepare_target(y, problem_type)
         train, valid = split_indices(y_enc, ptype, valid_fraction, seed)
+        if options.get("group_texts", True):
+            groups, note = containment_groups(texts)
+            if len(np.unique(groups)) < len(groups):
+                train, valid = grouped_split(y_enc, groups, ptype, valid_fraction, seed)
+                notes.append(note)
+                _check_classes(y_enc, train, valid, ptype)
         lengths = np.array([len(words(t)) for t in texts[train]])
         long = int((lengths > LONGEST_SEARCHED).sum())
         if long:
@@ -127,3 +134,16 @@ class TextTask(Task):
             summary=summary,
             max_epochs=int(np.clip(300_000 // max(1, len(train)), *MAX_EPOCHS)),
         )
+
+
+def _check_classes(y: np.ndarray, train: np.ndarray, valid: np.ndarray, ptype: str) -> None:
+    if ptype == "regression":
+        return
+    for name, rows in (("training", train), ("validation", valid)):
+        absent = sorted(set(np.unique(y)) - set(np.unique(y[rows])))
+        if absent:
+            raise DataError(
+                f"the {name} split has no text of class code(s) {absent}: their texts all sit in "
+                "groups of texts contained in one another. Pass more texts of those classes, or "
+                "group_texts=False to split texts one by one"
+            )

@@ -1,0 +1,78 @@
+"""The text task's validation split keeps texts contained in one another (duplicates, phrases of
+one sentence) on one side, so validation measures texts the model has not seen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from automl_text.groups import containment_groups
+from automl_text.task import TextTask
+from automl_text.tokenize import words
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_phrases_and_duplicates_join_the_longest_text_holding_them():
+    texts = np.array(
+        [
+            "great movie",
+            "a great movie , really",
+            "Great",
+            "terrible plot twist",
+            "terrible plot twist",
+            "boring",
+            "plot twist",
+        ]
+    )
+    groups, note = containment_groups(texts)
+    assert groups[0] == groups[1] == groups[2]  # inside "a great movie , really" (any case)
+    assert groups[3] == groups[4] == groups[6]  # a duplicate and a phrase of it
+    assert len({groups[1], groups[3], groups[5]}) == 3  # unrelated texts stay apart
+    assert note.startswith("4 text(s) share a group")
+
+
+def _phrases(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every message plus its first and last three words as extra rows (same label): a
+    corpus of phrases cut from sentences, like SST-2's training set."""
+    rows = [frame]
+    for take in (slice(0, 3), slice(-3, None)):
+        cut = frame["text"].map(lambda t, take=take: " ".join(words(t)[take]))
+        rows.append(frame.assign(text=cut))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _inside_training(data) -> tuple[int, int]:
+    """Validation texts that occur as a run of words in a training text, and in a longer
+    validation text (their group's source)."""
+    train = "\n".join(f" {' '.join(words(t))} " for t in data.x_train)
+    valid = [" ".join(words(t)) for t in data.x_valid]
+    runs = "\n".join(f" {v} " for v in valid)
+    in_train = sum(bool(v) and f" {v} " in train for v in valid)
+    in_valid = sum(bool(v) and runs.count(f" {v} ") > 1 for v in valid)
+    return in_train, in_valid
+
+
+def test_phrases_stay_with_their_sentence():
+    frame = _phrases(pd.read_csv(DATA / "sms_spam_sample.csv"))
+    data = TextTask().adapt(frame, "label")
+    ungrouped = TextTask().adapt(frame, "label", group_texts=False)
+    in_train, in_valid = _inside_training(data)
+    leaked, _ = _inside_training(ungrouped)
+    # a random split validates on hundreds of phrases of training messages; grouped, only
+    # phrases that also occur in other messages (e.g. a spam template's opening words) remain
+    assert leaked > 150 and in_train < leaked / 4, (in_train, leaked)
+    assert in_valid > 150  # the phrases went where their message went
+    assert any("share a group" in n for n in data.summary["notes"])
+    assert not any("share a group" in n for n in ungrouped.summary["notes"])
+    share = data.n_valid / (data.n_train + data.n_valid)
+    assert 0.15 < share < 0.25
+    assert 0.05 < data.y_valid.mean() < 0.3  # stratified: the spam share of the sample (13%)
+
+
+def test_unknown_text_options_are_named():
+    frame = pd.read_csv(DATA / "sms_spam_sample.csv")
+    with pytest.raises(TypeError, match="group_texts"):
+        TextTask().adapt(frame, "label", group_by=True)
