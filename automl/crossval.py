@@ -19,6 +19,7 @@ from automl.errors import DataError
 from automl.task import TaskData
 
 AUTO_FOLDS = 5
+EARLY_STOPPING_SHARE = 0.15  # of each fold's fit rows, for models that stop by epoch
 
 
 def resolve_folds(cv_folds: Any, data: TaskData, auto_max_rows: int) -> int:
@@ -75,9 +76,17 @@ class Folds:
         )
         return cls(x, y, [(fit, hold) for fit, hold in splitter.split(np.zeros(len(y)), y)])
 
-    def fold(self, data: TaskData, i: int) -> TaskData:
-        """``data`` with fold ``i``'s rows as its train and valid splits."""
+    def fold(self, data: TaskData, i: int, *, inner: float = 0.0) -> TaskData:
+        """``data`` with fold ``i``'s fit rows as its train split and, as its valid split, the
+        fold's holdout rows, or (``inner`` > 0) that share of the fit rows: a model that picks
+        its epoch on the rows it is scored on would score optimistically."""
         fit, hold = self.splits[i]
+        if inner:
+            from automl.targets import split_indices
+
+            kind = data.problem_type
+            keep, stop = split_indices(self.y[fit], kind, inner, seed=i)
+            fit, hold = fit[keep], fit[stop]
         return dataclasses.replace(
             data,
             x_train=self.x[fit],
@@ -86,5 +95,7 @@ class Folds:
             y_valid=self.y[hold],
         )
 
-    def holdout_rows(self, i: int) -> np.ndarray:
-        return self.splits[i][1]
+    def holdout(self, i: int) -> tuple[np.ndarray, Any]:
+        """Fold ``i``'s holdout rows (positions in all rows) and their model input."""
+        hold = self.splits[i][1]
+        return hold, self.x[hold]

@@ -15,7 +15,7 @@ import numpy as np
 import optuna
 
 from automl import space
-from automl.crossval import Folds
+from automl.crossval import EARLY_STOPPING_SHARE, Folds
 from automl.metrics import METRICS, Metric
 from automl.predictors import FeaturizedPredictor
 from automl.task import ModelFamily, TaskData
@@ -226,20 +226,23 @@ def make_objective(
 
 
 def _cross_validate(cv, trial, family, params, data, metric, device, seed, on_epoch, deadline):
-    """One model per fold; only the first fold reports to the pruner. Returns the first fold's
+    """One model per fold; only the first fold reports to the pruner, and torch models stop
+    early on a share of the fold's fit rows, not on its holdout. Returns the first fold's
     outcome, scored on all out-of-fold outputs (``best_epoch``: the folds' mean; ``seconds``: their
     sum), and those outputs."""
     outcomes, oof = [], None
+    inner = EARLY_STOPPING_SHARE if family.kind == "torch" else 0.0
     for i in range(len(cv.splits)):
-        fold = cv.fold(data, i)
+        fold = cv.fold(data, i, inner=inner)
         outcome = _train_with_oom_retry(
             trial, family, params, fold, metric, device, seed + trial.number,
             on_epoch if i == 0 else None, deadline,
         )  # fmt: skip
-        output = outcome.predictor.output(fold.x_valid)
+        rows, x_hold = cv.holdout(i)
+        output = outcome.predictor.output(x_hold)
         if oof is None:
             oof = np.zeros((len(cv.y), *output.shape[1:]), dtype=np.float64)
-        oof[cv.holdout_rows(i)] = output
+        oof[rows] = output
         outcomes.append(outcome)
         if i:
             _to_host(outcome.predictor)

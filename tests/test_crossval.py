@@ -45,8 +45,25 @@ def test_out_of_fold_score_matches_a_hand_cross_validation(cancer):
     for i in range(5):
         fold = folds.fold(session_data, i)
         model = LogisticRegression(C=1.0, max_iter=2000).fit(fold.x_train, fold.y_train)
-        oof[folds.holdout_rows(i)] = model.predict_proba(fold.x_valid)
+        rows, x_hold = folds.holdout(i)
+        oof[rows] = model.predict_proba(x_hold)
     assert result.study.trials[0].value == pytest.approx(METRICS["accuracy"](folds.y, oof))
+
+
+def test_torch_folds_stop_early_on_fit_rows_not_on_the_scored_holdout(cancer):
+    x, y = cancer
+    data = automl.api._open((x, y), None, storage=":memory:").data
+    folds = Folds.make(data, 5, seed=0)
+    rows, _ = folds.holdout(0)
+    fold = folds.fold(data, 0, inner=0.15)
+    assert len(fold.y_train) + len(fold.y_valid) == len(folds.y) - len(rows)
+    held = {tuple(r) for r in folds.x[rows]}
+    assert not held & {tuple(r) for r in fold.x_valid}  # the early-stopping rows are fit rows
+    assert not held & {tuple(r) for r in fold.x_train}
+    assert abs(len(fold.y_valid) - 0.15 * (len(folds.y) - len(rows))) <= 1
+    # an MLP trial under cross-validation still scores every row out of fold
+    result = automl.fit((x, y), n_trials=1, models=["mlp"], **FAST)
+    assert len(result.study.trials[0].user_attrs["fold_scores"]) == 5
 
 
 def test_cv_folds_zero_keeps_the_holdout_split(cancer):
