@@ -101,6 +101,11 @@ def _train_model(
     refit_epochs,
 ) -> TrainOutcome:
     if family.kind == "sklearn":
+        if "random_state" in model.get_params(deep=False):
+            # each trial its own seed, like torch's initial weights: trials of one family that
+            # differ in a size only (trees 300 vs 400) then also differ in their randomness,
+            # which is what an ensemble of them needs
+            model.set_params(random_state=seed)
         return train_sklearn(
             model,
             x_train,
