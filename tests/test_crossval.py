@@ -8,6 +8,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 
 import automl
 from automl.crossval import Folds, resolve_folds
+from automl.explain import explain
 from automl.metrics import METRICS
 
 FAST = {"verbose": False, "max_epochs": 5, "storage": ":memory:"}
@@ -134,3 +135,15 @@ def test_extra_trees_default_uses_pairs_and_round_trips(tmp_path):
     again = automl.load(path)
     np.testing.assert_allclose(again.predict(x.iloc[:20]), result.predict(x.iloc[:20]))
     assert result.score(x, y) > 0.5
+
+
+def test_a_pairs_forest_is_explained_by_tree_shap_on_its_input_columns(tmp_path):
+    x, y = load_diabetes(return_X_y=True, as_frame=True)
+    result = automl.fit((x, y), n_trials=1, models=["extra_trees"], **FAST)
+    exp = explain(result, x.iloc[:6], method="shap")
+    assert exp.algorithm.startswith("TreeExplainer") and "pair columns split" in exp.algorithm
+    assert exp.values.shape == (6, x.shape[1])  # folded back onto the 10 input columns
+    # the attributions still add up to the predicted value
+    np.testing.assert_allclose(
+        exp.base_values + exp.values.sum(axis=1), result.predict(x.iloc[:6]), rtol=1e-3
+    )

@@ -166,7 +166,7 @@ def test_tree_shap_on_the_original_columns_adds_up_to_the_probability(adult_fram
 def test_gradient_shap_for_the_mlp_explains_each_rows_predicted_class():
     result = fitted("iris_mlp")
     assert result.predictor.kind == "torch"
-    exp = explain(result, method="shap", **{**FAST, "rows": 12, "gradient_samples": 30})
+    exp = explain(result, method="shap", **{**FAST, "rows": 12, "gradient_samples": 200})
     x_valid = result.holdout[0][:12]  # the first held-out rows
     assert exp.algorithm.startswith("GradientExplainer") and "background rows" in exp.algorithm
     assert exp.values.shape == (12, 4)

@@ -60,7 +60,6 @@ def test_tree_model_page_has_every_part(tmp_path):
         "Optimisation history",
         "Parameter importances",
         "What pruning saved",
-        "tree nodes in 300 trees",
         "precision (class &#39;&gt;50K&#39;)",
         "F1",
         "confusion matrix",
@@ -73,6 +72,7 @@ def test_tree_model_page_has_every_part(tmp_path):
         assert text in page, text
     assert page.count('data-role="example"') == 3
     assert len(re.findall(r'<img src="data:image/png', page)) >= 11
+    assert re.search(r"[\d,]+ tree nodes in \d+ trees", page)  # the chosen forest's size
 
 
 def test_mlp_page_explains_with_gradients_and_counts_parameters(tmp_path):

@@ -31,6 +31,7 @@ from automl.explain import (
     run_chunks,
     sample_rows,
 )
+from automl_tabular.interactions import PairwiseFeatures
 
 TREE_PROBA = ("RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier")
 TREE_MARGIN = ("HistGradientBoostingClassifier", "GradientBoostingClassifier")
@@ -214,6 +215,10 @@ def _specific(
     predictor, ptype, x, background, classes, bounds, deadline, notes, *, same_space
 ) -> _Attributions:
     featurized = hasattr(predictor, "featurizer")
+    if featurized and isinstance(predictor.featurizer, PairwiseFeatures):
+        return _with_pairs(
+            predictor, ptype, x, background, classes, bounds, deadline, notes, same_space
+        )
     estimator = None if featurized else getattr(predictor, "estimator", None)
     module = None if featurized else getattr(predictor, "module", None)
     kind = type(estimator if estimator is not None else predictor).__name__
@@ -234,6 +239,32 @@ def _specific(
     if module is not None:
         return _gradient(predictor, ptype, x, background, classes, bounds, deadline, notes)
     raise _NoSpecific(f"no specific SHAP explainer for {kind}")
+
+
+def _with_pairs(
+    predictor, ptype, x, background, classes, bounds, deadline, notes, same_space
+) -> _Attributions:
+    """A model on pairwise columns (``pairs``): explained on its own input, then each pair
+    column's attribution is split evenly between its two source columns, so the attributions
+    still add up to the output (an even split is a convention, not a Shapley value)."""
+    pairs = predictor.featurizer
+    wide = _specific(
+        predictor.inner,
+        ptype,
+        pairs.transform(x),
+        None if background is None else pairs.transform(background),
+        classes,
+        bounds,
+        deadline,
+        notes,
+        same_space=same_space,
+    )
+    return _Attributions(
+        pairs.fold(wide.values),
+        wide.base,
+        wide.space,
+        wide.algorithm + "; pair columns split evenly between their two columns",
+    )
 
 
 def _pick(values: Any, expected: Any, classes: np.ndarray, columns: list[int] | None) -> tuple:

@@ -59,6 +59,20 @@ class PairwiseFeatures(Featurizer):
         new = np.concatenate([raw[:, i] + raw[:, j], raw[:, i] - raw[:, j]], axis=1)
         return np.concatenate([x, new.astype(np.float32)], axis=1)
 
+    def fold(self, values: np.ndarray) -> np.ndarray:
+        """Per-column values over ``transform``'s output (e.g. SHAP attributions) back onto
+        the input columns: each pair column's value split evenly between its two columns."""
+        values = np.asarray(values, dtype=np.float64)
+        width = values.shape[1] - len(self.positions) * (len(self.positions) - 1)
+        out = values[:, :width].copy()
+        i, j = np.triu_indices(len(self.positions), k=1)
+        pos = np.asarray(self.positions)
+        extra = values[:, width:]
+        half = 0.5 * (extra[:, : len(i)] + extra[:, len(i) :])  # the sum and the difference
+        np.add.at(out.T, pos[i], half.T)
+        np.add.at(out.T, pos[j], half.T)
+        return out
+
     def spec(self, spec: DataSpec) -> DataSpec:
         k = len(self.positions)
         width = spec.input_shape[0] + k * (k - 1)
