@@ -6,11 +6,11 @@ import math
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from automl import metrics, search
-from automl.crossval import resolve_folds
+from automl.crossval import describe_validation, family_folds
 from automl.ensemble import select as select_ensemble
 from automl.errors import DataError, PluginError, SearchError
 from automl.objective import (
@@ -221,7 +221,7 @@ class _Session:
     url: str | None
     resumed: bool
     seed: int
-    folds: int = 0
+    folds: dict[str, int] = field(default_factory=dict)
 
 
 def _open(
@@ -257,18 +257,13 @@ def _open(
     data.metric = metric_obj.name
     if max_epochs is not None:
         data.max_epochs = int(max_epochs)
-    folds = resolve_folds(cv_folds, data, chosen.cv_max_rows)
-    if folds:
-        data.summary["validation"] = (
-            f"{folds}-fold cross-validation over train+valid ({data.n_train + data.n_valid} rows)"
-        )
-    else:
-        data.summary["validation"] = f"holdout split of {data.n_valid} rows"
     families = [f for f in registry.families(chosen.name, models) if f.supports(data)]
     if not families:
         raise PluginError(
             f"no model family of task {chosen.name!r} supports {data.problem_type} here"
         )
+    folds = family_folds(cv_folds, data, chosen.cv_max_rows, families)
+    data.summary["validation"] = describe_validation(folds, data)
     study_name = study_name or search.default_study_name(chosen.name)
     store, url = search.resolve_storage(study_name, storage)
     study, resumed = search.open_study(
@@ -277,7 +272,7 @@ def _open(
         direction=metric_obj.direction,
         seed=seed,
         max_epochs=data.max_epochs,
-        meta={**_study_meta(chosen, data), "cv_folds": folds},
+        meta={**_study_meta(chosen, data), "cv_folds": max(folds.values())},
         extra={**(study_attrs or {}), "max_epochs": data.max_epochs},
     )
     return _Session(

@@ -6,6 +6,12 @@ scores each trial by k-fold cross-validation over train+valid instead; the out-o
 cover every row, so the greedy ensemble is chosen on all of them too. Only the first fold reports
 per-epoch scores to the pruner (a pruned trial stops there); the final models are refitted on all
 rows as without cross-validation. The task's feature encoder stays fitted on the training split.
+
+A model family may declare a larger ``cv_max_rows`` than its task (text: TF-IDF + a linear model
+trains in seconds where the networks beside it take minutes). Under "auto" only that family's
+trials are then cross-validated; the others keep the holdout split, and the ensemble is chosen on
+the validation rows, where every trial has an out-of-sample output. Folds keep the task's row
+groups whole (``TaskData.groups``), as its own split did.
 """
 
 from __future__ import annotations
@@ -48,6 +54,33 @@ def resolve_folds(cv_folds: Any, data: TaskData, auto_max_rows: int) -> int:
     return int(cv_folds)
 
 
+def family_folds(
+    cv_folds: Any, data: TaskData, task_max_rows: int, families: list[Any]
+) -> dict[str, int]:
+    """The folds of each family's trials (0: scored on the holdout split). "auto" applies the
+    larger of the task's and the family's ``cv_max_rows``; a number or 0 applies to all."""
+    return {
+        f.name: resolve_folds(
+            cv_folds, data, max(task_max_rows, int(getattr(f, "cv_max_rows", 0)))
+        )
+        for f in families
+    }
+
+
+def describe_validation(folds: dict[str, int], data: TaskData) -> str:
+    """How trials are scored, for ``result.summary["validation"]``."""
+    rows = data.n_train + data.n_valid
+    holdout = f"holdout split of {data.n_valid} rows"
+    crossed = sorted(n for n, k in folds.items() if k)
+    if not crossed:
+        return holdout
+    k = max(folds.values())
+    cv = f"{k}-fold cross-validation over train+valid ({rows} rows)"
+    if len(crossed) == len(folds):
+        return cv
+    return f"{holdout}; {cv} for {', '.join(crossed)}"
+
+
 def _smallest_class(data: TaskData) -> int:
     y = np.concatenate([data.y_train, data.y_valid])
     if data.problem_type == "regression":
@@ -65,16 +98,21 @@ class Folds:
 
     @classmethod
     def make(cls, data: TaskData, k: int, seed: int) -> Folds:
-        from sklearn.model_selection import KFold, StratifiedKFold
+        from sklearn import model_selection as ms
 
         x = np.concatenate([data.x_train, data.x_valid])
         y = np.concatenate([data.y_train, data.y_valid])
-        splitter = (
-            KFold(k, shuffle=True, random_state=seed)
-            if data.problem_type == "regression"
-            else StratifiedKFold(k, shuffle=True, random_state=seed)
-        )
-        return cls(x, y, [(fit, hold) for fit, hold in splitter.split(np.zeros(len(y)), y)])
+        regression = data.problem_type == "regression"
+        if data.groups is None:
+            splitter = (ms.KFold if regression else ms.StratifiedKFold)(
+                k, shuffle=True, random_state=seed
+            )
+        elif regression:
+            splitter = ms.GroupKFold(k, shuffle=True, random_state=seed)
+        else:
+            splitter = ms.StratifiedGroupKFold(k, shuffle=True, random_state=seed)
+        splits = splitter.split(np.zeros(len(y)), y, groups=data.groups)
+        return cls(x, y, [(fit, hold) for fit, hold in splits])
 
     def fold(self, data: TaskData, i: int, *, inner: float = 0.0) -> TaskData:
         """``data`` with fold ``i``'s fit rows as its train split and, as its valid split, the

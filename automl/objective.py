@@ -174,13 +174,18 @@ def make_objective(
     seed: int,
     deadline: float | None,
     records: SearchRecords,
-    folds: int = 0,
+    folds: dict[str, int] | None = None,
 ) -> Callable[[optuna.Trial], float]:
-    """The study's objective; ``folds`` >= 2 scores each trial by k-fold cross-validation over
-    train+valid (see ``automl.crossval``) instead of on the validation split."""
+    """The study's objective; a family with ``folds[name]`` >= 2 has its trials scored by
+    k-fold cross-validation over train+valid (see ``automl.crossval``) instead of on the
+    validation split. When only some families are, the ensemble is chosen on the validation
+    rows, with the cross-validated trials' out-of-fold outputs there."""
     by_name = {f.name: f for f in families}
-    cv = Folds.make(data, folds, seed) if folds else None
-    records.y = data.y_valid if cv is None else cv.y
+    folds = {name: (folds or {}).get(name, 0) for name in by_name}
+    k = max(folds.values(), default=0)
+    cv = Folds.make(data, k, seed) if k else None
+    every = cv is not None and all(folds.values())
+    records.y = cv.y if every else data.y_valid
 
     def objective(trial: optuna.Trial) -> float:
         family = by_name[trial.suggest_categorical("model", list(by_name))]
@@ -198,7 +203,7 @@ def make_objective(
                 raise optuna.TrialPruned(f"epoch {epoch}")
 
         try:
-            if cv is None:
+            if not folds[family.name]:
                 outcome = _train_with_oom_retry(
                     trial, family, params, data, metric, device, seed + trial.number, on_epoch,
                     deadline,
@@ -208,6 +213,8 @@ def make_objective(
                 outcome, valid_output = _cross_validate(
                     cv, trial, family, params, data, metric, device, seed, on_epoch, deadline
                 )
+                if not every:  # the validation rows are the last of train+valid
+                    valid_output = valid_output[data.n_train :]
         except NonFiniteLoss as exc:
             trial.set_user_attr(REASON, str(exc))
             raise optuna.TrialPruned(str(exc)) from None
@@ -251,11 +258,11 @@ def _cross_validate(cv, trial, family, params, data, metric, device, seed, on_ep
         outcomes.append(outcome)
         if i:
             _to_host(outcome.predictor)
+    trial.set_user_attr("fold_scores", [round(float(o.score), 6) for o in outcomes])
     first = outcomes[0]
     first.score = float(metric(cv.y, oof))
     first.best_epoch = max(1, round(float(np.mean([o.best_epoch for o in outcomes]))))
     first.seconds = sum(o.seconds for o in outcomes)
-    trial.set_user_attr("fold_scores", [round(float(o.score), 6) for o in outcomes])
     return first, oof
 
 

@@ -94,6 +94,9 @@ class TaskData:
     summary: dict[str, Any] = field(default_factory=dict)
     metric: str = ""
     max_epochs: int = 50
+    # a group id per row (train rows, then valid rows) that must stay on one side of every
+    # split: cross-validation folds keep groups whole, as the task's own split did (or None)
+    groups: np.ndarray | None = None
 
     @property
     def n_train(self) -> int:
@@ -152,6 +155,9 @@ class ModelFamily(ABC):
     task: ClassVar[str]
     kind: ClassVar[Literal["torch", "sklearn"]]
     problem_types: ClassVar[tuple[str, ...]] = PROBLEM_TYPES
+    # fit(cv_folds="auto") cross-validates this family's trials on data sets of at most this
+    # many rows even where its task does not (a fast classical family beside slow networks)
+    cv_max_rows: ClassVar[int] = 0
 
     def supports(self, data: TaskData) -> bool:
         """Whether this family can be searched on this data (e.g. by problem type or size)."""

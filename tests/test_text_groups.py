@@ -79,3 +79,53 @@ def test_unknown_text_options_are_named():
     frame = pd.read_csv(DATA / "sms_spam_sample.csv")
     with pytest.raises(TypeError, match="group_texts"):
         TextTask().adapt(frame, "label", group_by=True)
+
+
+def test_cross_validation_folds_keep_text_groups_whole():
+    from automl.crossval import Folds
+
+    frame = _phrases(pd.read_csv(DATA / "sms_spam_sample.csv"))
+    data = TextTask().adapt(frame, "label")
+    assert data.groups is not None and len(data.groups) == data.n_train + data.n_valid
+    folds = Folds.make(data, 5, seed=0)
+    for fit, hold in folds.splits:
+        assert not set(data.groups[fit]) & set(data.groups[hold])
+        assert 0.05 < folds.y[hold].mean() < 0.3  # still stratified
+    # without grouping the folds are plain stratified ones
+    assert TextTask().adapt(frame, "label", group_texts=False).groups is None
+
+
+def test_only_the_fast_family_is_cross_validated_beside_the_networks(tmp_path):
+    """Under cv_folds="auto" the text task keeps its holdout split (its networks are too slow
+    to train five times), but TF-IDF trials are scored by 5-fold cross-validation; the ensemble
+    is chosen on the validation rows, where both kinds of trial have out-of-sample outputs."""
+    import automl
+
+    frame = pd.read_csv(DATA / "sms_spam_sample.csv")
+    result = automl.fit(
+        frame,
+        target="label",
+        n_trials=2,
+        models=["tfidf_linear", "fasttext"],
+        max_epochs=2,
+        verbose=False,
+        storage=":memory:",
+    )
+    n_valid = len(result.holdout[1])
+    assert result.summary["validation"] == (
+        f"holdout split of {n_valid} rows; 5-fold cross-validation over train+valid "
+        f"(600 rows) for tfidf_linear"
+    )
+    tfidf, fasttext = result.study.trials
+    assert tfidf.params["model"] == "tfidf_linear" and fasttext.params["model"] == "fasttext"
+    folds = tfidf.user_attrs["fold_scores"]
+    assert len(folds) == 5 and min(folds) - 1e-9 <= tfidf.value <= max(folds) + 1e-9
+    assert "fold_scores" not in fasttext.user_attrs
+    assert result.holdout_output.shape[0] == n_valid
+    # cv_folds=0 turns it off for every family
+    plain = automl.fit(
+        frame, target="label", n_trials=1, models=["tfidf_linear"], cv_folds=0,
+        verbose=False, storage=":memory:", report=False,
+    )  # fmt: skip
+    assert plain.summary["validation"] == f"holdout split of {n_valid} rows"
+    assert "fold_scores" not in plain.study.trials[0].user_attrs

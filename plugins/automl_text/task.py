@@ -88,12 +88,14 @@ class TextTask(Task):
         notes += clean_notes
         y_enc, encoder, ptype, reason = prepare_target(y, problem_type)
         train, valid = split_indices(y_enc, ptype, valid_fraction, seed)
+        row_groups = None
         if options.get("group_texts", True):
             groups, note = containment_groups(texts)
             if len(np.unique(groups)) < len(groups):
                 train, valid = grouped_split(y_enc, groups, ptype, valid_fraction, seed)
                 notes.append(note)
                 _check_classes(y_enc, train, valid, ptype)
+                row_groups = np.concatenate([groups[train], groups[valid]])
         lengths = np.array([len(words(t)) for t in texts[train]])
         long = int((lengths > LONGEST_SEARCHED).sum())
         if long:
@@ -133,6 +135,7 @@ class TextTask(Task):
             target=encoder,
             summary=summary,
             max_epochs=int(np.clip(300_000 // max(1, len(train)), *MAX_EPOCHS)),
+            groups=row_groups,
         )
 
 
