@@ -408,9 +408,14 @@ def choose_task(registry: Registry, dataset: Any, target: Any, task: str | None)
 def _enqueue_defaults(
     study: Any, families: list[Any], data: TaskData, n_trials: int | None
 ) -> None:
-    """Each family's default configuration is tried first, in registration order."""
-    defaults = [(f, f.default_params(data)) for f in families]
-    defaults = [(f, p) for f, p in defaults if p is not None][:n_trials]
+    """Each family's default configuration is tried first, in registration order, each followed
+    by the family's further starting configurations; an ``n_trials`` too small for all of them
+    keeps the first of each family."""
+    first = [(f, f.default_params(data)) for f in families]
+    first = [(f, p) for f, p in first if p is not None]
+    defaults = [(f, q) for f, p in first for q in (p, *f.more_defaults(data))]
+    if n_trials is not None and n_trials < len(defaults):
+        defaults = first[:n_trials]
     for family, params in defaults:
         study.enqueue_trial({"model": family.name, **params}, skip_if_exists=True)
 

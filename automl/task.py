@@ -179,6 +179,11 @@ class ModelFamily(ABC):
         """A strong starting configuration (this family's params, prefixed), tried first."""
         return None
 
+    def more_defaults(self, data: TaskData) -> list[dict[str, Any]]:
+        """Further starting configurations, tried right after ``default_params`` (when the
+        search has no ``n_trials`` below the number of starting configurations)."""
+        return []
+
     def describe(self, params: dict[str, Any]) -> str:
         """A short human summary of the architecture for leaderboards and reports."""
         own = {k.split(".", 1)[1]: v for k, v in params.items() if k.startswith(self.name + ".")}

@@ -65,6 +65,12 @@ class TfidfLinearFamily(ModelFamily):
             **({"tfidf_linear.nb": False} if data.problem_type == "binary" else {}),
         }
 
+    def more_defaults(self, data: TaskData) -> list[dict[str, Any]]:
+        # char 1-4-grams keep single symbols, digits and currency signs (spam, SMS, tweets), and
+        # a weak penalty suits a few thousand short texts: 5-fold CV on SMS spam's training
+        # split, 33 errors against the baseline's 45 (studies/probe_tfidf.py)
+        return [{**self.default_params(data), "tfidf_linear.char": "1-4", "tfidf_linear.C": 100.0}]
+
 
 class _SequenceFamily(ModelFamily):
     """A torch family over token ids: searches the vocabulary size and sequence length."""
