@@ -61,7 +61,8 @@ def fit(
     ``storage`` (SQLite at ``studies/<study_name>/study.db`` by default); fitting again with the
     same name resumes it. ``cv_folds`` scores trials by k-fold cross-validation over
     train+valid instead of on the validation split ("auto": 5 folds for data sets no larger
-    than the task's ``cv_max_rows``; 0: never). ``models`` restricts the search to the named
+    than the task's ``cv_max_rows``, or than a family's own, for that family's trials; 0:
+    never). ``models`` restricts the search to the named
     model families, ``plugins`` to the named plugins. ``report`` writes
     ``studies/<study_name>/report.html`` (default: whenever the study is kept, i.e. not
     ``storage=":memory:"``); ``callbacks`` are Optuna study callbacks called after each trial.
