@@ -95,7 +95,7 @@ def test_cross_validation_folds_keep_text_groups_whole():
     assert TextTask().adapt(frame, "label", group_texts=False).groups is None
 
 
-def test_only_the_fast_family_is_cross_validated_beside_the_networks(tmp_path):
+def test_only_the_fast_family_is_cross_validated_beside_the_networks():
     """Under cv_folds="auto" the text task keeps its holdout split (its networks are too slow
     to train five times), but TF-IDF trials are scored by 5-fold cross-validation; the ensemble
     is chosen on the validation rows, where both kinds of trial have out-of-sample outputs."""
