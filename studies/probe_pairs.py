@@ -1,5 +1,6 @@
 """Measures the tree families' `pairs` option: a default extra_trees model (300 trees) trained on
-covertype's 75% split and scored on its 25% test split, with and without the pairwise columns.
+covertype's 75% split and scored on its 25% test split: without pairwise columns, with their
+differences, and with their sums and differences.
 
     .venv/bin/python studies/probe_pairs.py
 """
@@ -23,10 +24,12 @@ def main() -> None:
     )
     pre = TabularPreprocessor().fit(train)
     x_train, x_test = pre.transform(train), pre.transform(test)
-    pairs = PairwiseFeatures(pre)
+    pairs = PairwiseFeatures(pre, sums=True)
+    diffs = PairwiseFeatures(pre, sums=False)
     for name, (a, b) in {
         "plain": (x_train, x_test),
-        "pairs": (pairs.transform(x_train), pairs.transform(x_test)),
+        "differences": (diffs.transform(x_train), diffs.transform(x_test)),
+        "sums and differences": (pairs.transform(x_train), pairs.transform(x_test)),
     }.items():
         model = ExtraTreesClassifier(300, max_features="sqrt", n_jobs=-1, random_state=0)
         model.fit(a, y_train)

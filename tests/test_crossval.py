@@ -1,6 +1,8 @@
 """k-fold cross-validated trial scoring (small tables) and the tree families' pairwise
 interaction features."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ import automl
 from automl.crossval import Folds, resolve_folds
 from automl.explain import explain
 from automl.metrics import METRICS
+from automl.task import DataSpec
 
 FAST = {"verbose": False, "max_epochs": 5, "storage": ":memory:"}
 
@@ -102,12 +105,9 @@ def test_resuming_with_other_folds_is_refused(cancer, tmp_path):
     assert len(automl.fit((x, y), n_trials=2, cv_folds=3, **kw).study.trials) == 2
 
 
-def test_pairwise_features_are_sums_and_differences_in_original_units():
-    from automl_tabular.interactions import PairwiseFeatures
-    from automl_tabular.preprocessing import TabularPreprocessor
-
+def _pairs_frame():
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "elevation": rng.integers(1800, 3800, 300).astype(float),
             "kind": rng.choice(["a", "b"], 300),
@@ -115,22 +115,58 @@ def test_pairwise_features_are_sums_and_differences_in_original_units():
             "slope": rng.uniform(0, 60, 300),
         }
     )
+
+
+def test_pairwise_features_are_sums_and_differences_in_original_units():
+    from automl_tabular.interactions import PairwiseFeatures
+    from automl_tabular.preprocessing import TabularPreprocessor
+
+    frame = _pairs_frame()
     pre = TabularPreprocessor().fit(frame)
     x = pre.transform(frame)
-    features = PairwiseFeatures(pre).fit(x, np.zeros(len(x)))
-    out = features.transform(x)
-    assert out.shape == (300, x.shape[1] + 6)  # 3 continuous columns: 3 pairs, sum and difference
-    assert np.array_equal(out[:, : x.shape[1]], x)
-    # pairs in order (elevation, drop), (elevation, slope), (drop, slope); sums, then differences
     e, d, s = (frame[c].to_numpy() for c in ("elevation", "drop", "slope"))
-    want = np.column_stack([e + d, e + s, d + s, e - d, e - s, d - s])
-    np.testing.assert_allclose(out[:, x.shape[1] :], want, rtol=1e-4, atol=0.05)
+    # pairs in order (elevation, drop), (elevation, slope), (drop, slope); sums, then differences
+    for sums, want in (
+        (True, np.column_stack([e + d, e + s, d + s, e - d, e - s, d - s])),
+        (False, np.column_stack([e - d, e - s, d - s])),
+    ):
+        features = PairwiseFeatures(pre, sums=sums).fit(x, np.zeros(len(x)))
+        out = features.transform(x)
+        assert out.shape == (300, x.shape[1] + want.shape[1])  # 3 continuous columns: 3 pairs
+        assert np.array_equal(out[:, : x.shape[1]], x)
+        np.testing.assert_allclose(out[:, x.shape[1] :], want, rtol=1e-4, atol=0.05)
+        assert features.spec(DataSpec((x.shape[1],), 1, "regression")).input_shape == (
+            out.shape[1],
+        )
+        # fold: per-column values over the output back onto the input columns, totals kept
+        values = np.random.default_rng(1).normal(size=(5, out.shape[1]))
+        folded = features.fold(values)
+        assert folded.shape == (5, x.shape[1])
+        np.testing.assert_allclose(folded.sum(axis=1), values.sum(axis=1))
+        other = [c for c in range(x.shape[1]) if c not in features.positions]  # "kind"
+        assert other and np.array_equal(folded[:, other], values[:, other])
+
+
+def test_a_study_trial_from_before_pair_columns_keeps_its_sums_and_differences():
+    from automl_tabular.families import ExtraTreesFamily
+    from automl_tabular.preprocessing import TabularPreprocessor
+
+    frame = _pairs_frame()
+    data = SimpleNamespace(features=TabularPreprocessor().fit(frame))
+    family = ExtraTreesFamily()
+    assert family.featurizer({"extra_trees.pairs": True}, data).sums is True
+    assert family.featurizer({"extra_trees.pairs": False}, data) is None
+    assert family.featurizer({"extra_trees.pair_columns": "differences"}, data).sums is False
+    assert family.featurizer({"extra_trees.pair_columns": "none"}, data) is None
+    with pytest.raises(ValueError, match="pair_columns"):
+        family.featurizer({"extra_trees.pair_columns": "products"}, data)
 
 
 def test_extra_trees_default_uses_pairs_and_round_trips(tmp_path):
     x, y = load_diabetes(return_X_y=True, as_frame=True)
     result = automl.fit((x, y), n_trials=1, models=["extra_trees"], **FAST)
-    assert result.best_params["extra_trees.pairs"] is True  # 9 continuous columns, so on
+    # 9 continuous columns, so on: differences
+    assert result.best_params["extra_trees.pair_columns"] == "differences"
     path = result.save(str(tmp_path / "model"))
     again = automl.load(path)
     np.testing.assert_allclose(again.predict(x.iloc[:20]), result.predict(x.iloc[:20]))

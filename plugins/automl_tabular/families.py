@@ -59,20 +59,29 @@ class MLPFamily(ModelFamily):
 
 
 class _TreeFamily(ModelFamily):
-    """Tree ensembles may add pairwise sums and differences of the continuous columns
-    (``<family>.pairs``, searched where the table has 2 to 16 of them)."""
+    """Tree ensembles may add pairwise columns of the continuous columns
+    (``<family>.pair_columns``: ``"none"``, ``"differences"`` or ``"both"``, sums and differences;
+    searched where the table has 2 to 16 continuous columns)."""
 
     def suggest_pairs(self, trial, data: TaskData) -> None:
         if interactions.applicable(data.features):
-            trial.suggest_categorical(f"{self.name}.pairs", (False, True))
+            trial.suggest_categorical(f"{self.name}.pair_columns", interactions.CHOICES)
 
     def featurizer(self, params: dict[str, Any], data: TaskData) -> Featurizer | None:
-        if params.get(f"{self.name}.pairs"):
-            return interactions.PairwiseFeatures(data.features)
-        return None
+        choice = params.get(f"{self.name}.pair_columns")
+        if choice is None and params.get(f"{self.name}.pairs"):
+            choice = "both"  # a trial of a study started before pair_columns: sums and differences
+        if choice in (None, "none"):
+            return None
+        if choice not in interactions.CHOICES:
+            raise ValueError(
+                f"{self.name}.pair_columns is {choice!r}: one of {interactions.CHOICES}"
+            )
+        return interactions.PairwiseFeatures(data.features, sums=choice == "both")
 
-    def default_pairs(self, data: TaskData, value: bool) -> dict[str, Any]:
-        return {f"{self.name}.pairs": value} if interactions.applicable(data.features) else {}
+    def default_pairs(self, data: TaskData, choice: str) -> dict[str, Any]:
+        applicable = interactions.applicable(data.features)
+        return {f"{self.name}.pair_columns": choice} if applicable else {}
 
 
 class HistGradientBoostingFamily(_TreeFamily):
@@ -118,7 +127,7 @@ class HistGradientBoostingFamily(_TreeFamily):
             "hist_gb.min_samples_leaf": 20,
             "hist_gb.l2_regularization": 1e-8,
             "hist_gb.max_features": 1.0,
-            **self.default_pairs(data, False),
+            **self.default_pairs(data, "none"),
         }
 
 
@@ -151,7 +160,7 @@ class _ForestFamily(_TreeFamily):
             f"{self.name}.n_estimators": 300,
             f"{self.name}.max_features": "sqrt",
             f"{self.name}.min_samples_leaf": 1,
-            **self.default_pairs(data, self.name == "extra_trees"),
+            **self.default_pairs(data, "differences" if self.name == "extra_trees" else "none"),
         }
 
 
