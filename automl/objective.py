@@ -28,6 +28,7 @@ from automl.training import (
 )
 
 REASON = "reason"  # user attribute naming why a trial was pruned or failed
+NOTE = "note"  # user attribute: what else the leaderboard should say of a completed trial
 TIEBREAK = "valid_loss"  # validation log-loss (classification) or RMSE: breaks ties in the score
 
 
@@ -115,6 +116,7 @@ def _train_model(
             problem_type=data.problem_type,
             n_outputs=data.spec.n_outputs,
             metric=metric,
+            deadline=deadline,
         )
     space.init_weights(model, params.get("init", "default"), params.get("activation", "relu"))
     return train_torch(
@@ -230,6 +232,8 @@ def make_objective(
         trial.set_user_attr("epochs_run", outcome.epochs_run)
         trial.set_user_attr("stopped_by", outcome.stopped_by)
         trial.set_user_attr("train_seconds", round(outcome.seconds, 3))
+        if outcome.note:
+            trial.set_user_attr(NOTE, outcome.note)
         trial.set_user_attr(TIEBREAK, _valid_loss(records.y, valid_output, data))
         records.add(trial.number, outcome, valid_output)
         return outcome.score
@@ -260,6 +264,7 @@ def _cross_validate(cv, trial, family, params, data, metric, device, seed, on_ep
             _to_host(outcome.predictor)
     trial.set_user_attr("fold_scores", [round(float(o.score), 6) for o in outcomes])
     first = outcomes[0]
+    first.note = "; ".join(f"fold {i}: {o.note}" for i, o in enumerate(outcomes) if o.note)
     first.score = float(metric(cv.y, oof))
     first.best_epoch = max(1, round(float(np.mean([o.best_epoch for o in outcomes]))))
     first.seconds = sum(o.seconds for o in outcomes)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from automl.metrics import METRICS, Metric, report_metrics
-from automl.objective import REASON
+from automl.objective import NOTE, REASON
 
 if TYPE_CHECKING:
     import optuna
@@ -180,7 +180,7 @@ class FittedResult:
                     "seconds": None if seconds is None else round(seconds, 2),
                     "epochs": t.user_attrs.get("epochs_run"),
                     "state": t.state.name.lower(),
-                    "note": t.user_attrs.get(REASON, ""),
+                    "note": t.user_attrs.get(REASON) or t.user_attrs.get(NOTE, ""),
                 }
             )
         board = pd.DataFrame(rows, columns=columns)

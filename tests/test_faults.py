@@ -9,7 +9,7 @@ from automl_tabular.families import MLPFamily
 
 import automl
 from automl.metrics import METRICS
-from automl.objective import SearchRecords, make_objective
+from automl.objective import SearchRecords, make_objective, train_candidate
 from automl.plugins import load_registry
 
 
@@ -151,3 +151,39 @@ def test_out_of_memory_retries_once_at_half_the_batch_size(iris_frame, batch, st
 def test_every_trial_failing_raises_a_summary(iris_frame):
     with pytest.raises(automl.SearchError, match=r"no trial completed: 3 fail \(RuntimeError\)"):
         _fit(iris_frame, ["broken"], _Plugin(_Broken()), n_trials=3)
+
+
+def test_a_forest_trial_past_the_deadline_is_cut_short_and_says_so(iris_frame):
+    """A trial that starts at the very end of the budget grows one chunk of trees, scores it,
+    and the leaderboard notes it; the refit of that configuration grows all its trees."""
+    import time
+
+    from automl.training import TREE_CHUNK
+
+    registry = load_registry(plugins=["tabular"])
+    data = registry.task("tabular").adapt(iris_frame, "target")
+    accuracy = METRICS["accuracy"]
+    forest = registry.models["random_forest"]
+    objective = make_objective(
+        data,
+        [forest],
+        accuracy,
+        device="cpu",
+        seed=0,
+        deadline=time.monotonic() - 1,
+        records=SearchRecords(accuracy),
+    )
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial({"model": "random_forest", **forest.default_params(data)})
+    study.optimize(objective, n_trials=1)
+    trial = study.trials[0]
+    assert trial.state.name == "COMPLETE" and trial.value > 0.8
+    assert trial.user_attrs["stopped_by"] == "time_budget"
+    wanted = trial.params["random_forest.n_estimators"]
+    assert trial.user_attrs["note"] == (
+        f"time budget reached: {TREE_CHUNK} of {wanted} trees grown (a refit grows all)"
+    )
+    refit = train_candidate(
+        forest, dict(trial.params), data, accuracy, device="cpu", seed=0, refit_epochs=1
+    )
+    assert len(refit.predictor.estimator.estimators_) == wanted

@@ -7,7 +7,13 @@ from sklearn.datasets import load_iris
 from sklearn.preprocessing import StandardScaler
 
 from automl.metrics import METRICS
-from automl.training import NonFiniteLoss, resolve_device, train_torch
+from automl.training import (
+    TREE_CHUNK,
+    NonFiniteLoss,
+    resolve_device,
+    train_sklearn,
+    train_torch,
+)
 
 PARAMS = {"optimizer": "adam", "lr": 1e-2, "weight_decay": 0.0, "batch_size": 32}
 
@@ -210,3 +216,36 @@ def test_cosine_schedule_decays_over_the_schedule_horizon(iris_split):
         sched.step()
     assert opt.param_groups[0]["lr"] < 1e-6
     assert space.make_scheduler({"lr_schedule": "constant"}, opt, 10) is None
+
+
+def test_a_forest_stops_growing_at_the_deadline_and_keeps_its_trees(iris_split):
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    x_train, y_train, x_valid, y_valid = iris_split
+    kw = {"problem_type": "multiclass", "n_outputs": 3, "metric": METRICS["accuracy"]}
+
+    def forest():
+        return ExtraTreesClassifier(n_estimators=4 * TREE_CHUNK, random_state=3, n_jobs=1)
+
+    whole = train_sklearn(forest(), x_train, y_train, x_valid, y_valid, **kw)
+    assert len(whole.predictor.estimator.estimators_) == 4 * TREE_CHUNK
+    assert (whole.stopped_by, whole.note) == ("fit", "")
+    # a deadline far away: grown in chunks, the very same forest
+    chunked = train_sklearn(
+        forest(), x_train, y_train, x_valid, y_valid, deadline=time.monotonic() + 600, **kw
+    )
+    assert chunked.stopped_by == "fit" and not chunked.predictor.estimator.warm_start
+    np.testing.assert_array_equal(
+        chunked.predictor.output(x_valid), whole.predictor.output(x_valid)
+    )
+    # a deadline already passed: one chunk, scored, and the leaderboard is told
+    late = train_sklearn(
+        forest(), x_train, y_train, x_valid, y_valid, deadline=time.monotonic() - 1, **kw
+    )
+    assert len(late.predictor.estimator.estimators_) == TREE_CHUNK
+    assert late.stopped_by == "time_budget"
+    assert (
+        late.note
+        == f"time budget reached: {TREE_CHUNK} of {4 * TREE_CHUNK} trees grown (a refit grows all)"
+    )
+    assert late.score > 0.8
