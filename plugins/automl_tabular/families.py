@@ -63,6 +63,8 @@ class _TreeFamily(ModelFamily):
     (``<family>.pair_columns``: ``"none"``, ``"differences"`` or ``"both"``, sums and differences;
     searched where the table has 2 to 16 continuous columns)."""
 
+    default_pair_columns = "none"  # in the family's default configuration
+
     def suggest_pairs(self, trial, data: TaskData) -> None:
         if interactions.applicable(data.features):
             trial.suggest_categorical(f"{self.name}.pair_columns", interactions.CHOICES)
@@ -79,9 +81,9 @@ class _TreeFamily(ModelFamily):
             )
         return interactions.PairwiseFeatures(data.features, sums=choice == "both")
 
-    def default_pairs(self, data: TaskData, choice: str) -> dict[str, Any]:
+    def default_pairs(self, data: TaskData) -> dict[str, Any]:
         applicable = interactions.applicable(data.features)
-        return {f"{self.name}.pair_columns": choice} if applicable else {}
+        return {f"{self.name}.pair_columns": self.default_pair_columns} if applicable else {}
 
 
 class HistGradientBoostingFamily(_TreeFamily):
@@ -127,7 +129,7 @@ class HistGradientBoostingFamily(_TreeFamily):
             "hist_gb.min_samples_leaf": 20,
             "hist_gb.l2_regularization": 1e-8,
             "hist_gb.max_features": 1.0,
-            **self.default_pairs(data, "none"),
+            **self.default_pairs(data),
         }
 
 
@@ -160,7 +162,7 @@ class _ForestFamily(_TreeFamily):
             f"{self.name}.n_estimators": 300,
             f"{self.name}.max_features": "sqrt",
             f"{self.name}.min_samples_leaf": 1,
-            **self.default_pairs(data, "differences" if self.name == "extra_trees" else "none"),
+            **self.default_pairs(data),
         }
 
 
@@ -176,6 +178,7 @@ class ExtraTreesFamily(_ForestFamily):
 
     name = "extra_trees"
     _classes = ("ExtraTreesRegressor", "ExtraTreesClassifier")
+    default_pair_columns = "differences"
 
 
 class LinearFamily(ModelFamily):
