@@ -16,7 +16,9 @@ from automl.metrics import Metric
 from automl.predictors import Predictor, SklearnPredictor, TorchPredictor, _autocast
 
 DEFAULT_PATIENCE = 8
-TREE_CHUNK = 50  # a forest searched under a time budget grows this many trees at a time
+# a forest or a gradient boosting model searched under a time budget grows this many trees
+# (boosting iterations) at a time
+TREE_CHUNK = 50
 
 
 class NonFiniteLoss(RuntimeError):
@@ -180,29 +182,71 @@ def train_sklearn(
 ) -> TrainOutcome:
     """Fit a scikit-learn estimator once and score it on the validation split.
 
-    With a ``deadline`` (a ``time.monotonic()`` value), a forest (an estimator with
-    ``n_estimators`` and ``warm_start``) grows TREE_CHUNK trees at a time and stops at the
-    deadline, so that a trial started late in a search does not overrun its budget by minutes; it
-    keeps the trees grown (the same trees a single fit would grow first) and says so in ``note``.
+    With a ``deadline`` (a ``time.monotonic()`` value), a model that can be grown stops near the
+    deadline instead of overrunning the search's budget by minutes when its trial starts late,
+    keeps what it grew (the same trees a single fit grows first) and says so in ``note``:
+
+    - a forest (``n_estimators`` and ``warm_start``) grows TREE_CHUNK trees at a time until the
+      deadline passes;
+    - histogram gradient boosting fits TREE_CHUNK iterations, times them, and continues (a warm
+      start: same early-stopping split and history) to as many iterations as that pace allows
+      before the deadline, or to its own ``max_iter`` and early stopping when time allows. One
+      continuation, not many chunks: every warm start recomputes the predictions of all the
+      trees so far, which in chunks of 50 doubled the time of an 800-iteration fit.
     """
     started = time.perf_counter()
-    params = estimator.get_params(deep=False)
+    size = _growth(estimator)
     note, stopped_by = "", "fit"
-    if deadline is not None and "warm_start" in params and "n_estimators" in params:
-        wanted = int(params["n_estimators"])
+    if deadline is not None and size is not None:
+        wanted = int(estimator.get_params(deep=False)[size])
         grown = min(TREE_CHUNK, wanted)
-        estimator.set_params(warm_start=True, n_estimators=grown)
+        estimator.set_params(warm_start=True, **{size: grown})
         estimator.fit(x_train, y_train)
-        while grown < wanted and time.monotonic() < deadline:
-            grown = min(grown + TREE_CHUNK, wanted)
-            estimator.set_params(n_estimators=grown)
-            estimator.fit(x_train, y_train)
+        if size == "max_iter":
+            pace = (time.perf_counter() - started) / grown
+            target = min(wanted, grown + int(max(0.0, deadline - time.monotonic()) / pace))
+            if grown < target and not _stopped_early(estimator, grown):
+                grown = target
+                estimator.set_params(max_iter=grown)
+                estimator.fit(x_train, y_train)
+        else:
+            while grown < wanted and time.monotonic() < deadline:
+                grown = min(grown + TREE_CHUNK, wanted)
+                estimator.set_params(n_estimators=grown)
+                estimator.fit(x_train, y_train)
         estimator.set_params(warm_start=False)
-        if grown < wanted:
-            stopped_by = "time_budget"
-            note = f"time budget reached: {grown} of {wanted} trees grown (a refit grows all)"
+        if grown < wanted and not _stopped_early(estimator, grown):
+            stopped_by, note = "time_budget", _budget_note(size, grown, wanted)
     else:
         estimator.fit(x_train, y_train)
     predictor = SklearnPredictor(estimator, problem_type, n_outputs)
     score = math.nan if x_valid is None else metric(y_valid, predictor.output(x_valid))
     return TrainOutcome(predictor, score, 1, 1, stopped_by, time.perf_counter() - started, note)
+
+
+def _growth(estimator: Any) -> str | None:
+    """The parameter by which a fit can be continued (``warm_start``) into the very model one fit
+    would give: ``max_iter`` of histogram gradient boosting, ``n_estimators`` of a forest (or
+    any bagging-style ensemble); None for other estimators."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    params = estimator.get_params(deep=False)
+    if "warm_start" not in params:
+        return None
+    if isinstance(estimator, (HistGradientBoostingClassifier, HistGradientBoostingRegressor)):
+        return "max_iter"
+    return "n_estimators" if "n_estimators" in params else None
+
+
+def _stopped_early(estimator: Any, grown: int) -> bool:
+    """Whether boosting's own early stopping ended the last chunk (it ran fewer iterations)."""
+    return getattr(estimator, "n_iter_", grown) < grown
+
+
+def _budget_note(size: str, grown: int, wanted: int) -> str:
+    if size == "max_iter":
+        return (
+            f"time budget reached: stopped after {grown} boosting iterations, before early "
+            "stopping (a refit runs to early stopping)"
+        )
+    return f"time budget reached: {grown} of {wanted} trees grown (a refit grows all)"

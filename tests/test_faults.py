@@ -187,3 +187,39 @@ def test_a_forest_trial_past_the_deadline_is_cut_short_and_says_so(iris_frame):
         forest, dict(trial.params), data, accuracy, device="cpu", seed=0, refit_epochs=1
     )
     assert len(refit.predictor.estimator.estimators_) == wanted
+
+
+def test_a_boosting_trial_past_the_deadline_is_cut_short_and_its_refit_is_not(iris_frame):
+    """hist_gb started after the deadline fits one chunk of iterations and says so; the refit
+    of that configuration runs to its own early stopping."""
+    import time
+
+    from automl.training import TREE_CHUNK
+
+    registry = load_registry(plugins=["tabular"])
+    data = registry.task("tabular").adapt(iris_frame, "target")
+    accuracy = METRICS["accuracy"]
+    boosting = registry.models["hist_gb"]
+    objective = make_objective(
+        data,
+        [boosting],
+        accuracy,
+        device="cpu",
+        seed=0,
+        deadline=time.monotonic() - 1,
+        records=SearchRecords(accuracy),
+    )
+    study = optuna.create_study(direction="maximize")
+    slow = {**boosting.default_params(data), "hist_gb.learning_rate": 0.01}
+    study.enqueue_trial({"model": "hist_gb", **slow})
+    study.optimize(objective, n_trials=1)
+    trial = study.trials[0]
+    assert trial.state.name == "COMPLETE" and trial.value > 0.8
+    assert trial.user_attrs["stopped_by"] == "time_budget"
+    assert trial.user_attrs["note"].startswith(
+        f"time budget reached: stopped after {TREE_CHUNK} boosting iterations"
+    )
+    refit = train_candidate(
+        boosting, dict(trial.params), data, accuracy, device="cpu", seed=0, refit_epochs=1
+    )
+    assert refit.predictor.estimator.n_iter_ > TREE_CHUNK

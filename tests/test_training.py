@@ -249,3 +249,52 @@ def test_a_forest_stops_growing_at_the_deadline_and_keeps_its_trees(iris_split):
         == f"time budget reached: {TREE_CHUNK} of {4 * TREE_CHUNK} trees grown (a refit grows all)"
     )
     assert late.score > 0.8
+
+
+def test_gradient_boosting_stops_near_the_deadline_and_otherwise_matches_one_fit():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    x, y = load_breast_cancer(return_X_y=True)
+    x_train, y_train, x_valid, y_valid = x[:450], y[:450], x[450:], y[450:]
+    kw = {"problem_type": "binary", "n_outputs": 2, "metric": METRICS["accuracy"]}
+
+    def boosting(**params):
+        # a slow learning rate: its early stopping does not end the first chunk of iterations
+        params = {"learning_rate": 0.01, **params}
+        return HistGradientBoostingClassifier(
+            max_iter=400, early_stopping=True, random_state=2, **params
+        )
+
+    whole = train_sklearn(boosting(), x_train, y_train, x_valid, y_valid, **kw)
+    assert whole.predictor.estimator.n_iter_ > TREE_CHUNK
+    # a deadline far away: the first chunk, then one warm start to early stopping: the same model
+    grown = train_sklearn(
+        boosting(), x_train, y_train, x_valid, y_valid, deadline=time.monotonic() + 600, **kw
+    )
+    assert (grown.stopped_by, grown.note) == ("fit", "")
+    assert grown.predictor.estimator.n_iter_ == whole.predictor.estimator.n_iter_
+    np.testing.assert_array_equal(grown.predictor.output(x_valid), whole.predictor.output(x_valid))
+    # a deadline already passed: the first chunk only, scored, and the leaderboard is told
+    late = train_sklearn(
+        boosting(), x_train, y_train, x_valid, y_valid, deadline=time.monotonic() - 1, **kw
+    )
+    assert late.predictor.estimator.n_iter_ == TREE_CHUNK
+    assert late.stopped_by == "time_budget" and not late.predictor.estimator.warm_start
+    assert late.note == (
+        f"time budget reached: stopped after {TREE_CHUNK} boosting iterations, before early "
+        "stopping (a refit runs to early stopping)"
+    )
+    assert late.score > 0.8
+    # early stopping within the first chunk is not a budget cut
+    quick = train_sklearn(
+        boosting(learning_rate=1.0, n_iter_no_change=3),
+        x_train,
+        y_train,
+        x_valid,
+        y_valid,
+        deadline=time.monotonic() - 1,
+        **kw,
+    )
+    assert quick.predictor.estimator.n_iter_ < TREE_CHUNK
+    assert (quick.stopped_by, quick.note) == ("fit", "")
