@@ -153,20 +153,18 @@ def test_every_trial_failing_raises_a_summary(iris_frame):
         _fit(iris_frame, ["broken"], _Plugin(_Broken()), n_trials=3)
 
 
-def test_a_forest_trial_past_the_deadline_is_cut_short_and_says_so(iris_frame):
-    """A trial that starts at the very end of the budget grows one chunk of trees, scores it,
-    and the leaderboard notes it; the refit of that configuration grows all its trees."""
+def _late_trial(iris_frame, name, **overrides):
+    """One trial of family ``name`` (its default configuration with ``overrides``) that starts
+    after the search's deadline; returns the trial, the family and the task data."""
     import time
-
-    from automl.training import TREE_CHUNK
 
     registry = load_registry(plugins=["tabular"])
     data = registry.task("tabular").adapt(iris_frame, "target")
     accuracy = METRICS["accuracy"]
-    forest = registry.models["random_forest"]
+    family = registry.models[name]
     objective = make_objective(
         data,
-        [forest],
+        [family],
         accuracy,
         device="cpu",
         seed=0,
@@ -174,52 +172,38 @@ def test_a_forest_trial_past_the_deadline_is_cut_short_and_says_so(iris_frame):
         records=SearchRecords(accuracy),
     )
     study = optuna.create_study(direction="maximize")
-    study.enqueue_trial({"model": "random_forest", **forest.default_params(data)})
+    study.enqueue_trial({"model": name, **family.default_params(data), **overrides})
     study.optimize(objective, n_trials=1)
     trial = study.trials[0]
     assert trial.state.name == "COMPLETE" and trial.value > 0.8
     assert trial.user_attrs["stopped_by"] == "time_budget"
+    refit = train_candidate(
+        family, dict(trial.params), data, accuracy, device="cpu", seed=0, refit_epochs=1
+    )
+    return trial, refit.predictor.estimator
+
+
+def test_a_forest_trial_past_the_deadline_is_cut_short_and_says_so(iris_frame):
+    """A trial that starts at the very end of the budget grows one chunk of trees, scores it,
+    and the leaderboard notes it; the refit of that configuration grows all its trees."""
+    from automl.training import TREE_CHUNK
+
+    trial, refit = _late_trial(iris_frame, "random_forest")
     wanted = trial.params["random_forest.n_estimators"]
     assert trial.user_attrs["note"] == (
         f"time budget reached: {TREE_CHUNK} of {wanted} trees grown (a refit grows all)"
     )
-    refit = train_candidate(
-        forest, dict(trial.params), data, accuracy, device="cpu", seed=0, refit_epochs=1
-    )
-    assert len(refit.predictor.estimator.estimators_) == wanted
+    assert len(refit.estimators_) == wanted
 
 
 def test_a_boosting_trial_past_the_deadline_is_cut_short_and_its_refit_is_not(iris_frame):
     """hist_gb started after the deadline fits one chunk of iterations and says so; the refit
     of that configuration runs to its own early stopping."""
-    import time
-
     from automl.training import TREE_CHUNK
 
-    registry = load_registry(plugins=["tabular"])
-    data = registry.task("tabular").adapt(iris_frame, "target")
-    accuracy = METRICS["accuracy"]
-    boosting = registry.models["hist_gb"]
-    objective = make_objective(
-        data,
-        [boosting],
-        accuracy,
-        device="cpu",
-        seed=0,
-        deadline=time.monotonic() - 1,
-        records=SearchRecords(accuracy),
-    )
-    study = optuna.create_study(direction="maximize")
-    slow = {**boosting.default_params(data), "hist_gb.learning_rate": 0.01}
-    study.enqueue_trial({"model": "hist_gb", **slow})
-    study.optimize(objective, n_trials=1)
-    trial = study.trials[0]
-    assert trial.state.name == "COMPLETE" and trial.value > 0.8
-    assert trial.user_attrs["stopped_by"] == "time_budget"
+    # a slow learning rate, so that early stopping does not end the first chunk by itself
+    trial, refit = _late_trial(iris_frame, "hist_gb", **{"hist_gb.learning_rate": 0.01})
     assert trial.user_attrs["note"].startswith(
         f"time budget reached: stopped after {TREE_CHUNK} boosting iterations"
     )
-    refit = train_candidate(
-        boosting, dict(trial.params), data, accuracy, device="cpu", seed=0, refit_epochs=1
-    )
-    assert refit.predictor.estimator.n_iter_ > TREE_CHUNK
+    assert refit.n_iter_ > TREE_CHUNK
