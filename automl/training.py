@@ -203,7 +203,7 @@ def train_sklearn(
         estimator.set_params(warm_start=True, **{size: grown})
         estimator.fit(x_train, y_train)
         if size == "max_iter":
-            pace = (time.perf_counter() - started) / grown
+            pace = max(time.perf_counter() - started, 1e-6) / grown  # seconds per iteration
             target = min(wanted, grown + int(max(0.0, deadline - time.monotonic()) / pace))
             if grown < target and not _stopped_early(estimator, grown):
                 grown = target
