@@ -144,7 +144,8 @@ def test_refit_false_keeps_the_best_trial_model(iris_frame):
 
 def test_time_budget_stops_the_search(adult):
     """The search ends at the budget, plus at most the trial running then (a forest stops at its
-    next chunk of trees, a torch trial at its next epoch; other scikit-learn fits are not cut)."""
+    next chunk of trees, hist_gb at its paced iteration count, a torch trial at its next epoch;
+    other scikit-learn fits are not cut)."""
     result = automl.fit(adult, target="class", time_budget=6, storage=":memory:", verbose=False)
     longest = max(t.duration.total_seconds() for t in result.study.trials if t.duration)
     assert result.timings["search"] <= 6 + longest + 2
