@@ -21,10 +21,19 @@ MAX_INFERRED_CLASSES = 30
 
 @dataclass
 class TargetEncoder:
-    """Maps user labels to class ids 0..k-1 and back; identity for regression."""
+    """Maps user labels to class ids 0..k-1 and back; identity for regression.
+
+    ``dtype`` is the numpy dtype of the labels as the user gave them ("int64", "bool", "<U5",
+    "object" ...) and ``categories`` a pandas categorical's categories and order, so that
+    ``decode`` (what ``predict`` returns) gives labels of the same type: int stays int, bool stays
+    bool, strings stay strings, and a categorical target comes back as a ``pd.Categorical`` with
+    its categories.
+    """
 
     problem_type: str
     classes: list[Any] | None = None
+    dtype: str | None = None
+    categories: dict[str, Any] | None = None
 
     def encode(self, y: Any) -> np.ndarray:
         values = _as_1d(y)
@@ -37,18 +46,64 @@ class TargetEncoder:
             raise DataError(
                 f"label {exc.args[0]!r} was not seen in training; known classes: {self.classes}"
             ) from None
+        except TypeError:  # an unhashable label (a list, say)
+            bad = next(v for v in values if not _hashable(v))
+            raise DataError(
+                f"labels must be plain values (numbers, strings, booleans); got "
+                f"{type(bad).__name__} {bad!r:.40}"
+            ) from None
 
-    def decode(self, ids: np.ndarray) -> np.ndarray:
+    def decode(self, ids: np.ndarray) -> Any:
         if self.problem_type == "regression":
             return np.asarray(ids, dtype=np.float64)
-        return np.asarray(self.classes, dtype=object)[np.asarray(ids, dtype=np.int64)]
+        labels = np.asarray(self.classes, dtype=object)[np.asarray(ids, dtype=np.int64)]
+        if self.categories is not None:
+            return pd.Categorical(
+                labels,
+                categories=self.categories["categories"],
+                ordered=self.categories["ordered"],
+            )
+        if self.dtype is not None and self.dtype != "object":
+            return labels.astype(np.dtype(self.dtype))
+        return labels
 
     def to_json(self) -> dict[str, Any]:
-        return {"problem_type": self.problem_type, "classes": self.classes}
+        return {
+            "problem_type": self.problem_type,
+            "classes": self.classes,
+            "dtype": self.dtype,
+            "categories": self.categories,
+        }
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> TargetEncoder:
-        return cls(obj["problem_type"], obj["classes"])
+        return cls(obj["problem_type"], obj["classes"], obj.get("dtype"), obj.get("categories"))
+
+
+def _hashable(v: Any) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
+def label_type(y: Any, values: np.ndarray, classes: list[Any]) -> tuple[str, dict | None]:
+    """The dtype (and pandas categories) that ``decode`` gives labels back in."""
+    dtype = getattr(y, "dtype", None)
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = [_plain(c) for c in dtype.categories]
+        return "object", {"categories": cats, "ordered": bool(dtype.ordered)}
+    if values.dtype.kind in "biufUS":
+        return values.dtype.str if values.dtype.kind in "US" else values.dtype.name, None
+    kinds = {type(c) for c in classes}
+    if kinds == {bool}:
+        return "bool", None
+    if kinds == {int}:  # e.g. pandas' nullable Int64 read as objects
+        return "int64", None
+    if kinds <= {int, float} and float in kinds:
+        return "float64", None
+    return "object", None
 
 
 def _plain(v: Any) -> Any:
@@ -109,6 +164,9 @@ def infer_problem_type(values: np.ndarray) -> tuple[str, str]:
 def prepare_target(y: Any, problem_type: str | None) -> tuple[np.ndarray, TargetEncoder, str, str]:
     """Validate, infer the problem type if not given, and encode: (y, encoder, type, reason)."""
     values = validate_target(y)
+    _refuse_dates(values)
+    if len(values) < MIN_ROWS:
+        raise DataError(too_few_rows(len(values), 2))
     if problem_type is None:
         problem_type, reason = infer_problem_type(values)
         reason = f"inferred '{problem_type}': {reason}"
@@ -124,12 +182,14 @@ def prepare_target(y: Any, problem_type: str | None) -> tuple[np.ndarray, Target
                 raise DataError(
                     "problem_type='regression' needs a numeric target; this one holds text labels"
                 ) from None
+        _check_regression(values.astype(np.float64))
         return values.astype(np.float32), TargetEncoder("regression"), problem_type, reason
     classes, counts = np.unique(
         values.astype(str) if values.dtype.kind == "O" else values, return_counts=True
     )
     if values.dtype.kind == "O":  # keep the user's own label objects, sorted by their text
         by_text = {str(v): _plain(v) for v in values}
+        _refuse_lookalikes(values, by_text)
         classes = np.array([by_text[c] for c in classes], dtype=object)
     if len(classes) < 2:
         raise DataError(
@@ -147,8 +207,74 @@ def prepare_target(y: Any, problem_type: str | None) -> tuple[np.ndarray, Target
             f"class(es) too rare to split into train and validation: {rare[:5]} (label, rows); "
             "each class needs at least 2 rows: collect more, merge or drop those rows"
         )
-    encoder = TargetEncoder(problem_type, [_plain(c) for c in classes])
+    labels = [_plain(c) for c in classes]
+    dtype, categories = label_type(y, values, labels)
+    encoder = TargetEncoder(problem_type, labels, dtype, categories)
     return encoder.encode(values), encoder, problem_type, reason
+
+
+# Regression targets are trained and scored in float32 (torch) and squared in the metrics: values
+# this large overflow there, so they are refused with a hint instead of failing after training.
+MAX_ABS_TARGET = 1e18
+
+
+def _check_regression(values: np.ndarray) -> None:
+    """A constant target leaves nothing to learn (R² would be undefined, or 1 by convention);
+    a huge one overflows float32 arithmetic."""
+    lo, hi = float(values.min()), float(values.max())
+    if lo == hi:
+        raise DataError(
+            f"the regression target is constant ({lo:g} in every row): there is nothing to "
+            "learn; check the target column"
+        )
+    biggest = max(abs(lo), abs(hi))
+    if biggest > MAX_ABS_TARGET:
+        raise DataError(
+            f"the regression target reaches {biggest:.3g}, beyond what float32 training and "
+            f"metrics can square ({MAX_ABS_TARGET:g}); rescale it first (e.g. divide it by "
+            f"1e{int(np.log10(biggest)) - 3} or take np.log10) and scale predictions back"
+        )
+
+
+def _refuse_dates(values: np.ndarray) -> None:
+    import datetime as dt
+
+    dates = values.dtype.kind in "mM" or (
+        values.dtype.kind == "O"
+        and len(values)
+        and isinstance(values[0], (dt.date, dt.datetime, dt.timedelta, np.datetime64))
+    )
+    if dates:
+        raise DataError(
+            "the target holds dates or times: automl predicts numbers or classes, not dates. "
+            "Turn it into one first, e.g. days since a reference date "
+            "((y - y.min()).dt.days, regression) or a calendar part (y.dt.month, classes)"
+        )
+
+
+def _refuse_lookalikes(values: np.ndarray, by_text: dict[str, Any]) -> None:
+    """Labels of different types that print the same (1 and "1") would merge silently."""
+    seen: dict[str, set[type]] = {}
+    for v in values:
+        seen.setdefault(str(v), set()).add(type(_plain(v)))
+    mixed = {text: kinds for text, kinds in seen.items() if len(kinds) > 1}
+    if mixed:
+        text, kinds = next(iter(mixed.items()))
+        names = sorted(k.__name__ for k in kinds)
+        raise DataError(
+            f"the labels mix types that print the same: {text!r} occurs as {names}; convert "
+            "the target to one type first (e.g. y.astype(str))"
+        )
+
+
+MIN_ROWS = 4
+
+
+def too_few_rows(n: int, n_classes: int) -> str:
+    return (
+        f"too few rows ({n} sample(s)) to hold out a validation split; pass at least "
+        f"{max(MIN_ROWS, 2 * n_classes)} rows"
+    )
 
 
 def split_indices(
@@ -162,11 +288,8 @@ def split_indices(
     n = len(y)
     n_classes = 1 if problem_type == "regression" else int(y.max()) + 1
     n_valid = max(int(round(n * valid_fraction)), n_classes)
-    if n - n_valid < n_classes or n < 4:
-        raise DataError(
-            f"too few rows ({n} sample(s)) to hold out a validation split; pass at least "
-            f"{max(4, 2 * n_classes)} rows"
-        )
+    if n - n_valid < n_classes or n < MIN_ROWS:
+        raise DataError(too_few_rows(n, n_classes))
     stratify = None if problem_type == "regression" else y
     idx = np.arange(n)
     train, valid = train_test_split(idx, test_size=n_valid, random_state=seed, stratify=stratify)
