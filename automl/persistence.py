@@ -1,54 +1,49 @@
 """Model folders: ``config.json`` (family, params, data spec, labels), torch weights as a state
-dict loaded with ``weights_only=True``, scikit-learn parts with joblib, and a sha256 manifest
-checked on load.
+dict loaded with ``weights_only=True``, scikit-learn estimators with skops (trusted types only),
+the fitted encoders and featurizers as JSON + ``.npz`` (their ``get_state``), and a manifest
+(``automl.modelfolder``) that lists every file with its sha256.
 
-joblib files (the fitted feature encoder, scikit-learn estimators) are pickles: load model folders
-from trusted sources only. Torch weights never execute code on load.
+No file of a model folder is a pickle: loading one runs no code of the folder's choosing. A
+plugin part without ``get_state`` is saved with skops and loads only when its type is trusted
+(``load(path, trusted=[...])``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from automl import artifacts
 from automl.errors import DataError, PluginError
+from automl.modelfolder import Listing, verify, write_folder
 from automl.predictors import FeaturizedPredictor
 
 if TYPE_CHECKING:
     from automl.result import FittedResult
 
-FORMAT = 1
+FORMAT = 2
 CONFIG = "config.json"
-MANIFEST = "MANIFEST.json"
-FEATURES = "features.joblib"  # the task's fitted feature encoder
+FEATURES = "features"  # the task's fitted feature encoder: features.json (+ .npz)
 WEIGHTS = "weights.pt"  # torch members: a state dict
-ESTIMATOR = "estimator.joblib"  # scikit-learn members
-FEATURIZER = "featurizer.joblib"  # a family's own fitted input transform, if it has one
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+ESTIMATOR = "estimator.skops"  # scikit-learn members
+FEATURIZER = "featurizer"  # a family's own fitted input transform, if it has one
 
 
 def save_result(result: FittedResult, path: str) -> str:
-    import joblib
+    """Write the model folder at ``path`` (replacing an earlier model folder there whole)."""
+    return str(write_folder(Path(path), lambda tmp: _write(result, tmp)))
 
+
+def _write(result: FittedResult, folder: Path) -> list[str]:
     from automl import __version__
+    from automl.search import redact
 
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    joblib.dump(result.features, folder / FEATURES)
-    files = [CONFIG, FEATURES]
+    features, files = artifacts.save_part(result.features, folder, FEATURES)
     members = []
     for i, member in enumerate(result.members):
         sub = f"member_{i}"
-        (folder / sub).mkdir(exist_ok=True)
+        (folder / sub).mkdir()
         entry, written = _save_member(member, result.spec, folder, sub)
         members.append(entry)
         files += written
@@ -56,6 +51,7 @@ def save_result(result: FittedResult, path: str) -> str:
         "format": FORMAT,
         "automl_version": __version__,
         "task": result.task,
+        "features": features,
         "members": members,
         "spec": result.spec.to_json(),
         "target": result.target.to_json(),
@@ -67,21 +63,17 @@ def save_result(result: FittedResult, path: str) -> str:
         "timings": result.timings,
         "summary": result.summary,
         "study_name": result.study_name,
-        "storage": result.storage,
+        "storage": redact(result.storage),
     }
     (folder / CONFIG).write_text(json.dumps(config, indent=2, default=str))
-    manifest = {name: _sha256(folder / name) for name in files}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    return str(folder)
+    return [CONFIG, *files]
 
 
 def _save_member(member: Any, spec: Any, folder: Path, sub: str) -> tuple[dict, list[str]]:
-    import joblib
     import torch
 
     predictor, written = member.predictor, []
     entry: dict[str, Any] = {
-        "dir": sub,
         "family": member.family.name,
         "kind": predictor.kind,
         "params": member.params,
@@ -89,10 +81,12 @@ def _save_member(member: Any, spec: Any, folder: Path, sub: str) -> tuple[dict, 
         "weight": member.weight,
         "epochs": member.epochs,
         "spec": spec.to_json(),
+        "featurizer": None,
     }
     if isinstance(predictor, FeaturizedPredictor):
-        joblib.dump(predictor.featurizer, folder / sub / FEATURIZER)
-        written.append(f"{sub}/{FEATURIZER}")
+        part, files = artifacts.save_part(predictor.featurizer, folder / sub, FEATURIZER)
+        entry["featurizer"] = part
+        written += [f"{sub}/{f}" for f in files]
         entry["spec"] = predictor.spec.to_json()
         predictor = predictor.inner
     if predictor.kind == "torch":
@@ -101,49 +95,51 @@ def _save_member(member: Any, spec: Any, folder: Path, sub: str) -> tuple[dict, 
         torch.save(state, folder / sub / WEIGHTS)
         written.append(f"{sub}/{WEIGHTS}")
     else:
-        joblib.dump(predictor.estimator, folder / sub / ESTIMATOR)
+        artifacts.save_skops(predictor.estimator, folder / sub / ESTIMATOR)
         written.append(f"{sub}/{ESTIMATOR}")
     return entry, written
 
 
-def _verify(folder: Path) -> dict[str, Any]:
-    if not (folder / MANIFEST).is_file() or not (folder / CONFIG).is_file():
-        raise DataError(f"{folder} is not an automl model folder (no {CONFIG} or {MANIFEST})")
-    manifest = json.loads((folder / MANIFEST).read_text())
-    for name, expected in manifest.items():
-        file = folder / name
-        if not file.is_file():
-            raise DataError(f"model folder {folder} is missing {name}")
-        if _sha256(file) != expected:
-            raise DataError(f"{file} does not match its checksum in {MANIFEST}: refusing to load")
-    config = json.loads((folder / CONFIG).read_text())
-    if config.get("format") != FORMAT:
-        raise DataError(f"{folder} has model format {config.get('format')}; expected {FORMAT}")
-    return config
-
-
-def load(path: str, *, device: str = "cpu", plugins: Any = None) -> FittedResult:
+def load(
+    path: str,
+    *,
+    device: str = "cpu",
+    plugins: Any = None,
+    trusted: list[str] | tuple[str, ...] = (),
+    storage: str | None = None,
+) -> FittedResult:
     """Load a model folder written by ``FittedResult.save``. Its model families come from the
-    installed plugins (and any plugin objects in ``plugins``, as for ``fit``)."""
-    import joblib
-
+    installed plugins (and any plugin objects in ``plugins``, as for ``fit``). ``trusted``
+    names further types that skops may rebuild (a plugin's own estimator or featurizer without
+    ``get_state``); ``storage`` reopens the study when its URL held a password (saved
+    redacted)."""
     from automl.metrics import METRICS
     from automl.plugins import load_registry
     from automl.result import FittedResult
     from automl.targets import TargetEncoder
-    from automl.task import DataSpec
+    from automl.task import DataSpec, FeatureEncoder
     from automl.training import resolve_device
 
-    folder = Path(path)
-    config = _verify(folder)
+    listing = verify(Path(path))
+    config = json.loads(listing.path(CONFIG).read_text())
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise DataError(f"{path} has model format {config.get('format')}; expected {FORMAT}")
     registry = load_registry(plugins)
+    packages = _packages(registry)
+    trusted = tuple(trusted)
     dev = resolve_device(device)
-    members = [_load_member(entry, config, registry, folder, dev) for entry in config["members"]]
+    features = artifacts.load_part(
+        config["features"], listing.path, FEATURES, FeatureEncoder, packages, trusted
+    )
+    members = [
+        _load_member(i, entry, config, registry, listing, dev, packages, trusted)
+        for i, entry in enumerate(config["members"])
+    ]
     return FittedResult(
         task=config["task"],
         members=members,
         spec=DataSpec.from_json(config["spec"]),
-        features=joblib.load(folder / FEATURES),
+        features=features,
         target=TargetEncoder.from_json(config["target"]),
         metric=METRICS[config["metric"]],
         problem_type_reason=config["problem_type_reason"],
@@ -154,17 +150,31 @@ def load(path: str, *, device: str = "cpu", plugins: Any = None) -> FittedResult
         timings=config["timings"],
         summary=config["summary"],
         study_name=config["study_name"],
-        storage=config["storage"],
+        storage=storage or config["storage"],
     )
 
 
-def _load_member(entry: dict, config: dict, registry: Any, folder: Path, dev: Any) -> Any:
-    import joblib
+def _packages(registry: Any) -> set[str]:
+    """Where the classes a model folder names may come from: automl and the loaded plugins."""
+    objects = [*registry.tasks.values(), *registry.models.values()]
+    return {"automl"} | {type(obj).__module__.split(".")[0] for obj in objects}
+
+
+def _load_member(
+    index: int,
+    entry: dict,
+    config: dict,
+    registry: Any,
+    listing: Listing,
+    dev: Any,
+    packages: set[str],
+    trusted: tuple[str, ...],
+) -> Any:
     import torch
 
     from automl.predictors import SklearnPredictor, TorchPredictor
     from automl.result import Member
-    from automl.task import DataSpec
+    from automl.task import DataSpec, Featurizer
 
     if entry["family"] not in registry.models:
         raise PluginError(
@@ -172,28 +182,41 @@ def _load_member(entry: dict, config: dict, registry: Any, folder: Path, dev: An
             f"install or unblock the plugin that provides it; loaded: {sorted(registry.models)}"
         )
     family = registry.models[entry["family"]]
-    sub = folder / entry["dir"]
+    trusted = (*trusted, *family.trusted_types)
+    sub = f"member_{index}"
     spec = DataSpec.from_json(entry["spec"])
+    featurizer = None
+    if entry.get("featurizer"):
+        featurizer = artifacts.load_part(
+            entry["featurizer"],
+            lambda name: listing.path(f"{sub}/{name}"),
+            FEATURIZER,
+            Featurizer,
+            packages,
+            trusted,
+        )
     if entry["kind"] == "torch":
         module = family.build(entry["params"], spec)
+        weights = listing.path(f"{sub}/{WEIGHTS}")
         try:
-            state = torch.load(sub / WEIGHTS, map_location="cpu", weights_only=True)
+            state = torch.load(weights, map_location="cpu", weights_only=True)
         except Exception as exc:  # pickle.UnpicklingError for anything but tensors and plain data
             why = str(exc).splitlines()[0]
             raise DataError(
-                f"refusing to load {sub / WEIGHTS}: it is not a plain state dict ({why})"
+                f"refusing to load {weights}: it is not a plain state dict ({why})"
             ) from None
         module.load_state_dict(state)
         mean, std = entry["y_scale"]
         predictor = TorchPredictor(
             module.to(dev), spec.problem_type, spec.n_outputs, mean, std, dev
         )
+    elif entry["kind"] == "sklearn":
+        estimator = artifacts.load_skops(listing.path(f"{sub}/{ESTIMATOR}"), trusted)
+        predictor = SklearnPredictor(estimator, spec.problem_type, spec.n_outputs)
     else:
-        predictor = SklearnPredictor(
-            joblib.load(sub / ESTIMATOR), spec.problem_type, spec.n_outputs
-        )
-    if (sub / FEATURIZER).is_file():
-        predictor = FeaturizedPredictor(joblib.load(sub / FEATURIZER), predictor, spec)
+        raise DataError(f"unknown model kind {entry['kind']!r} in {listing.folder / CONFIG}")
+    if featurizer is not None:
+        predictor = FeaturizedPredictor(featurizer, predictor, spec)
     return Member(
         entry["trial"], family, entry["params"], predictor, entry["weight"], entry["epochs"]
     )

@@ -59,10 +59,31 @@ class FeatureEncoder(ABC):
         """How the missing values of each input column are handled, for reports ({}: unknown)."""
         return {}
 
+    def get_state(self) -> dict[str, Any] | None:
+        """This fitted encoder as JSON values and numpy arrays, so a model folder holds no
+        pickle (``from_state`` rebuilds it). None (the default): it is saved with skops, and
+        ``automl.load`` refuses it unless the caller trusts its type (``trusted=[...]``)."""
+        return None
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> FeatureEncoder:
+        """Rebuild the encoder from what ``get_state`` returned."""
+        raise NotImplementedError(f"{cls.__name__} defines get_state but not from_state")
+
 
 class Featurizer(ABC):
     """A family's own input transform, fitted on the rows its model trains on (e.g. a tokenizer
-    whose vocabulary size the trial chose). Saved with the model (joblib)."""
+    whose vocabulary size the trial chose). Saved with the model: as its ``get_state()``
+    (JSON values and arrays, no pickle), or else with skops (see ``FeatureEncoder.get_state``)."""
+
+    def get_state(self) -> dict[str, Any] | None:
+        """See ``FeatureEncoder.get_state``."""
+        return None
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Featurizer:
+        """Rebuild the featurizer from what ``get_state`` returned."""
+        raise NotImplementedError(f"{cls.__name__} defines get_state but not from_state")
 
     @abstractmethod
     def fit(self, x: Any, y: np.ndarray) -> Featurizer:
@@ -158,6 +179,9 @@ class ModelFamily(ABC):
     # fit(cv_folds="auto") cross-validates this family's trials on data sets of at most this
     # many rows even where its task does not (a fast classical family beside slow networks)
     cv_max_rows: ClassVar[int] = 0
+    # types beyond skops' defaults that this family's fitted estimators hold (e.g. a KD-tree),
+    # which ``automl.load`` may rebuild for this family's members ("module.QualName")
+    trusted_types: ClassVar[tuple[str, ...]] = ()
 
     def supports(self, data: TaskData) -> bool:
         """Whether this family can be searched on this data (e.g. by problem type or size)."""

@@ -4,6 +4,7 @@ trains on, saved with the model and applied before it at predict time."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import automl
 
@@ -68,7 +69,77 @@ def test_family_featurizer_is_fitted_saved_and_applied(tmp_path, iris_frame):
     x = iris_frame.drop(columns="target")
     assert result.score(x, iris_frame["target"]) > 0.6
     saved = result.save(str(tmp_path / "m"))
-    assert (tmp_path / "m" / "member_0" / "featurizer.joblib").is_file()
-    loaded = automl.load(saved, plugins=[_Plugin()])
+    # no get_state: saved with skops, and its type must be trusted by name to load
+    assert (tmp_path / "m" / "member_0" / "featurizer.skops").is_file()
+    with pytest.raises(automl.DataError, match=r"_PCA.*trusted=") as refused:
+        automl.load(saved, plugins=[_Plugin()])
+    names = [
+        n
+        for n in ("test_featurizer._PCA", "tests.test_featurizer._PCA")
+        if n in str(refused.value)
+    ]
+    loaded = automl.load(saved, plugins=[_Plugin()], trusted=names)
     assert np.allclose(loaded.predict_proba(x), result.predict_proba(x), atol=1e-6)
     assert loaded.members[0].predictor.featurizer.n == member.predictor.featurizer.n
+
+
+class _Scaler(automl.Featurizer):
+    """A featurizer that saves its state (JSON and arrays): it loads with no trust asked."""
+
+    def fit(self, x, y):
+        self.mean, self.scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+        return self
+
+    def transform(self, x):
+        return ((x - self.mean) / self.scale).astype(np.float32)
+
+    def get_state(self):
+        return {"mean": self.mean, "scale": self.scale}
+
+    @classmethod
+    def from_state(cls, state):
+        self = cls()
+        self.mean, self.scale = state["mean"], state["scale"]
+        return self
+
+
+class _ScaledLinear(_PCALinear):
+    name = "scaled_linear"
+
+    def suggest(self, trial, data):
+        trial.suggest_int("scaled_linear.unused", 1, 1)
+
+    def featurizer(self, params, data):
+        return _Scaler()
+
+    def build(self, params, spec):
+        import torch
+
+        return torch.nn.Linear(spec.input_shape[0], spec.n_outputs)
+
+
+class _StatePlugin:
+    __name__ = "state_plugin"
+
+    @automl.hookimpl
+    def automl_register_models(self, register):
+        register(_ScaledLinear())
+
+
+def test_a_featurizer_with_state_is_saved_as_json_and_arrays(tmp_path, iris_frame):
+    result = automl.fit(
+        iris_frame,
+        target="target",
+        models=["scaled_linear"],
+        plugins=["tabular", _StatePlugin()],
+        n_trials=1,
+        storage=":memory:",
+        verbose=False,
+        max_epochs=5,
+    )
+    saved = result.save(str(tmp_path / "m"))
+    files = sorted(p.name for p in (tmp_path / "m" / "member_0").iterdir())
+    assert files == ["featurizer.json", "featurizer.npz", "weights.pt"]
+    x = iris_frame.drop(columns="target")
+    loaded = automl.load(saved, plugins=[_StatePlugin()])
+    assert np.allclose(loaded.predict_proba(x), result.predict_proba(x), atol=1e-6)

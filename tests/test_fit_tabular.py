@@ -38,7 +38,7 @@ def test_dataframe_binary_with_categoricals_and_missing(adult):
     ]
     assert len(board) == 4 and board.iloc[0]["state"] == "complete"
     assert isinstance(result.study, optuna.Study)
-    assert (tmp := result.storage) and tmp.endswith("studies/adult/study.db")
+    assert (tmp := result.storage) and tmp.endswith("studies/studies.db")
     assert result.best_params["model"] == result.family.name
     assert result.model_name in (result.family.name, "ensemble")
 
@@ -103,7 +103,13 @@ def test_save_writes_state_dict_config_and_manifest(tmp_path, iris_frame):
     folder = tmp_path / "model"
     result.save(str(folder))
     files = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
-    assert files == {"config.json", "member_0/weights.pt", "features.joblib", "MANIFEST.json"}
+    assert files == {
+        "config.json",
+        "member_0/weights.pt",
+        "features.json",
+        "features.npz",
+        "MANIFEST.json",
+    }
     weights = folder / "member_0" / "weights.pt"
     weights.write_bytes(weights.read_bytes() + b"x")
     with pytest.raises(automl.DataError, match="checksum"):
@@ -129,9 +135,12 @@ def test_resume_continues_the_same_study(iris_frame):
 
 def test_resume_on_other_data_is_refused_and_leaves_study_untouched(iris_frame, adult):
     automl.fit(iris_frame, target="target", study_name="s", n_trials=2, verbose=False)
-    with pytest.raises(automl.DataError, match="exists in its storage for other data"):
+    with pytest.raises(
+        automl.DataError,
+        match="was started with problem_type=.multiclass.; this call has problem_type=.binary.",
+    ):
         automl.fit(adult, target="class", study_name="s", n_trials=2, verbose=False)
-    study = optuna.load_study(study_name="s", storage="sqlite:///studies/s/study.db")
+    study = optuna.load_study(study_name="s", storage="sqlite:///studies/studies.db")
     assert len(study.trials) == 2
 
 

@@ -55,6 +55,17 @@ class PairwiseFeatures(Featurizer):
     def fit(self, x: Any, y: np.ndarray) -> PairwiseFeatures:
         return self
 
+    def get_state(self) -> dict[str, Any]:
+        return {"positions": self.positions, "quantiles": self.quantiles, "sums": self.sums}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> PairwiseFeatures:
+        self = cls.__new__(cls)
+        self.positions = [int(p) for p in state["positions"]]
+        self.quantiles = [np.asarray(q) for q in state["quantiles"]]
+        self.sums = bool(state["sums"])
+        return self
+
     def transform(self, x: Any) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
         raw = np.column_stack(

@@ -72,6 +72,33 @@ class SequenceFeaturizer(Featurizer):
         self.truncated = int(sum(n > self.max_len for n in self._lengths(x)))
         return self
 
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "vocab_size": self.vocab_size,
+            "max_len": self.max_len,
+            "bigram_buckets": self.bigram_buckets,
+            "char_buckets": self.char_buckets,
+            "char_n": list(self.char_n),
+            "min_count": self.min_count,
+            "words": np.array(sorted(self.vocab, key=self.vocab.get), dtype=str),
+            "truncated": self.truncated,
+            "rows_seen": self.rows_seen,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SequenceFeaturizer:
+        self = cls(
+            state["vocab_size"],
+            state["max_len"],
+            bigram_buckets=state["bigram_buckets"],
+            char_buckets=state["char_buckets"],
+            char_n=tuple(state["char_n"]),
+            min_count=state["min_count"],
+        )
+        self.vocab = {w: i + 2 for i, w in enumerate(state["words"].tolist())}
+        self.truncated, self.rows_seen = state["truncated"], state["rows_seen"]
+        return self
+
     @property
     def n_ids(self) -> int:
         """Embedding rows needed: pad, unk, words, then the hash buckets."""
@@ -164,38 +191,27 @@ class TfidfFeaturizer(Featurizer):
         self.ratios = None  # NB log-count ratios (NBSVM, Wang & Manning 2012): binary only
         self.rows_seen = 0
 
-    def fit(self, x: Any, y: np.ndarray) -> TfidfFeaturizer:
+    def _vectorizers(self, vocabularies: list[dict[str, int]] | None = None) -> list:
+        """The word (and char_wb) vectorizers, unfitted or with the given vocabularies."""
         from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.pipeline import FeatureUnion
 
-        parts = [
-            (
-                "word",
-                TfidfVectorizer(
-                    ngram_range=(1, self.word_n),
-                    sublinear_tf=True,
-                    min_df=self.min_df,
-                    max_features=self.max_features,
-                    token_pattern=r"(?u)\b\w+\b",
-                    dtype=np.float32,
-                ),
-            )
+        common = {"sublinear_tf": True, "min_df": self.min_df, "dtype": np.float32}
+        kinds = [
+            ("word", {"ngram_range": (1, self.word_n), "token_pattern": r"(?u)\b\w+\b"}),
         ]
         if CHAR_RANGES[self.char] is not None:
-            parts.append(
-                (
-                    "char",
-                    TfidfVectorizer(
-                        analyzer="char_wb",
-                        ngram_range=CHAR_RANGES[self.char],
-                        sublinear_tf=True,
-                        min_df=self.min_df,
-                        max_features=self.max_features,
-                        dtype=np.float32,
-                    ),
-                )
-            )
-        self.union = FeatureUnion(parts)
+            kinds.append(("char", {"analyzer": "char_wb", "ngram_range": CHAR_RANGES[self.char]}))
+        out = []
+        for i, (name, own) in enumerate(kinds):
+            fixed = {"vocabulary": vocabularies[i]} if vocabularies else {}
+            limit = {"max_features": self.max_features} if not vocabularies else {}
+            out.append((name, TfidfVectorizer(**common, **own, **limit, **fixed)))
+        return out
+
+    def fit(self, x: Any, y: np.ndarray) -> TfidfFeaturizer:
+        from sklearn.pipeline import FeatureUnion
+
+        self.union = FeatureUnion(self._vectorizers())
         features = self.union.fit_transform(list(x)).tocsr()
         self.rows_seen = len(x)
         y = np.asarray(y)
@@ -203,6 +219,36 @@ class TfidfFeaturizer(Featurizer):
             p = 1.0 + np.asarray(features[y == 1].sum(0)).ravel()
             q = 1.0 + np.asarray(features[y == 0].sum(0)).ravel()
             self.ratios = (np.log(p / p.sum()) - np.log(q / q.sum())).astype(np.float32)
+        return self
+
+    def get_state(self) -> dict[str, Any]:
+        parts = []
+        for _, vec in self.union.transformer_list:
+            terms = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
+            parts.append({"terms": np.array(terms, dtype=str), "idf": vec.idf_})
+        return {
+            "word_n": self.word_n,
+            "char": self.char,
+            "min_df": self.min_df,
+            "max_features": self.max_features or 0,
+            "nb": self.nb,
+            "rows_seen": self.rows_seen,
+            "ratios": self.ratios,
+            "parts": parts,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TfidfFeaturizer:
+        from sklearn.pipeline import FeatureUnion
+
+        self = cls(state["word_n"], state["char"], state["min_df"], state["max_features"])
+        self.nb, self.rows_seen = state["nb"], state["rows_seen"]
+        self.ratios = None if state["ratios"] is None else np.asarray(state["ratios"])
+        vocabularies = [{t: i for i, t in enumerate(p["terms"].tolist())} for p in state["parts"]]
+        vectorizers = self._vectorizers(vocabularies)
+        for (_, vec), part in zip(vectorizers, state["parts"]):
+            vec.idf_ = np.asarray(part["idf"])
+        self.union = FeatureUnion(vectorizers)
         return self
 
     def transform(self, x: Any):

@@ -9,6 +9,13 @@ class KNNFamily(ModelFamily):
     name = "knn"
     task = "tabular"
     kind = "sklearn"
+    # what a fitted KNeighbors model holds beyond skops' trusted defaults: automl.load may
+    # rebuild these for this family's saved members
+    trusted_types = (
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    )
 
     def suggest(self, trial, data) -> None:
         trial.suggest_int("knn.n_neighbors", 1, 30, log=True)
