@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from automl.errors import DataError, PluginError, SearchError
+from automl.errors import DataError, ParameterError, PluginError, SearchError
 
 __version__ = "0.1.0"
 
@@ -20,6 +20,7 @@ __all__ = [
     "Featurizer",
     "FittedResult",
     "ModelFamily",
+    "ParameterError",
     "PluginError",
     "SearchError",
     "Task",

@@ -13,3 +13,9 @@ class PluginError(ValueError):
 
 class SearchError(RuntimeError):
     """The search ended without any usable trial; the message summarises why trials failed."""
+
+
+class ParameterError(ValueError, TypeError):
+    """A keyword argument of ``fit`` (or another call) has a wrong type or value; the message
+    names the keyword, what it got and what it takes. Both a ValueError and a TypeError, as
+    scikit-learn's InvalidParameterError is."""

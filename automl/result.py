@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from automl.errors import DataError
 from automl.metrics import METRICS, Metric, report_metrics
 from automl.objective import NOTE, REASON
 
@@ -121,7 +122,21 @@ class FittedResult:
         return self.target.classes
 
     def _output(self, data: Any) -> np.ndarray:
-        return self.predictor.output(self.features.transform(data))
+        x = self.features.transform(data)
+        if x.shape[0] == 0:  # no rows (an empty DataFrame, say): no predictions, no error
+            k = self.spec.n_outputs
+            return np.zeros((0,) if self.problem_type == "regression" else (0, k))
+        return self.predictor.output(x)
+
+    def _labelled(self, data: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(encoded y, model output) of labelled rows, refusing counts that differ."""
+        out = self._output(data)
+        y_enc = self.target.encode(y)
+        if len(y_enc) != len(out):
+            raise DataError(f"X has {len(out)} rows but y has {len(y_enc)}: they must match")
+        if len(y_enc) == 0:
+            raise DataError("no rows to score: pass at least one labelled row")
+        return y_enc, out
 
     def predict(self, data: Any) -> np.ndarray:
         """Class labels (as given in training) or regression values."""
@@ -140,12 +155,13 @@ class FittedResult:
 
     def evaluate(self, data: Any, y: Any) -> dict[str, float]:
         """Every metric that applies to the problem type, on data the search did not see."""
-        return report_metrics(self.problem_type, self.target.encode(y), self._output(data))
+        return report_metrics(self.problem_type, *self._labelled(data, y))
 
     def score(self, data: Any, y: Any, metric: str | None = None) -> float:
         """The search metric (or ``metric``) on labelled data."""
-        m = METRICS[metric or self.metric]
-        return m(self.target.encode(y), self._output(data))
+        if metric is not None and metric not in METRICS:
+            raise DataError(f"unknown metric {metric!r}; known: {sorted(METRICS)}")
+        return METRICS[metric or self.metric](*self._labelled(data, y))
 
     # -- the search -------------------------------------------------------------------------
     @property
@@ -166,8 +182,12 @@ class FittedResult:
         columns = ["trial", "model", "params", self.metric, "seconds", "epochs", "state", "note"]
         if study is None:
             return pd.DataFrame(columns=columns)
+        from automl.orphans import died_notes
+
         rows = []
-        for t in study.get_trials(deepcopy=False):
+        trials = study.get_trials(deepcopy=False)
+        died = died_notes(trials)
+        for t in trials:
             if t.state.name == "WAITING":
                 continue  # queued (a family's default configuration), not run yet
             seconds = t.duration.total_seconds() if t.duration else None
@@ -180,7 +200,9 @@ class FittedResult:
                     "seconds": None if seconds is None else round(seconds, 2),
                     "epochs": t.user_attrs.get("epochs_run"),
                     "state": t.state.name.lower(),
-                    "note": t.user_attrs.get(REASON) or t.user_attrs.get(NOTE, ""),
+                    "note": t.user_attrs.get(REASON)
+                    or died.get(t.number)
+                    or t.user_attrs.get(NOTE, ""),
                 }
             )
         board = pd.DataFrame(rows, columns=columns)

@@ -68,17 +68,26 @@ def split_target(dataset: Any, target: Any) -> tuple[pd.DataFrame, Any]:
     if isinstance(dataset, tuple):
         if len(dataset) != 2:
             raise DataError(f"pass (X, y): a pair; got a tuple of {len(dataset)} items")
-        x, y = dataset
-        frame = as_frame(x)
-        if len(frame) != len(y):
-            raise DataError(f"X has {len(frame)} rows but y has {len(y)}: they must match")
-        return frame, y
+        if target is not None:
+            raise DataError(
+                "pass either an (X, y) pair or target='column', not both: the pair's y is the "
+                "target"
+            )
+        return pair(*dataset)
     if isinstance(dataset, pd.DataFrame):
         if target is None:
             raise DataError(
                 "a DataFrame needs target='column' naming the column to predict; columns: "
                 f"{list(dataset.columns)[:20]}"
             )
+        if not is_column_name(target):
+            names = list(target) if isinstance(target, (list, tuple)) else []
+            if names and all(is_column_name(n) and n in dataset.columns for n in names):
+                raise DataError(
+                    f"target must name one column; got the list {names!r}: pass "
+                    f"target={names[0]!r} (one model per target column)"
+                )
+            return pair(dataset, target)  # fit(X, y): the labels themselves
         if target not in dataset.columns:
             raise DataError(
                 f"target column {target!r} is not in the data; columns: "
@@ -88,6 +97,35 @@ def split_target(dataset: Any, target: Any) -> tuple[pd.DataFrame, Any]:
     raise DataError(f"input of type {type(dataset).__name__} is not a table; accepted: {ACCEPTED}")
 
 
+def is_column_name(target: Any) -> bool:
+    """A column name (a string or another hashable scalar), not a sequence of labels."""
+    return isinstance(target, (str, int, np.integer)) and not isinstance(target, bool)
+
+
+def pair(x: Any, y: Any) -> tuple[pd.DataFrame, Any]:
+    """Features and labels of an (X, y) pair: as many labels as rows, and a y Series with an
+    index of its own aligned to X's as pandas does, or refused when the two differ."""
+    frame = as_frame(x)
+    if np.ndim(y) == 0:
+        raise DataError(f"y must hold one label per row; got a single {type(y).__name__}")
+    if len(frame) != len(y):
+        raise DataError(f"X has {len(frame)} rows but y has {len(y)}: they must match")
+    if isinstance(y, pd.DataFrame) and y.shape[1] == 1:
+        y = y.iloc[:, 0]
+    if isinstance(y, pd.Series) and isinstance(x, pd.DataFrame) and not y.index.equals(x.index):
+        same = y.index.is_unique and x.index.is_unique and set(y.index) == set(x.index)
+        if not same:
+            only = [i for i in y.index if i not in set(x.index)][:3]
+            raise DataError(
+                "X and y have different row indexes (e.g. y rows "
+                f"{only or list(y.index[:3])} are not in X): pandas would pair them by index, "
+                "not position. Align them (y = y.loc[X.index]) or reset both "
+                "(X.reset_index(drop=True), y.reset_index(drop=True))"
+            )
+        y = y.loc[x.index]  # the same rows in another order: paired by index
+    return frame, y
+
+
 def _is_bunch(obj: Any) -> bool:
     return hasattr(obj, "data") and hasattr(obj, "target") and not isinstance(obj, pd.DataFrame)
 
@@ -95,7 +133,11 @@ def _is_bunch(obj: Any) -> bool:
 def accepts(dataset: Any, target: Any) -> float:
     """How surely this input is a table."""
     if isinstance(dataset, pd.DataFrame):
-        return 0.9 if target is not None and target in dataset.columns else 0.5
+        if target is None:
+            return 0.5
+        if not is_column_name(target):
+            return 0.9  # fit(X, y) with labels, or a wrong target that split_target names
+        return 0.9 if target in dataset.columns else 0.5
     if is_table_path(dataset):
         return 0.8
     if _is_bunch(dataset):

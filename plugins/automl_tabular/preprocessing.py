@@ -47,6 +47,23 @@ class Column:
         return base + ([f"{self.name}.missing"] if self.indicator else [])
 
 
+def column_names(frame: pd.DataFrame) -> list[str]:
+    """The columns as strings (how the model knows them); names that repeat, or that only
+    differ in type (1 and "1"), are refused: a column would be read twice or swapped."""
+    names = [str(c) for c in frame.columns]
+    seen: dict[str, list[Any]] = {}
+    for raw, name in zip(frame.columns, names):
+        seen.setdefault(name, []).append(raw)
+    twice = {name: raws for name, raws in seen.items() if len(raws) > 1}
+    if twice:
+        shown = "; ".join(f"{name!r} from {raws!r}" for name, raws in list(twice.items())[:3])
+        raise DataError(
+            f"the table has {len(twice)} duplicate column name(s) ({shown}): give every "
+            "column a distinct name (df.columns = [...]) before fit or predict"
+        )
+    return names
+
+
 def _as_text(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), MISSING).map(str)
 
@@ -90,7 +107,7 @@ class TabularPreprocessor(FeatureEncoder):
     def fit(self, frame: pd.DataFrame) -> TabularPreprocessor:
         if frame.shape[1] == 0:
             raise DataError("the table has no feature columns besides the target")
-        self.input_columns = [str(c) for c in frame.columns]
+        self.input_columns = column_names(frame)
         frame = frame.set_axis(self.input_columns, axis=1)
         n = len(frame)
         for name in self.input_columns:
@@ -163,12 +180,55 @@ class TabularPreprocessor(FeatureEncoder):
     def describe_missing(self) -> dict[str, str]:
         return describe_missing(self)
 
+    # -- saving (JSON values and arrays: a model folder holds no pickle) ----------------------
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "columns": [
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "fill": c.fill,
+                    "indicator": c.indicator,
+                    "scale": list(c.scale),
+                    "quantiles": c.quantiles,
+                    "levels": c.levels,
+                }
+                for c in self.columns
+            ],
+            "input_columns": self.input_columns,
+            "notes": self.notes,
+            "feature_names": self.feature_names,
+            "missing_counts": self.missing_counts,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TabularPreprocessor:
+        self = cls()
+        for c in state["columns"]:
+            quantiles = None if c["quantiles"] is None else np.asarray(c["quantiles"])
+            self.columns.append(
+                Column(
+                    name=c["name"],
+                    kind=c["kind"],
+                    fill=c["fill"],
+                    indicator=c["indicator"],
+                    scale=tuple(c["scale"]),
+                    quantiles=quantiles,
+                    levels=list(c["levels"]),
+                )
+            )
+        self.input_columns = list(state["input_columns"])
+        self.notes = list(state["notes"])
+        self.feature_names = list(state["feature_names"])
+        self.missing_counts = dict(state["missing_counts"])
+        return self
+
     # -- transforming ------------------------------------------------------------------------
     def _frame(self, raw: Any) -> pd.DataFrame:
         from automl_tabular.inputs import as_frame
 
         if isinstance(raw, pd.DataFrame):
-            frame = raw.set_axis([str(c) for c in raw.columns], axis=1)
+            frame = raw.set_axis(column_names(raw), axis=1)
             missing = [c for c in self.input_columns if c not in frame.columns]
             if missing:
                 raise DataError(

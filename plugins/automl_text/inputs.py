@@ -185,6 +185,11 @@ def split_text_input(dataset: Any, target: Any, text_column: str | None) -> tupl
     if isinstance(dataset, tuple):
         if len(dataset) != 2:
             raise DataError(f"pass (texts, labels): a pair; got a tuple of {len(dataset)} items")
+        if target is not None:
+            raise DataError(
+                "pass either a (texts, labels) pair or target='column', not both: the pair's "
+                "labels are the target"
+            )
         texts, y = dataset
         if isinstance(texts, str):
             raise DataError("texts must be a list of strings, not a single string")

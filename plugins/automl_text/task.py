@@ -30,6 +30,13 @@ class TextFeatures(FeatureEncoder):
     def __init__(self, column: str | None = None) -> None:
         self.column = column
 
+    def get_state(self) -> dict[str, Any]:
+        return {"column": self.column}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TextFeatures:
+        return cls(state["column"])
+
     def transform(self, raw: Any) -> np.ndarray:
         if isinstance(raw, str):
             raw = [raw]

@@ -82,9 +82,30 @@ def accepts(dataset: Any, target: Any) -> float:
 
 
 # -- pixels -------------------------------------------------------------------------------------
-def to_uint8(arr: np.ndarray, what: str = "the images") -> np.ndarray:
-    """uint8 as is; floats in [0, 1] are scaled by 255, floats in [0, 255] rounded; other
-    integer types must lie in [0, 255]."""
+FLOAT_SCALES = ("unit", "byte")  # float pixels in [0, 1] (x 255), or in [0, 255] (rounded)
+
+
+def float_scale(arr: np.ndarray, what: str = "the images") -> str:
+    """The scale of float pixels, decided once over all the training images: "unit" when
+    they lie in [0, 1], "byte" when in [0, 255]; anything else is refused."""
+    if not np.isfinite(arr).all():
+        raise DataError(f"{what} hold NaN or infinite pixel values")
+    lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+    if lo >= 0.0 and hi <= 1.0:
+        return "unit"
+    if lo >= 0.0 and hi <= 255.0:
+        return "byte"
+    raise DataError(
+        f"{what} hold float pixel values in [{lo:.3g}, {hi:.3g}]; pass raw pixels in [0, 1] "
+        "or [0, 255] (no Normalize transform: automl normalises from the training split)"
+    )
+
+
+def to_uint8(arr: np.ndarray, what: str = "the images", scale: str | None = None) -> np.ndarray:
+    """uint8 as is; float pixels on ``scale`` ("unit": [0, 1], scaled by 255; "byte":
+    [0, 255], rounded; None: decided from these pixels, at fit time only); other integer types
+    must lie in [0, 255]. A predict batch is read on the training scale, never guessed anew: a
+    dark batch of a [0, 255] model is not mistaken for [0, 1] pixels."""
     if arr.dtype == np.uint8:
         return arr
     if arr.dtype == np.bool_:
@@ -92,17 +113,18 @@ def to_uint8(arr: np.ndarray, what: str = "the images") -> np.ndarray:
     if arr.size == 0:
         return arr.astype(np.uint8)
     if arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise DataError(f"{what} hold NaN or infinite pixel values")
-        lo, hi = float(arr.min()), float(arr.max())
-        if lo >= 0.0 and hi <= 1.0:
+        found = float_scale(arr, what)
+        if scale is None:
+            scale = found
+        if scale == "unit" and found != "unit":
+            raise DataError(
+                f"{what} hold float pixels up to {float(arr.max()):.3g}, but this model reads "
+                "float pixels on the [0, 1] scale (as it was trained, or as floats are read "
+                "for a model trained on uint8): divide by 255, or pass uint8 pixels"
+            )
+        if scale == "unit":
             return np.rint(arr * 255.0).astype(np.uint8)
-        if lo >= 0.0 and hi <= 255.0:
-            return np.rint(arr).astype(np.uint8)
-        raise DataError(
-            f"{what} hold float pixel values in [{lo:.3g}, {hi:.3g}]; pass raw pixels in [0, 1] "
-            "or [0, 255] (no Normalize transform: automl normalises from the training split)"
-        )
+        return np.rint(arr).astype(np.uint8)
     lo, hi = int(arr.min()), int(arr.max())
     if lo < 0 or hi > 255:
         raise DataError(f"{what} hold integer pixel values in [{lo}, {hi}]; expected 0..255")
@@ -202,7 +224,8 @@ def pil_to_chw(img: Any) -> np.ndarray:
 
 
 def item_to_chw(image: Any, index: int) -> np.ndarray:
-    """One image of a Dataset: PIL image, torch tensor (C,H,W) or numpy (H,W) / (H,W,C)."""
+    """One image of a Dataset as (C,H,W) in its own dtype: PIL image, torch tensor (C,H,W) or
+    numpy (H,W) / (H,W,C). The pixel scale is decided over the whole dataset (read_dataset)."""
     if hasattr(image, "getbands"):  # PIL
         return pil_to_chw(image)
     what = f"image {index} of the dataset"
@@ -212,12 +235,14 @@ def item_to_chw(image: Any, index: int) -> np.ndarray:
             arr = arr[None]
         if arr.ndim != 3 or arr.shape[0] not in (1, 3, 4):
             raise DataError(f"{what} is a tensor of shape {tuple(arr.shape)}; expected (C,H,W)")
-        return to_uint8(arr, what)
+        return arr
     arr = np.asarray(image)
+    if arr.dtype.kind not in "uifb":
+        raise DataError(f"{what} holds {arr.dtype} values; expected pixel numbers")
     if arr.ndim == 2:
-        return to_uint8(arr, what)[None]
+        return arr[None]
     if arr.ndim == 3:
-        return to_uint8(array_to_nchw(arr[None])[0], what)
+        return array_to_nchw(arr[None])[0]
     raise DataError(f"{what} has shape {arr.shape}; expected (H,W), (H,W,C) or a PIL image")
 
 
@@ -299,19 +324,30 @@ def read_flat_folder(folder: Path, bad_images: str) -> list[np.ndarray]:
     return images
 
 
-def read_dataset(dataset: Any) -> tuple[list[np.ndarray], list[Any]]:
-    """Iterate a map-style Dataset of (image, label) items."""
-    images, labels = [], []
+def read_dataset(
+    dataset: Any, scale: str | None = None
+) -> tuple[list[np.ndarray], list[Any], str]:
+    """Iterate a map-style Dataset of (image, label) items: uint8 (C,H,W) images, labels and
+    the float pixel scale, decided over all its float images (or ``scale``, the training one)."""
+    raw, labels = [], []
     for i in range(len(dataset)):
         item = dataset[i]
         if not isinstance(item, (tuple, list)) or len(item) < 2:
             raise DataError(f"dataset item {i} is a {type(item).__name__}, not (image, label)")
         image, label = item[0], item[1]
-        images.append(item_to_chw(image, i))
+        raw.append(item_to_chw(image, i))
         if _is_torch_tensor(label):
             label = label.item() if label.numel() == 1 else label.tolist()
         labels.append(label.item() if isinstance(label, np.generic) else label)
-    return images, labels
+    floats = [img for img in raw if img.dtype.kind == "f"]
+    if scale is None:
+        scale = "unit"
+        if floats:
+            lo = min(float(img.min()) for img in floats if img.size)
+            hi = max(float(img.max()) for img in floats if img.size)
+            scale = float_scale(np.array([lo, hi]), "the dataset's images")
+    images = [to_uint8(img, f"image {i} of the dataset", scale) for i, img in enumerate(raw)]
+    return images, labels, scale
 
 
 # -- labels -------------------------------------------------------------------------------------
@@ -348,8 +384,29 @@ class ImageEncoder(FeatureEncoder):
     and channel count. Accepts arrays of any accepted layout, one image (H,W) / (H,W,C), a list
     of PIL images, a folder of images, or a torch Dataset (its labels are ignored)."""
 
-    def __init__(self, channels: int, size: tuple[int, int], bad_images: str = "error") -> None:
+    def __init__(
+        self,
+        channels: int,
+        size: tuple[int, int],
+        bad_images: str = "error",
+        float_scale: str = "unit",
+    ) -> None:
         self.channels, self.size, self.bad_images = channels, tuple(size), bad_images
+        self.float_scale = float_scale  # how float pixels are read: fixed at fit time
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "channels": self.channels,
+            "size": list(self.size),
+            "bad_images": self.bad_images,
+            "float_scale": self.float_scale,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> ImageEncoder:
+        return cls(
+            state["channels"], tuple(state["size"]), state["bad_images"], state["float_scale"]
+        )
 
     def transform(self, raw: Any) -> np.ndarray:
         if isinstance(raw, tuple) and len(raw) == 2 and _is_image_array(raw[0]):
@@ -360,7 +417,7 @@ class ImageEncoder(FeatureEncoder):
                 raise DataError(f"no such image folder: {folder}")
             return self._stack(read_flat_folder(folder, self.bad_images))
         if is_torch_dataset(raw):
-            return self._stack(read_dataset(raw)[0])
+            return self._stack(read_dataset(raw, self.float_scale)[0])
         if isinstance(raw, list) and raw and hasattr(raw[0], "getbands"):
             return self._stack([pil_to_chw(img) for img in raw])
         if _is_torch_tensor(raw):
@@ -370,7 +427,8 @@ class ImageEncoder(FeatureEncoder):
             arr = arr[None]  # one image
         if arr.dtype.kind not in "uifb":
             raise DataError(f"images must be numeric arrays; got dtype {arr.dtype}")
-        x = to_uint8(array_to_nchw(arr, self.channels if arr.ndim == 4 else None))
+        x = array_to_nchw(arr, self.channels if arr.ndim == 4 else None)
+        x = to_uint8(x, "the images", self.float_scale)
         return resize(fix_channels(x, self.channels), self.size)
 
     def _stack(self, images: list[np.ndarray]) -> np.ndarray:

@@ -64,7 +64,12 @@ class VisionTask(Task):
             raise DataError(
                 "the vision task classifies images; problem_type='regression' is not supported"
             )
-        x, labels, summary = self._load(dataset, target, image_size, bad_images)
+        x, labels, summary, scale = self._load(dataset, target, image_size, bad_images)
+        if x.ndim == 4 and 0 in x.shape[2:]:
+            raise DataError(
+                f"the images have size {x.shape[2]}x{x.shape[3]}: there are no pixels to learn "
+                "from; pass images of at least 1x1 pixels"
+            )
         y_raw = inputs.check_labels(labels)
         if len(y_raw) != len(x):
             raise DataError(
@@ -114,7 +119,7 @@ class VisionTask(Task):
             x_valid=np.ascontiguousarray(x_valid),
             y_valid=y[valid],
             spec=spec,
-            features=inputs.ImageEncoder(int(c), (int(h), int(w)), bad_images),
+            features=inputs.ImageEncoder(int(c), (int(h), int(w)), bad_images, scale),
             target=encoder,
             summary=summary,
             max_epochs=MAX_EPOCHS,
@@ -122,12 +127,18 @@ class VisionTask(Task):
 
     def _load(
         self, dataset: Any, target: Any, image_size: Any, bad_images: str
-    ) -> tuple[np.ndarray, Any, dict[str, Any]]:
-        """uint8 (N,C,H,W) images, their raw labels and notes for the summary."""
+    ) -> tuple[np.ndarray, Any, dict[str, Any], str]:
+        """uint8 (N,C,H,W) images, their raw labels, notes for the summary and how float
+        pixels are read (``inputs.FLOAT_SCALES``: fixed here, applied again at predict)."""
         summary: dict[str, Any] = {}
         if isinstance(dataset, tuple):
             if len(dataset) != 2:
                 raise DataError(f"pass (images, labels): a pair; got {len(dataset)} items")
+            if target is not None:
+                raise DataError(
+                    "pass either an (images, labels) pair or fit(images, labels), not a pair "
+                    "and target= as well"
+                )
             dataset, target = dataset
         if isinstance(dataset, (str, Path)):
             folder = Path(dataset)
@@ -135,11 +146,11 @@ class VisionTask(Task):
                 raise DataError(f"no such image folder: {folder}")
             images, labels, notes = inputs.read_class_folder(folder, bad_images)
             summary.update(source="folder", **notes)
-            return self._stack(images, image_size, summary), labels, summary
+            return self._stack(images, image_size, summary), labels, summary, "unit"
         if inputs.is_torch_dataset(dataset):
-            images, labels = inputs.read_dataset(dataset)
+            images, labels, scale = inputs.read_dataset(dataset)
             summary["source"] = "dataset"
-            return self._stack(images, image_size, summary), labels, summary
+            return self._stack(images, image_size, summary), labels, summary, scale
         if target is None:
             raise DataError("images need labels: pass (x, y) or fit(x, y)")
         x = inputs.array_to_nchw(dataset)
@@ -148,11 +159,12 @@ class VisionTask(Task):
             raise DataError(
                 f"{len(x)} images but {n_labels} labels: pass exactly one label per image"
             )
-        x = inputs.fix_channels(inputs.to_uint8(x), 1 if x.shape[1] == 1 else 3)
-        if image_size is not None:
+        scale = inputs.float_scale(x) if x.dtype.kind == "f" else "unit"
+        x = inputs.fix_channels(inputs.to_uint8(x, scale=scale), 1 if x.shape[1] == 1 else 3)
+        if image_size is not None and 0 not in x.shape[2:]:
             x = inputs.resize(x, inputs.choose_size([], image_size))
         summary["source"] = "array"
-        return x, target, summary
+        return x, target, summary, scale
 
     @staticmethod
     def _stack(images: list[np.ndarray], image_size: Any, summary: dict[str, Any]) -> np.ndarray:
