@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import math
+import contextlib
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from automl import metrics, search
+import numpy as np
+
+from automl import metrics, options, search
 from automl.crossval import describe_validation, family_folds
 from automl.ensemble import select as select_ensemble
 from automl.errors import DataError, PluginError, SearchError
@@ -58,7 +60,7 @@ def fit(
 
     The search stops after ``time_budget`` seconds or when the study holds ``n_trials`` finished
     trials, whichever comes first (120 s when neither is given). ``study_name`` names the study in
-    ``storage`` (SQLite at ``studies/<study_name>/study.db`` by default); fitting again with the
+    ``storage`` (SQLite at ``studies/studies.db`` by default); fitting again with the
     same name resumes it. ``cv_folds`` scores trials by k-fold cross-validation over
     train+valid instead of on the validation split ("auto": 5 folds for data sets no larger
     than the task's ``cv_max_rows``, or than a family's own, for that family's trials; 0:
@@ -69,7 +71,16 @@ def fit(
     See README.md.
     """
     started = time.monotonic()
-    _check_budget(time_budget, n_trials)
+    options.check_budget(time_budget, n_trials)
+    options.check_flags(verbose=verbose, refit=refit, ensemble=ensemble)
+    seed = options.check_seed(seed)
+    max_epochs = options.check_max_epochs(max_epochs)
+    valid_fraction = options.check_valid_fraction(valid_fraction)
+    study_name = options.check_study_name(study_name)
+    models, plugins = options.names("models", models), options.names("plugins", plugins)
+    options.check_device(device)
+    check_iterable_input(dataset)
+    dataset, target = as_pair(dataset, target)
     if time_budget is None and n_trials is None:
         time_budget = DEFAULT_TIME_BUDGET
     with search.quiet_optuna():
@@ -90,6 +101,7 @@ def fit(
             study_attrs=study_attrs,
             task_options=task_options,
         )
+    with session.lock, search.quiet_optuna():
         if not session.resumed:
             _enqueue_defaults(session.study, session.families, session.data, n_trials)
         records = SearchRecords(session.metric)
@@ -183,19 +195,21 @@ def run_trials(
     time_budget: float | None = None,
     device: str = "auto",
     verbose: bool = False,
-    **options: Any,
+    **settings: Any,
 ) -> int:
     """Run trials into an existing study (a worker): ``n_trials`` more (not a total) or until
     ``time_budget``; no refit. The same data and options as the study's ``fit`` must be given;
     the study's stored fingerprint refuses anything else. Returns the trials this call ran."""
     started = time.monotonic()
-    _check_budget(time_budget, n_trials)
+    options.check_budget(time_budget, n_trials)
+    options.check_study_name(study_name)
     with search.quiet_optuna():
-        session = _open(dataset, target, study_name=study_name, storage=storage, **options)
+        session = _open(dataset, target, study_name=study_name, storage=storage, **settings)
+    with session.lock, search.quiet_optuna():
         if not session.resumed:
             raise DataError(
-                f"study {study_name!r} does not exist in {storage!r}; start it with "
-                "`automl fit` / `automl run` (or automl.fit) first"
+                f"study {study_name!r} does not exist in {search.redact(storage)!r}; start it "
+                "with `automl fit` / `automl run` (or automl.fit) first"
             )
         _, ran = _search(
             session,
@@ -223,6 +237,7 @@ class _Session:
     resumed: bool
     seed: int
     folds: dict[str, int] = field(default_factory=dict)
+    lock: Any = field(default_factory=contextlib.nullcontext)  # held while the fit runs
 
 
 def _open(
@@ -267,17 +282,43 @@ def _open(
     data.summary["validation"] = describe_validation(folds, data)
     study_name = study_name or search.default_study_name(chosen.name)
     store, url = search.resolve_storage(study_name, storage)
-    study, resumed = search.open_study(
-        study_name,
-        store,
-        direction=metric_obj.direction,
-        seed=seed,
-        max_epochs=data.max_epochs,
-        meta={**_study_meta(chosen, data), "cv_folds": max(folds.values())},
-        extra={**(study_attrs or {}), "max_epochs": data.max_epochs},
-    )
+    lock = search.lock_study(url, study_name)
+    settings = {
+        "models": [f.name for f in families],
+        "seed": seed,
+        "valid_fraction": valid_fraction,
+        "cv_folds": cv_folds,
+        "max_epochs": data.max_epochs,
+        "task_options": task_options or {},
+    }
+    try:
+        study, resumed = search.open_study(
+            study_name,
+            store,
+            direction=metric_obj.direction,
+            seed=seed,
+            max_epochs=data.max_epochs,
+            meta={**_study_meta(chosen, data), "cv_folds": max(folds.values())},
+            settings=settings,
+            extra={**(study_attrs or {}), "max_epochs": data.max_epochs},
+            metric_name=metric_obj.name,
+        )
+    except BaseException:
+        lock.__exit__(None, None, None)
+        raise
     return _Session(
-        registry, chosen, data, metric_obj, families, study, study_name, url, resumed, seed, folds
+        registry,
+        chosen,
+        data,
+        metric_obj,
+        families,
+        study,
+        study_name,
+        url,
+        resumed,
+        seed,
+        folds,
+        lock,
     )
 
 
@@ -384,11 +425,42 @@ def _final_members(
     return members, score, holdout_output
 
 
-def _check_budget(time_budget: float | None, n_trials: int | None) -> None:
-    if time_budget is not None and not (time_budget > 0 and math.isfinite(time_budget)):
-        raise ValueError(f"time_budget must be a positive number of seconds; got {time_budget}")
-    if n_trials is not None and (int(n_trials) != n_trials or n_trials < 1):
-        raise ValueError(f"n_trials must be a positive integer; got {n_trials}")
+def as_pair(dataset: Any, target: Any) -> tuple[Any, Any]:
+    """``fit(X, y)`` as scikit-learn and FLAML users call it: a ``target`` that holds one label
+    per row (not a column name) is the y of an ``(X, y)`` pair, for every task."""
+    if target is None or isinstance(target, (str, bytes, tuple)) or isinstance(dataset, tuple):
+        return dataset, target
+    if isinstance(dataset, str) or not hasattr(dataset, "__len__"):
+        return dataset, target
+    try:
+        labels = np.ndim(target) >= 1 and len(target) == len(dataset)
+    except TypeError:
+        return dataset, target
+    return ((dataset, target), None) if labels else (dataset, target)
+
+
+def describe_value(value: Any) -> str:
+    """A short description for messages: never a whole array."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    shape = getattr(value, "shape", None)
+    size = f" of shape {tuple(shape)}" if shape is not None else ""
+    if not size and hasattr(value, "__len__"):
+        size = f" of {len(value)} items"
+    return f"a {type(value).__name__}{size}"
+
+
+def check_iterable_input(dataset: Any) -> None:
+    """A generator (or any one-pass iterator) of rows, texts or images cannot be split, sniffed
+    and read again at predict time: ask for a list."""
+    parts = dataset if isinstance(dataset, tuple) else (dataset,)
+    for part in parts:
+        if isinstance(part, Iterator):
+            raise DataError(
+                f"the data is a one-pass {type(part).__name__}: pass a list (list(...)), an "
+                "array or a DataFrame, so it can be split and read more than once"
+            )
 
 
 def choose_task(registry: Registry, dataset: Any, target: Any, task: str | None) -> Task:
@@ -401,7 +473,8 @@ def choose_task(registry: Registry, dataset: Any, target: Any, task: str | None)
         accepted = "; ".join(t.describe_input() for t in registry.tasks.values()) or "none"
         raise DataError(
             f"no loaded plugin accepts input of type {type(dataset).__name__}"
-            f"{'' if target is None else f' with target={target!r}'}. Accepted: {accepted}"
+            f"{'' if target is None else f' with target={describe_value(target)}'}. "
+            f"Accepted: {accepted}"
         )
     return registry.tasks[name]
 

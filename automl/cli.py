@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         "dashboard",
         help="serve optuna-dashboard over the studies under PATH",
         description="Serve optuna-dashboard on HOST:PORT over every study storage "
-        "(study.db / *.log) found under PATH, or over one storage URL.",
+        "automl made (studies.db, a journal .log) found under PATH, read-only, or over one "
+        "storage URL; other files are skipped with a note.",
     )
     p.add_argument(
         "path",
@@ -148,9 +149,7 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--study", help="study name (default: derived from DATA); an existing study resumes"
     )
-    p.add_argument(
-        "--storage", help="Optuna storage URL (default: SQLite studies/<study>/study.db)"
-    )
+    p.add_argument("--storage", help="Optuna storage URL (default: SQLite studies/studies.db)")
     p.add_argument(
         "--metric",
         help="metric to optimise (accuracy, balanced_accuracy, f1, "

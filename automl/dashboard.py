@@ -1,183 +1,208 @@
-"""``automl dashboard``: optuna-dashboard over every study storage found under a folder.
+"""``automl dashboard``: optuna-dashboard, read-only, over the study storages automl made.
 
-Each run keeps its own storage (``studies/<name>/study.db``), so the dashboard needs one view of
-many storages: ``StudiesStorage`` joins them (study and trial ids are interleaved, every call goes
-to the storage that holds the study). One storage is served as it is.
+Given a folder, only files that already are automl's Optuna storages are opened: SQLite files
+whose studies carry automl's settings (checked through a read-only connection, so nothing is
+ever created in another application's database) and journal files that record them. Anything
+else is skipped with a one-line note. Every storage is served read-only (a write raises), so the
+dashboard never changes a study. By default all studies of a folder share one SQLite file
+(``studies/studies.db``), which one plain optuna-dashboard shows whole; several storages (a
+worker's journal file beside it, say) are served side by side, one port each.
 """
 
 from __future__ import annotations
 
-import copy
+import json
+import sqlite3
+import threading
 from collections.abc import Container, Sequence
 from pathlib import Path
 from typing import Any
 
 from optuna.storages import BaseStorage
-from optuna.study import StudyDirection
-from optuna.study._frozen import FrozenStudy
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.errors import DataError
 
+MARKER = "data_fingerprint"  # a study user attribute every automl study has
+SQLITE_HEADER = b"SQLite format 3\x00"
 
-def find_storages(path: str) -> list[tuple[str, Any]]:
-    """(label, storage) for a URL, a .db / .log file, or every one under a folder."""
-    from automl.search import journal_storage, rdb_storage
+
+class ReadOnlyError(RuntimeError):
+    """A write reached a storage the dashboard opened read-only."""
+
+
+def automl_storage(file: Path) -> str | None:
+    """None when ``file`` is an Optuna storage automl made; otherwise why it is skipped. Reads
+    only: SQLite through a ``mode=ro`` connection, journals as text."""
+    try:
+        with file.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    if head.startswith(SQLITE_HEADER):
+        return _sqlite_reason(file)
+    try:
+        first = json.loads(head.split(b"\n", 1)[0])
+    except (ValueError, UnicodeDecodeError):
+        return "neither an SQLite database nor an Optuna journal"
+    if not isinstance(first, dict) or "op_code" not in first:
+        return "a JSON file, not an Optuna journal"
+    if f'"{MARKER}"'.encode() not in file.read_bytes():
+        return "an Optuna journal without automl studies"
+    return None
+
+
+def _sqlite_reason(file: Path) -> str | None:
+    con = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"studies", "study_user_attributes", "trials"} <= tables:
+            return "an SQLite database that is not an Optuna storage"
+        found = con.execute(
+            "SELECT COUNT(*) FROM study_user_attributes WHERE key = ?", (MARKER,)
+        ).fetchone()[0]
+        return None if found else "an Optuna storage without automl studies"
+    except sqlite3.DatabaseError as exc:
+        return f"an unreadable SQLite file ({exc})"
+    finally:
+        con.close()
+
+
+def open_read_only(path: str) -> BaseStorage:
+    """A storage URL or an automl storage file, opened for reading only."""
+    import optuna
+
+    from automl.search import redact, scrub
 
     if "://" in path:
-        return [(path, rdb_storage(path))]
+        try:
+            return ReadOnlyStorage(optuna.storages.RDBStorage(path))
+        except Exception as exc:  # sqlalchemy's errors, a missing driver ...
+            why = scrub(str(exc).splitlines()[0], path)
+            raise DataError(f"cannot open storage {redact(path)!r}: {why}") from None
+    file = Path(path)
+    why = automl_storage(file)
+    if why is not None:
+        raise DataError(f"{file} is not a study storage of automl: {why}")
+    if file.read_bytes()[:16] == SQLITE_HEADER:
+        url = f"sqlite:///file:{file.resolve()}?mode=ro&uri=true"
+        return ReadOnlyStorage(optuna.storages.RDBStorage(url))
+    from optuna.storages.journal import JournalFileBackend
+
+    return ReadOnlyStorage(optuna.storages.JournalStorage(JournalFileBackend(str(file))))
+
+
+def find_storages(path: str) -> tuple[list[tuple[str, BaseStorage]], list[str]]:
+    """(label, read-only storage) for a URL, a storage file or every automl storage under a
+    folder, and one note per file skipped."""
+    if "://" in path:
+        from automl.search import redact
+
+        return [(redact(path), open_read_only(path))], []
     root = Path(path)
     if not root.exists():
         raise DataError(f"no such folder or file: {root}")
-    files = [root] if root.is_file() else sorted([*root.rglob("*.db"), *root.rglob("*.log")])
-    found = []
-    for file in files:
-        if file.suffix == ".log":
-            found.append((str(file), journal_storage(str(file))))
-        elif file.suffix == ".db":
-            found.append((str(file), rdb_storage(f"sqlite:///{file.resolve()}")))
+    if root.is_file():
+        return [(str(root), open_read_only(str(root)))], []
+    candidates = sorted(p for p in [*root.rglob("*.db"), *root.rglob("*.log")] if p.is_file())
+    found, notes = [], []
+    for file in candidates:
+        why = automl_storage(file)
+        if why is None:
+            found.append((str(file), open_read_only(str(file))))
+        else:
+            notes.append(f"skipped {file}: {why}")
     if not found:
-        raise DataError(f"no study storage (*.db, *.log) under {root}; run `automl fit` first")
-    return found
+        raise DataError(
+            f"no automl study storage under {root} ({len(notes)} file(s) skipped); run "
+            "`automl fit` first"
+        )
+    return found, notes
 
 
 def serve(path: str, *, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve optuna-dashboard (blocking) and print its URL first."""
+    """Serve optuna-dashboard over each storage found (blocking); prints each URL first."""
     try:
-        from optuna_dashboard import run_server
+        import optuna_dashboard
     except ImportError:
         raise DataError(
             "the dashboard needs optuna-dashboard: pip install optuna-dashboard"
         ) from None
-    storages = find_storages(path)
-    storage = storages[0][1] if len(storages) == 1 else StudiesStorage([s for _, s in storages])
-    n = len(storage.get_all_studies())
-    print(
-        f"serving {n} stud{'y' if n == 1 else 'ies'} from {len(storages)} storage(s) under "
-        f"{path} at http://{host}:{port}/dashboard",
-        flush=True,
-    )
-    run_server(storage, host=host, port=port)
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    storages, notes = find_storages(path)
+    for note in notes:
+        print(note, flush=True)
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:  # no line per request
+            pass
+
+    servers = []
+    for i, (label, storage) in enumerate(storages):
+        app = optuna_dashboard.wsgi(storage)
+        servers.append(make_server(host, port + i, app, handler_class=Quiet))
+        n = len(storage.get_all_studies())
+        print(
+            f"serving {n} stud{'y' if n == 1 else 'ies'} of {label} (read-only) at "
+            f"http://{host}:{port + i}/dashboard",
+            flush=True,
+        )
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        servers[0].serve_forever()
+    finally:
+        for server in servers:
+            server.server_close()
 
 
-class StudiesStorage(BaseStorage):
-    """Several storages seen as one (ids interleaved: global = inner * n + index)."""
+class ReadOnlyStorage(BaseStorage):
+    """Reads go to the storage inside; writes raise ``ReadOnlyError``."""
 
-    def __init__(self, storages: Sequence[BaseStorage]) -> None:
-        self.storages = list(storages)
-        self.n = len(self.storages)
+    def __init__(self, inner: BaseStorage) -> None:
+        self.inner = inner
 
-    # -- id mapping ----------------------------------------------------------------------------
-    def _split(self, global_id: int) -> tuple[BaseStorage, int]:
-        return self.storages[global_id % self.n], global_id // self.n
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise ReadOnlyError("the dashboard opens study storages read-only")
 
-    def _join(self, index: int, inner_id: int) -> int:
-        return inner_id * self.n + index
-
-    def _trial(self, index: int, trial: FrozenTrial) -> FrozenTrial:
-        trial = copy.copy(trial)
-        trial._trial_id = self._join(index, trial._trial_id)
-        return trial
-
-    # -- studies -------------------------------------------------------------------------------
-    def create_new_study(
-        self, directions: Sequence[StudyDirection], study_name: str | None = None
-    ) -> int:
-        return self._join(0, self.storages[0].create_new_study(directions, study_name))
-
-    def delete_study(self, study_id: int) -> None:
-        storage, inner = self._split(study_id)
-        storage.delete_study(inner)
-
-    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
-        storage, inner = self._split(study_id)
-        storage.set_study_user_attr(inner, key, value)
-
-    def set_study_system_attr(self, study_id: int, key: str, value: Any) -> None:
-        storage, inner = self._split(study_id)
-        storage.set_study_system_attr(inner, key, value)
+    create_new_study = delete_study = set_study_user_attr = set_study_system_attr = _refuse
+    create_new_trial = set_trial_param = set_trial_state_values = _refuse
+    set_trial_intermediate_value = set_trial_user_attr = set_trial_system_attr = _refuse
 
     def get_study_id_from_name(self, study_name: str) -> int:
-        for index, storage in enumerate(self.storages):
-            try:
-                return self._join(index, storage.get_study_id_from_name(study_name))
-            except KeyError:
-                continue
-        raise KeyError(f"no study named {study_name!r}")
+        return self.inner.get_study_id_from_name(study_name)
 
     def get_study_name_from_id(self, study_id: int) -> str:
-        storage, inner = self._split(study_id)
-        return storage.get_study_name_from_id(inner)
+        return self.inner.get_study_name_from_id(study_id)
 
-    def get_study_directions(self, study_id: int) -> list[StudyDirection]:
-        storage, inner = self._split(study_id)
-        return storage.get_study_directions(inner)
+    def get_study_directions(self, study_id: int) -> list[Any]:
+        return self.inner.get_study_directions(study_id)
 
     def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
-        storage, inner = self._split(study_id)
-        return storage.get_study_user_attrs(inner)
+        return self.inner.get_study_user_attrs(study_id)
 
     def get_study_system_attrs(self, study_id: int) -> dict[str, Any]:
-        storage, inner = self._split(study_id)
-        return storage.get_study_system_attrs(inner)
+        return self.inner.get_study_system_attrs(study_id)
 
-    def get_all_studies(self) -> list[FrozenStudy]:
-        studies = []
-        for index, storage in enumerate(self.storages):
-            for s in storage.get_all_studies():
-                studies.append(
-                    FrozenStudy(
-                        study_name=s.study_name,
-                        direction=None,
-                        directions=s.directions,
-                        user_attrs=s.user_attrs,
-                        system_attrs=s.system_attrs,
-                        study_id=self._join(index, s._study_id),
-                    )
-                )
-        return studies
-
-    # -- trials --------------------------------------------------------------------------------
-    def create_new_trial(self, study_id: int, template_trial: FrozenTrial | None = None) -> int:
-        storage, inner = self._split(study_id)
-        return self._join(study_id % self.n, storage.create_new_trial(inner, template_trial))
-
-    def set_trial_param(
-        self, trial_id: int, param_name: str, param_value_internal: float, distribution: Any
-    ) -> None:
-        storage, inner = self._split(trial_id)
-        storage.set_trial_param(inner, param_name, param_value_internal, distribution)
-
-    def set_trial_state_values(
-        self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
-    ) -> bool:
-        storage, inner = self._split(trial_id)
-        return storage.set_trial_state_values(inner, state, values)
-
-    def set_trial_intermediate_value(
-        self, trial_id: int, step: int, intermediate_value: float
-    ) -> None:
-        storage, inner = self._split(trial_id)
-        storage.set_trial_intermediate_value(inner, step, intermediate_value)
-
-    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
-        storage, inner = self._split(trial_id)
-        storage.set_trial_user_attr(inner, key, value)
-
-    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
-        storage, inner = self._split(trial_id)
-        storage.set_trial_system_attr(inner, key, value)
+    def get_all_studies(self) -> list[Any]:
+        return self.inner.get_all_studies()
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
-        storage, inner = self._split(trial_id)
-        return self._trial(trial_id % self.n, storage.get_trial(inner))
+        return self.inner.get_trial(trial_id)
 
     def get_all_trials(
         self, study_id: int, deepcopy: bool = True, states: Container[TrialState] | None = None
     ) -> list[FrozenTrial]:
-        storage, inner = self._split(study_id)
-        index = study_id % self.n
-        return [self._trial(index, t) for t in storage.get_all_trials(inner, deepcopy, states)]
+        return self.inner.get_all_trials(study_id, deepcopy, states)
+
+    def get_n_trials(
+        self, study_id: int, state: tuple[TrialState, ...] | TrialState | None = None
+    ) -> int:
+        return self.inner.get_n_trials(study_id, state)
+
+    def get_trial_id_from_study_id_trial_number(self, study_id: int, trial_number: int) -> int:
+        return self.inner.get_trial_id_from_study_id_trial_number(study_id, trial_number)
 
 
-__all__ = ["StudiesStorage", "find_storages", "serve"]
+__all__: Sequence[str] = ["ReadOnlyStorage", "find_storages", "open_read_only", "serve"]

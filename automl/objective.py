@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from automl import space
+from automl import orphans, space
 from automl.crossval import EARLY_STOPPING_SHARE, Folds
 from automl.metrics import METRICS, Metric
 from automl.predictors import FeaturizedPredictor
@@ -188,8 +188,10 @@ def make_objective(
     cv = Folds.make(data, k, seed) if k else None
     every = cv is not None and all(folds.values())
     records.y = cv.y if every else data.y_valid
+    worker = orphans.this_worker()
 
     def objective(trial: optuna.Trial) -> float:
+        trial.set_user_attr(orphans.WORKER, worker)  # a resume can tell if this process died
         family = by_name[trial.suggest_categorical("model", list(by_name))]
         family.suggest(trial, data)
         if family.kind == "torch":

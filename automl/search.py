@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -15,14 +17,18 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from automl import orphans
 from automl.errors import DataError
 
 DEFAULT_STUDIES_DIR = "studies"
+DEFAULT_DB = "studies.db"  # the default SQLite storage, shared by the studies of the folder
 # Seconds between a running trial's heartbeats (RDB storages), and the silence after which a
 # trial counts as dead (its process was killed): it is failed and its configuration retried once.
 HEARTBEAT_INTERVAL = int(os.environ.get("AUTOML_HEARTBEAT_INTERVAL", "5"))
 GRACE_PERIOD = int(os.environ.get("AUTOML_GRACE_PERIOD", "20"))
 MEMORY = ":memory:"
+FINGERPRINT = "data_fingerprint"  # study user attribute: a hash of the split data
+SETTINGS = "settings"  # study user attribute: the fit settings a resumed study must keep
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -37,17 +43,45 @@ def quiet_optuna() -> Iterator[None]:
         optuna.logging.set_verbosity(level)
 
 
+_USERINFO = re.compile(r"(?P<head>://[^/?#@]*?:)[^/?#@]*@")
+_SECRET_PARAM = re.compile(r"(?P<head>[?&](?:password|passwd|pwd|secret|token)=)[^&#]*", re.I)
+
+
+def redact(url: Any) -> Any:
+    """A storage URL as it may be written or printed: a password (``user:secret@host`` or a
+    ``password=`` query parameter) becomes ``***``. Anything that is not a string is returned
+    as it is."""
+    if not isinstance(url, str):
+        return url
+    url = _USERINFO.sub(lambda m: m.group("head") + "***@", url)
+    return _SECRET_PARAM.sub(lambda m: m.group("head") + "***", url)
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (a driver's error message, say) without the password that ``url`` holds."""
+    text = text.replace(url, redact(url))
+    for pattern in (_USERINFO, _SECRET_PARAM):
+        for match in pattern.finditer(url):
+            secret = url[match.end("head") : match.end()].rstrip("@")
+            if secret:
+                text = text.replace(secret, "***")
+    return text
+
+
 def default_study_name(task: str) -> str:
     return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
 
 
 def resolve_storage(study_name: str, storage: Any) -> tuple[Any, str | None]:
-    """The storage object and a URL to reopen it: None is SQLite at
-    ``studies/<study_name>/study.db`` (relative to the working directory); ":memory:" keeps
-    nothing; a path ending in ``.log`` is a journal file (several processes on one host); any
-    other string is an RDB URL (``sqlite:///...``, ``postgresql://...``); a storage object is used
-    as given. RDB storages get a heartbeat: a trial whose process died is failed after
-    ``GRACE_PERIOD`` seconds and its configuration retried once."""
+    """The storage object and a URL to reopen it: None is SQLite at ``studies/studies.db``
+    (relative to the working directory; one file holds every study of the folder, so
+    optuna-dashboard shows them all), with the study's model and report in
+    ``studies/<study_name>/`` (a study kept in ``studies/<study_name>/study.db`` by an earlier
+    automl resumes there); ":memory:" keeps nothing; a path ending in ``.log`` is a journal file
+    (several processes on one host); any other string is an RDB URL (``sqlite:///...``,
+    ``postgresql://...``); a storage object is used as given. RDB storages get a heartbeat: a
+    trial whose process died is failed after ``GRACE_PERIOD`` seconds and its configuration
+    retried once."""
     if storage == MEMORY:
         return None, None
     if storage is None:
@@ -61,7 +95,8 @@ def resolve_storage(study_name: str, storage: Any) -> tuple[Any, str | None]:
             ) from None
         if not os.access(folder, os.W_OK):
             raise DataError(f"the study folder {folder.resolve()} is not writable")
-        storage = f"sqlite:///{folder / 'study.db'}"
+        legacy = folder / "study.db"
+        storage = f"sqlite:///{legacy if legacy.is_file() else folder.parent / DEFAULT_DB}"
     if not isinstance(storage, str):
         return storage, None
     if "://" not in storage and storage.endswith(".log"):
@@ -71,6 +106,53 @@ def resolve_storage(study_name: str, storage: Any) -> tuple[Any, str | None]:
         if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
             raise DataError(f"the SQLite storage folder {path.parent} is missing or not writable")
     return rdb_storage(storage), storage
+
+
+class _Held:
+    """An exclusive lock on a study, released when the fit ends (or its process dies)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def __enter__(self) -> _Held:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()  # closing the file drops its flock
+
+
+def lock_study(url: str | None, study_name: str) -> contextlib.AbstractContextManager:
+    """SQLite serves one process per study: hold an exclusive lock beside the database for the
+    whole fit, and refuse a second process naming the holder. Other storages (a journal file,
+    PostgreSQL) take several processes (``automl worker``) and need none."""
+    if not (isinstance(url, str) and url.startswith("sqlite:///")):
+        return contextlib.nullcontext()
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): one process per study is the user's to keep
+        return contextlib.nullcontext()
+    db = Path(url[len("sqlite:///") :].split("?", 1)[0])
+    handle = open(db.parent / f".{db.name}.{study_name}.lock", "a+")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise DataError(
+            f"study {study_name!r} is being fitted by another process ({holder}): SQLite "
+            "serves one process per study. Wait for it to end, pass another study_name, or, "
+            "for several processes, use a journal file (storage='studies/NAME.log') or "
+            "PostgreSQL and `automl worker`"
+        ) from None
+    handle.truncate(0)
+    handle.write(orphans.this_worker())
+    handle.flush()
+    return _Held(handle)
 
 
 def rdb_storage(url: str) -> optuna.storages.RDBStorage:
@@ -90,11 +172,12 @@ def rdb_storage(url: str) -> optuna.storages.RDBStorage:
             )
     except ImportError as exc:
         raise DataError(
-            f"storage {url!r} needs a database driver: {exc}; for PostgreSQL install "
+            f"storage {redact(url)!r} needs a database driver: {exc}; for PostgreSQL install "
             "automl[postgres]"
         ) from None
     except Exception as exc:  # sqlalchemy's OperationalError and friends
-        raise DataError(f"cannot open storage {url!r}: {exc}".splitlines()[0]) from None
+        why = scrub(str(exc).splitlines()[0], url)
+        raise DataError(f"cannot open storage {redact(url)!r}: {why}") from None
 
 
 def journal_storage(path: str) -> optuna.storages.JournalStorage:
@@ -127,12 +210,17 @@ def open_study(
     seed: int,
     max_epochs: int,
     meta: dict[str, Any],
+    settings: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    metric_name: str | None = None,
 ) -> tuple[optuna.Study, bool]:
     """Create the study in ``storage`` (see ``resolve_storage``), or load it when it exists
     (resume); returns (study, resumed).
 
-    A stored study made for other data, task or metric is refused, and left untouched.
+    A stored study that automl did not create, or made for other data, task, metric or
+    ``settings`` (the model families searched, seed, split ...), is refused with the setting
+    named, and left untouched. On resume, trials of this host whose process died are failed and
+    retried once (``automl.orphans``).
     """
     with warnings.catch_warnings():  # `group` is marked experimental; we rely on it knowingly
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -142,12 +230,14 @@ def open_study(
     pruner = optuna.pruners.HyperbandPruner(
         min_resource=1, max_resource=max_epochs, reduction_factor=3
     )
+    settings = json.loads(json.dumps(settings or {}, default=str))  # as the storage keeps it
     existing = _load_existing(study_name, storage)
     if existing is not None:
-        _check_meta(study_name, existing.user_attrs, meta)
+        _check_meta(study_name, existing.user_attrs, meta, settings)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(existing)  # a killed run's trial: failed, retried
+        orphans.reclaim(existing)  # this host's dead trials: failed and retried at once
     study = optuna.create_study(
         study_name=study_name,
         storage=storage,
@@ -157,8 +247,12 @@ def open_study(
         load_if_exists=True,
     )
     if existing is None:
-        for key, value in {**(extra or {}), **meta}.items():
+        for key, value in {**(extra or {}), **meta, SETTINGS: settings}.items():
             study.set_user_attr(key, value)
+        if metric_name:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names([metric_name])  # the dashboard names the objective
     return study, existing is not None
 
 
@@ -171,13 +265,41 @@ def _load_existing(study_name: str, storage: Any) -> optuna.Study | None:
         return None
 
 
-def _check_meta(study_name: str, stored: dict[str, Any], meta: dict[str, Any]) -> None:
-    differ = [k for k, v in meta.items() if k in stored and stored[k] != v]
-    if differ:
-        what = "; ".join(f"{k}: stored {stored[k]!r}, now {meta[k]!r}" for k in differ)
+def _check_meta(
+    study_name: str, stored: dict[str, Any], meta: dict[str, Any], settings: dict[str, Any]
+) -> None:
+    """Refuse a stored study that automl did not make, or that was made with other settings
+    (named, one by one) or on other data."""
+    if FINGERPRINT not in stored:
         raise DataError(
-            f"study {study_name!r} exists in its storage for other data or settings ({what}); "
-            "pass a new study_name, or the same data and settings to resume it"
+            f"study {study_name!r} exists in its storage but was not created by automl (it "
+            "holds no automl settings): automl resumes only its own studies. Pass a new "
+            "study_name, or another storage"
+        )
+    first = {k: v for k, v in meta.items() if k in ("task", "problem_type", "metric")}
+    for key, now, before in [
+        *((k, v, stored.get(SETTINGS, {})) for k, v in settings.items()),
+        *((k, v, stored) for k, v in first.items()),
+    ]:
+        if key in before and before[key] != now:
+            raise DataError(
+                f"study {study_name!r} was started with {key}={before[key]!r}; this call has "
+                f"{key}={now!r}. A study keeps the settings it started with (its trials were "
+                f"searched and scored under them): pass {key}={before[key]!r} to resume it, "
+                "or a new study_name to start another"
+            )
+    if stored[FINGERPRINT] != meta.get(FINGERPRINT):
+        raise DataError(
+            f"study {study_name!r} was started on other data (its rows, columns or labels "
+            "differ from these): pass the same data to resume it, or a new study_name"
+        )
+    rest = {k: v for k, v in meta.items() if k not in first and k != FINGERPRINT}
+    differ = [k for k, v in rest.items() if k in stored and stored[k] != v]
+    if differ:
+        what = "; ".join(f"{k}: stored {stored[k]!r}, now {rest[k]!r}" for k in differ)
+        raise DataError(
+            f"study {study_name!r} was started with other settings ({what}); pass a new "
+            "study_name, or the same data and settings to resume it"
         )
 
 
@@ -195,7 +317,11 @@ def best_trial(study: optuna.Study, tiebreak: str) -> optuna.trial.FrozenTrial |
 
 
 def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    return study.get_trials(deepcopy=False, states=FINISHED)
+    """Complete, pruned and failed trials, less those that failed because their process died
+    and have a retry: the retry takes their place (``n_trials`` counts it, not them)."""
+    trials = study.get_trials(deepcopy=False)
+    replaced = set(orphans.died_notes(trials))
+    return [t for t in trials if t.state in FINISHED and t.number not in replaced]
 
 
 def run(

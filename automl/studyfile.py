@@ -1,8 +1,8 @@
 """Study definitions (``studies/NAME.toml``) and the runs behind ``automl fit`` / ``automl run``.
 
 A definition names the data, target, task, metric, budget and seed; its run lands in
-``studies/<name>/``: ``study.db`` (the Optuna storage), ``model/`` and ``report.html``. Running it
-again resumes the study. Paths in a file are relative to that file.
+``studies/<name>/`` (``model/`` and ``report.html``; the study in ``studies/studies.db``).
+Running it again resumes the study. Paths in a file are relative to that file.
 
     [study]
     data = "../../shared/datasets/tabular/credit_g.csv.gz"
@@ -56,7 +56,9 @@ class StudySpec:
 
     @property
     def folder(self) -> Path:
-        return Path("studies") / self.name
+        from automl.options import check_study_name
+
+        return Path("studies") / check_study_name(self.name)
 
 
 def name_for(data: str) -> str:
@@ -87,11 +89,13 @@ def read(path: str) -> StudySpec:
     if "data" not in table:
         raise DataError(f"{file}: 'data' (the path of the data) is required")
 
+    from automl.options import check_study_name
+
     def rel(p: str | None) -> str | None:
         return None if p is None else str((file.parent / p).resolve())
 
     return StudySpec(
-        name=table.get("name", file.stem),
+        name=check_study_name(table["name"]) if "name" in table else name_for(file.stem),
         data=rel(table["data"]),
         target=table.get("target"),
         task=table.get("task"),

@@ -34,7 +34,7 @@ def run_worker(
     try:
         existing = optuna.load_study(study_name=study, storage=store)
     except KeyError:
-        raise DataError(f"no study {study!r} in {storage}") from None
+        raise DataError(f"no study {study!r} in {search.redact(storage)}") from None
     recipe = existing.user_attrs.get("recipe")
     if not recipe:
         raise DataError(
@@ -46,6 +46,10 @@ def run_worker(
     target = spec.target if not isinstance(train, (tuple, str)) else None
     if n_trials is None and time_budget is None:
         n_trials = 1
+    stored = existing.user_attrs.get(search.SETTINGS, {})
+    kept = {
+        k: stored[k] for k in ("models", "valid_fraction", "cv_folds", "max_epochs") if k in stored
+    }
     return run_trials(
         train,
         target,
@@ -57,4 +61,5 @@ def run_worker(
         metric=spec.metric,
         seed=spec.seed,
         task_options=spec.options,
+        **kept,
     )

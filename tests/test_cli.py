@@ -51,9 +51,7 @@ def test_fit_predict_and_resume(capsys, tmp_path):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "trial" in out and "chosen:" in out and "model: studies/adult_sample/model" in out
-    study = optuna.load_study(
-        study_name="adult_sample", storage="sqlite:///studies/adult_sample/study.db"
-    )
+    study = optuna.load_study(study_name="adult_sample", storage="sqlite:///studies/studies.db")
     assert len(study.trials) == 2
     assert not Path("studies/adult_sample/report.html").exists()  # --no-report
     assert main([*args[:4], "--n-trials", "3", "--quiet", "--no-report"]) == 0
@@ -73,7 +71,7 @@ def test_run_a_study_definition_lands_in_its_folder(tmp_path, capsys):
     assert main(["run", str(toml)]) == 0
     out = capsys.readouterr().out
     assert "test roc_auc:" in out
-    assert (tmp_path / "studies" / "tiny" / "study.db").is_file()
+    assert (tmp_path / "studies" / "studies.db").is_file()
     assert (tmp_path / "studies" / "tiny" / "model" / "config.json").is_file()
 
 

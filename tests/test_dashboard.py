@@ -108,3 +108,53 @@ def test_dashboard_serves_every_study_in_a_browser(tmp_path, iris_frame, adult):
         proc.wait(timeout=20)
     assert "at http://127.0.0.1:" in proc.stdout.read()
     assert os.path.exists(tmp_path / "dashboard-home.png")
+
+
+def test_only_automl_storages_are_opened_and_nothing_is_written(tmp_path, iris_frame):
+    """Another application's SQLite file, a plain log and an Optuna study automl did not make
+    are skipped with a note and left byte for byte as they were; the storages are read-only."""
+    import hashlib
+    import sqlite3
+
+    import optuna
+
+    from automl.dashboard import ReadOnlyError, find_storages
+
+    automl.fit(
+        iris_frame,
+        target="target",
+        study_name="ours",
+        n_trials=1,
+        verbose=False,
+        report=False,
+        models=["linear"],
+    )
+    app = Path("studies") / "app.db"
+    with sqlite3.connect(app) as con:
+        con.execute("CREATE TABLE users (name TEXT)")
+        con.execute("INSERT INTO users VALUES ('ada')")
+    (Path("studies") / "server.log").write_text("GET / 200\nnot json at all\n")
+    other = optuna.create_study(study_name="theirs", storage="sqlite:///studies/other.db")
+    other.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    files = [app, Path("studies/server.log"), Path("studies/other.db")]
+
+    def digest(p):
+        return hashlib.sha256(p.read_bytes()).hexdigest()
+
+    before = {p: digest(p) for p in files}
+    found, notes = find_storages("studies")
+    assert [label for label, _ in found] == ["studies/studies.db"]
+    assert len(notes) == 3 and all(n.startswith("skipped ") for n in notes)
+    assert any("app.db: an SQLite database that is not an Optuna storage" in n for n in notes)
+    assert any("other.db: an Optuna storage without automl studies" in n for n in notes)
+    assert {p: digest(p) for p in files} == before
+    with sqlite3.connect(app) as con:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master")]
+    assert tables == ["users"]  # no Optuna tables created in someone else's database
+    storage = found[0][1]
+    (study,) = storage.get_all_studies()
+    assert study.study_name == "ours"
+    with pytest.raises(ReadOnlyError):
+        storage.set_study_user_attr(storage.get_study_id_from_name("ours"), "touched", True)
+    with pytest.raises(automl.DataError, match="not a study storage of automl"):
+        find_storages(str(app))
