@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from automl.errors import DataError, ParameterError, PluginError, SearchError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AutoMLClassifier",
@@ -30,11 +30,13 @@ __all__ = [
     "hookimpl",
     "list_plugins",
     "load",
+    "make_metric",
 ]
 
 _LAZY = {
     "fit": "automl.api",
     "load": "automl.persistence",
+    "make_metric": "automl.metrics",
     "list_plugins": "automl.plugins",
     "hookimpl": "automl.hookspecs",
     "Task": "automl.task",
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from automl.api import fit
     from automl.estimators import AutoMLClassifier, AutoMLRegressor
     from automl.hookspecs import hookimpl
+    from automl.metrics import make_metric
     from automl.persistence import load
     from automl.plugins import list_plugins
     from automl.result import FittedResult

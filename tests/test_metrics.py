@@ -26,7 +26,15 @@ def test_classification_metrics_read_probabilities():
     assert METRICS["roc_auc"](y, proba) == pytest.approx(1.0)
     assert METRICS["f1"](y, proba) == pytest.approx(2 / 3)
     scores = report_metrics("binary", y, proba)
-    assert set(scores) == {"accuracy", "balanced_accuracy", "f1", "roc_auc", "log_loss"}
+    assert set(scores) == {
+        "accuracy",
+        "balanced_accuracy",
+        "f1",
+        "precision",
+        "recall",
+        "roc_auc",
+        "log_loss",
+    }
 
 
 def test_regression_metrics():
