@@ -95,6 +95,7 @@ class Folds:
     x: Any
     y: np.ndarray
     splits: list[tuple[np.ndarray, np.ndarray]]
+    w: np.ndarray | None = None  # per-row weights (train, then valid), or None
 
     @classmethod
     def make(cls, data: TaskData, k: int, seed: int) -> Folds:
@@ -112,7 +113,8 @@ class Folds:
         else:
             splitter = ms.StratifiedGroupKFold(k, shuffle=True, random_state=seed)
         splits = splitter.split(np.zeros(len(y)), y, groups=data.groups)
-        return cls(x, y, [(fit, hold) for fit, hold in splits])
+        w = None if data.w_train is None else np.concatenate([data.w_train, data.w_valid])
+        return cls(x, y, [(fit, hold) for fit, hold in splits], w)
 
     def fold(self, data: TaskData, i: int, *, inner: float = 0.0) -> TaskData:
         """``data`` with fold ``i``'s fit rows as its train split and, as its valid split, the
@@ -131,6 +133,8 @@ class Folds:
             y_train=self.y[fit],
             x_valid=self.x[hold],
             y_valid=self.y[hold],
+            w_train=None if self.w is None else self.w[fit],
+            w_valid=None if self.w is None else self.w[hold],
         )
 
     def holdout(self, i: int) -> tuple[np.ndarray, Any]:

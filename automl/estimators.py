@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from automl.search import MEMORY
 
@@ -26,8 +27,10 @@ class _AutoMLEstimator(BaseEstimator):
         storage: Any = MEMORY,
         study_name: str | None = None,
         max_epochs: int | None = None,
-        cv_folds: int | str = "auto",
+        cv_folds: int | str | None = None,
         verbose: bool = False,
+        preset: str | None = None,
+        n_jobs: int | None = None,
     ) -> None:
         self.time_budget = time_budget
         self.n_trials = n_trials
@@ -39,6 +42,8 @@ class _AutoMLEstimator(BaseEstimator):
         self.max_epochs = max_epochs
         self.cv_folds = cv_folds
         self.verbose = verbose
+        self.preset = preset
+        self.n_jobs = n_jobs
 
     def _fit(self, X: Any, y: Any, problem_type: str) -> _AutoMLEstimator:
         from automl.api import fit
@@ -57,6 +62,8 @@ class _AutoMLEstimator(BaseEstimator):
             max_epochs=self.max_epochs,
             cv_folds=self.cv_folds,
             verbose=self.verbose,
+            preset=self.preset,
+            n_jobs=self.n_jobs,
         )
         self.best_params_ = self.result_.best_params
         self.best_score_ = self.result_.valid_score
@@ -65,9 +72,9 @@ class _AutoMLEstimator(BaseEstimator):
         self.result_._study = None  # an in-memory study holds locks: keep the estimator picklable
         return self
 
-    def _check(self, X: Any) -> np.ndarray:
+    def _check(self, X: Any) -> Any:
         check_is_fitted(self, "result_")
-        return validate_data(self, X, reset=False)
+        return _validated(self, X, reset=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -75,11 +82,30 @@ class _AutoMLEstimator(BaseEstimator):
         return tags
 
 
+_NO_Y = object()  # predict-time checks: no y at all (fit passes y, even None)
+
+
+def _validated(est: Any, X: Any, y: Any = _NO_Y, *, reset: bool = True, **kw: Any) -> Any:
+    """scikit-learn's input checks; a DataFrame keeps its columns and their types (categories,
+    text, dates) for the tabular preprocessing, checked for names and count only."""
+    if isinstance(X, pd.DataFrame):
+        if y is _NO_Y:
+            return validate_data(est, X, reset=reset, skip_check_array=True)
+        X, y = validate_data(est, X, y, reset=reset, skip_check_array=True)
+        y = column_or_1d(y, warn=True)
+        if kw.get("y_numeric"):
+            y = np.asarray(y, dtype=np.float64)
+        return X, y
+    if y is _NO_Y:
+        return validate_data(est, X, reset=reset)
+    return validate_data(est, X, y, reset=reset, **kw)
+
+
 class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
     """A classifier whose model is the best one an automl search finds."""
 
     def fit(self, X: Any, y: Any) -> AutoMLClassifier:
-        X, y = validate_data(self, X, y)
+        X, y = _validated(self, X, y)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         problem = "binary" if len(self.classes_) == 2 else "multiclass"
@@ -108,7 +134,7 @@ class AutoMLRegressor(RegressorMixin, _AutoMLEstimator):
     """A regressor whose model is the best one an automl search finds."""
 
     def fit(self, X: Any, y: Any) -> AutoMLRegressor:
-        X, y = validate_data(self, X, y, y_numeric=True)
+        X, y = _validated(self, X, y, y_numeric=True)
         return self._fit(X, y, "regression")
 
     def predict(self, X: Any) -> np.ndarray:

@@ -48,12 +48,14 @@ def train_candidate(
     train+valid for exactly that many epochs, without a validation split."""
     import torch
 
+    w_train, w_valid = data.w_train, data.w_valid
     if refit_epochs is None:
         x_train, y_train, x_valid, y_valid = data.x_train, data.y_train, data.x_valid, data.y_valid
     else:
         x_train = np.concatenate([data.x_train, data.x_valid])
         y_train = np.concatenate([data.y_train, data.y_valid])
-        x_valid = y_valid = None
+        w_train = None if w_train is None else np.concatenate([w_train, w_valid])
+        x_valid = y_valid = w_valid = None
     featurizer = family.featurizer(params, data)
     spec = data.spec
     if featurizer is not None:  # family-specific input (a tokenizer, say), fitted on x_train
@@ -68,7 +70,7 @@ def train_candidate(
         model,
         params,
         data,
-        metric,
+        metric.weighted(w_valid),
         x_train,
         y_train,
         x_valid,
@@ -78,6 +80,7 @@ def train_candidate(
         on_epoch=on_epoch,
         deadline=deadline,
         refit_epochs=refit_epochs,
+        sample_weight=w_train,
     )
     if featurizer is not None:
         outcome.predictor = FeaturizedPredictor(featurizer, outcome.predictor, spec)
@@ -100,6 +103,7 @@ def _train_model(
     on_epoch,
     deadline,
     refit_epochs,
+    sample_weight=None,
 ) -> TrainOutcome:
     if family.kind == "sklearn":
         if "random_state" in model.get_params(deep=False):
@@ -117,6 +121,7 @@ def _train_model(
             n_outputs=data.spec.n_outputs,
             metric=metric,
             deadline=deadline,
+            sample_weight=sample_weight,
         )
     space.init_weights(model, params.get("init", "default"), params.get("activation", "relu"))
     return train_torch(
@@ -135,27 +140,88 @@ def _train_model(
         seed=seed,
         on_epoch=on_epoch,
         deadline=deadline,
+        sample_weight=sample_weight,
     )
 
 
 @dataclass
 class SearchRecords:
     """What this process keeps of its trials: each completed trial's validation output (for the
-    ensemble; out-of-fold outputs on every row under cross-validation, whose targets are ``y``)
-    and the trained model of the best one (for ``refit=False``)."""
+    ensemble; out-of-fold outputs on every row under cross-validation, whose targets are ``y``
+    and weights ``w``), the trained model of the best one (for ``refit=False``), and the
+    trained models of the best trials within ``KEEP_MODELS`` and ``KEEP_BYTES`` (for
+    ``result.predict(X, model=n)`` and ``result.leaderboard(X, y)``; trained on the training
+    split, as the trial scored them)."""
 
     metric: Metric
     outputs: dict[int, np.ndarray] = field(default_factory=dict)
     y: np.ndarray | None = None
+    w: np.ndarray | None = None
     number: int | None = None
     score: float = float("nan")
     outcome: TrainOutcome | None = None
+    models: dict[int, Any] = field(default_factory=dict)
+    scores: dict[int, float] = field(default_factory=dict)
+    sizes: dict[int, int] = field(default_factory=dict)
 
     def add(self, number: int, outcome: TrainOutcome, valid_output: np.ndarray) -> None:
         self.outputs[number] = valid_output
+        _to_host(outcome.predictor)  # device memory goes back to baseline between trials
         if self.outcome is None or self.metric.better(outcome.score, self.score):
-            _to_host(outcome.predictor)  # device memory goes back to baseline between trials
             self.number, self.score, self.outcome = number, outcome.score, outcome
+        self._keep(number, outcome)
+
+    def _keep(self, number: int, outcome: TrainOutcome) -> None:
+        self.models[number] = outcome.predictor
+        self.scores[number] = outcome.score
+        self.sizes[number] = model_bytes(outcome.predictor)
+        sign = -1 if self.metric.direction == "maximize" else 1
+        while len(self.models) > KEEP_MODELS or sum(self.sizes.values()) > KEEP_BYTES:
+            worst = max(self.models, key=lambda n: (sign * self.scores[n], n))
+            for table in (self.models, self.scores, self.sizes):
+                del table[worst]
+
+
+KEEP_MODELS = 20  # trial models a result keeps for predict(model=n) and leaderboard(X, y)
+KEEP_BYTES = 512 * 2**20
+
+
+def model_bytes(predictor: Any) -> int:
+    """About how much memory a trained model holds: torch parameters and buffers, or the
+    arrays and strings a scikit-learn estimator (and a featurizer) holds."""
+    size = _nbytes(getattr(predictor, "featurizer", None), set())
+    inner = getattr(predictor, "inner", predictor)
+    module = getattr(inner, "module", None)
+    if module is not None:
+        tensors = [*module.parameters(), *module.buffers()]
+        return size + sum(t.numel() * t.element_size() for t in tensors)
+    return size + _nbytes(getattr(inner, "estimator", None), set())
+
+
+def _nbytes(obj: Any, seen: set[int], depth: int = 0) -> int:
+    """Bytes of the numpy arrays and strings reachable from ``obj`` (an estimate)."""
+    import sys
+
+    if obj is None or id(obj) in seen or depth > 8:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if isinstance(obj, (str, bytes)):
+        return sys.getsizeof(obj)
+    if isinstance(obj, (list, tuple, set)):
+        return sum(_nbytes(o, seen, depth + 1) for o in obj)
+    if isinstance(obj, dict):
+        return sum(
+            _nbytes(k, seen, depth + 1) + _nbytes(v, seen, depth + 1) for k, v in obj.items()
+        )
+    state = getattr(obj, "__dict__", None)
+    if state is None and hasattr(obj, "__getstate__"):  # compiled types (scikit-learn's Tree)
+        try:
+            state = obj.__getstate__()
+        except TypeError:
+            state = None
+    return _nbytes(state, seen, depth + 1) if isinstance(state, dict) else 0
 
 
 def _to_host(predictor: Any) -> None:
@@ -188,6 +254,7 @@ def make_objective(
     cv = Folds.make(data, k, seed) if k else None
     every = cv is not None and all(folds.values())
     records.y = cv.y if every else data.y_valid
+    records.w = cv.w if every else data.w_valid
     worker = orphans.this_worker()
 
     def objective(trial: optuna.Trial) -> float:
@@ -224,6 +291,9 @@ def make_objective(
             raise optuna.TrialPruned(str(exc)) from None
         except optuna.TrialPruned:
             raise
+        except KeyboardInterrupt:
+            trial.set_user_attr(REASON, "interrupted (Ctrl-C): the search stopped during it")
+            raise
         except Exception as exc:
             trial.set_user_attr(REASON, f"{type(exc).__name__}: {exc}"[:500])
             raise
@@ -236,7 +306,7 @@ def make_objective(
         trial.set_user_attr("train_seconds", round(outcome.seconds, 3))
         if outcome.note:
             trial.set_user_attr(NOTE, outcome.note)
-        trial.set_user_attr(TIEBREAK, _valid_loss(records.y, valid_output, data))
+        trial.set_user_attr(TIEBREAK, _valid_loss(records.y, valid_output, data, records.w))
         records.add(trial.number, outcome, valid_output)
         return outcome.score
 
@@ -267,15 +337,15 @@ def _cross_validate(cv, trial, family, params, data, metric, device, seed, on_ep
     trial.set_user_attr("fold_scores", [round(float(o.score), 6) for o in outcomes])
     first = outcomes[0]
     first.note = "; ".join(f"fold {i}: {o.note}" for i, o in enumerate(outcomes) if o.note)
-    first.score = float(metric(cv.y, oof))
+    first.score = float(metric(cv.y, oof, cv.w))
     first.best_epoch = max(1, round(float(np.mean([o.best_epoch for o in outcomes]))))
     first.seconds = sum(o.seconds for o in outcomes)
     return first, oof
 
 
-def _valid_loss(y: np.ndarray, output: np.ndarray, data: TaskData) -> float:
+def _valid_loss(y: np.ndarray, output: np.ndarray, data: TaskData, w: Any = None) -> float:
     loss = METRICS["rmse" if data.problem_type == "regression" else "log_loss"]
-    return round(loss(y, output), 6)
+    return round(loss(y, output, w), 6)
 
 
 def _train_with_oom_retry(trial, family, params, data, metric, device, seed, on_epoch, deadline):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from automl.errors import DataError
-from automl.metrics import METRICS, Metric, report_metrics
+from automl.metrics import Metric, report_metrics
 from automl.objective import NOTE, REASON
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class FittedResult:
         spec: DataSpec,
         features: FeatureEncoder,
         target: TargetEncoder,
-        metric: Metric,
+        metric: Metric | str,
         problem_type_reason: str,
         study: optuna.Study | None,
         best_trial: int | None,
@@ -64,6 +64,9 @@ class FittedResult:
         study_name: str | None = None,
         storage: str | None = None,
         holdout: tuple[np.ndarray, np.ndarray] | None = None,
+        holdout_output: np.ndarray | None = None,
+        budget: dict[str, Any] | None = None,
+        trial_models: dict[int, Predictor] | None = None,
     ) -> None:
         from automl.ensemble import EnsemblePredictor
 
@@ -82,7 +85,10 @@ class FittedResult:
         self.spec = spec
         self.features = features
         self.target = target
-        self.metric = metric.name
+        # the search metric: its name, and the Metric (None for a loaded model whose custom
+        # metric callable was not saved: score() then needs metric=)
+        self.metric = metric if isinstance(metric, str) else metric.name
+        self.metric_obj = None if isinstance(metric, str) else metric
         self.problem_type = spec.problem_type
         self.problem_type_reason = problem_type_reason
         self._study = study
@@ -94,10 +100,14 @@ class FittedResult:
         self.study_name = study_name
         self.storage = storage
         self.holdout = holdout  # (model-ready x_valid, encoded y_valid) of this search, if known
-        self.budget: dict[str, Any] = {}  # what the search was given, for reports
+        self.budget = dict(budget or {})  # what the search was given, for reports
         # validation output of the returned configuration before any refit (None if unknown)
-        self.holdout_output: np.ndarray | None = None
+        self.holdout_output = holdout_output
+        # trained models of the best trials of this process (trained on the training split),
+        # within a bound: predict(X, model=n), leaderboard(X, y). Not saved with the model.
+        self.trial_models = dict(trial_models or {})
         self.report_path: str | None = None
+        self.model_path: str | None = None
 
     @property
     def ensemble(self) -> list[dict[str, Any]]:
@@ -121,16 +131,30 @@ class FittedResult:
         """Class labels in the column order of ``predict_proba`` (None for regression)."""
         return self.target.classes
 
-    def _output(self, data: Any) -> np.ndarray:
+    def _predictor(self, model: int | None) -> Predictor:
+        if model is None:
+            return self.predictor
+        if model not in self.trial_models:
+            kept = sorted(self.trial_models) or "none (a loaded model keeps none)"
+            raise DataError(
+                f"trial {model}'s model is not kept; kept trial models: {kept} (the best "
+                "trials of this search, within a size bound)"
+            )
+        return self.trial_models[model]
+
+    def _output(self, data: Any, model: int | None = None) -> np.ndarray:
+        predictor = self._predictor(model)
         x = self.features.transform(data)
         if x.shape[0] == 0:  # no rows (an empty DataFrame, say): no predictions, no error
             k = self.spec.n_outputs
             return np.zeros((0,) if self.problem_type == "regression" else (0, k))
-        return self.predictor.output(x)
+        return predictor.output(x)
 
-    def _labelled(self, data: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _labelled(
+        self, data: Any, y: Any, model: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(encoded y, model output) of labelled rows, refusing counts that differ."""
-        out = self._output(data)
+        out = self._output(data, model)
         y_enc = self.target.encode(y)
         if len(y_enc) != len(out):
             raise DataError(f"X has {len(out)} rows but y has {len(y_enc)}: they must match")
@@ -138,30 +162,72 @@ class FittedResult:
             raise DataError("no rows to score: pass at least one labelled row")
         return y_enc, out
 
-    def predict(self, data: Any) -> np.ndarray:
-        """Class labels (as given in training) or regression values."""
-        out = self._output(data)
+    def predict(self, data: Any, model: int | None = None) -> Any:
+        """Class labels (of the type given in training) or regression values; ``model``: the
+        number of a kept trial whose own model predicts instead (see ``trial_models``)."""
+        out = self._output(data, model)
         if self.problem_type == "regression":
             return out
         return self.target.decode(out.argmax(axis=1))
 
-    def predict_proba(self, data: Any) -> np.ndarray:
+    def predict_proba(self, data: Any, model: int | None = None) -> np.ndarray:
         """Class probabilities, one column per entry of ``classes_``."""
         if self.problem_type == "regression":
             raise AttributeError("predict_proba is for classification; this model is a regressor")
-        if not self.predictor.has_proba:
+        if not self._predictor(model).has_proba:
             raise AttributeError(f"model family {self.model_name!r} gives no probabilities")
-        return self._output(data)
+        return self._output(data, model)
 
-    def evaluate(self, data: Any, y: Any) -> dict[str, float]:
+    @property
+    def positive(self) -> int:
+        """The column of the positive class of binary metrics (``fit(positive_class=...)``)."""
+        return 1 if self.metric_obj is None else self.metric_obj.positive
+
+    def evaluate(self, data: Any, y: Any, sample_weight: Any = None) -> dict[str, float]:
         """Every metric that applies to the problem type, on data the search did not see."""
-        return report_metrics(self.problem_type, *self._labelled(data, y))
+        y_enc, out = self._labelled(data, y)
+        return report_metrics(
+            self.problem_type, y_enc, out, positive=self.positive, sample_weight=sample_weight
+        )
 
-    def score(self, data: Any, y: Any, metric: str | None = None) -> float:
-        """The search metric (or ``metric``) on labelled data."""
-        if metric is not None and metric not in METRICS:
-            raise DataError(f"unknown metric {metric!r}; known: {sorted(METRICS)}")
-        return METRICS[metric or self.metric](*self._labelled(data, y))
+    def score(self, data: Any, y: Any, metric: Any = None, sample_weight: Any = None) -> float:
+        """The search metric (or ``metric``: a name, a scikit-learn scorer name or a callable,
+        as ``fit`` takes them) on labelled data."""
+        return self._metric(metric)(*self._labelled(data, y), sample_weight)
+
+    def _metric(self, metric: Any) -> Metric:
+        from automl.metrics import resolve
+
+        if metric is None:
+            if self.metric_obj is None:
+                raise DataError(
+                    f"this model's search metric {self.metric!r} was a callable, which a saved "
+                    "model does not keep: pass metric= (a name or a callable)"
+                )
+            return self.metric_obj
+        return resolve(metric, self.problem_type, classes=self.classes_, positive=self.positive)
+
+    @property
+    def best_config(self) -> dict[str, Any]:
+        """The best trial's configuration in the family's own parameter names (no
+        ``family.`` prefix), with ``model`` naming the family, as FLAML's ``best_config``."""
+        own = f"{self.family.name}."
+        config: dict[str, Any] = {"model": self.family.name}
+        for key, value in self.best_params.items():
+            if key != "model":
+                config[key[len(own) :] if key.startswith(own) else key] = value
+        return config
+
+    def feature_importance(self, data: Any, y: Any, **options: Any) -> pd.DataFrame:
+        """Permutation importance of each input feature on labelled rows (AutoGluon's
+        ``feature_importance``): how much the search metric drops when that feature's values
+        are shuffled, over ``n_repeats`` shuffles; the task says what a feature is."""
+        from automl.plugins import load_registry
+
+        task = load_registry().tasks.get(self.task)
+        if task is None:
+            raise DataError(f"the plugin of task {self.task!r} is not loaded")
+        return task.feature_importance(self, data, y, **options)
 
     # -- the search -------------------------------------------------------------------------
     @property
@@ -176,12 +242,19 @@ class FittedResult:
                 return None
         return self._study
 
-    def leaderboard(self) -> pd.DataFrame:
-        """Every trial: number, model family, key params, score, seconds, epochs, state, note."""
+    def leaderboard(self, data: Any = None, y: Any = None) -> pd.DataFrame:
+        """Every trial: number, model family, key params, score, seconds, epochs, state, note;
+        given labelled rows, also ``score_test``: the search metric of each kept trial model
+        (``trial_models``) on them (AutoGluon's ``leaderboard(test_data)``)."""
         study = self.study
         columns = ["trial", "model", "params", self.metric, "seconds", "epochs", "state", "note"]
         if study is None:
             return pd.DataFrame(columns=columns)
+        tested = {}
+        if data is not None:
+            metric = self._metric(None)
+            for number in self.trial_models:
+                tested[number] = metric(*self._labelled(data, y, number))
         from automl.orphans import died_notes
 
         rows = []
@@ -206,7 +279,10 @@ class FittedResult:
                 }
             )
         board = pd.DataFrame(rows, columns=columns)
-        ascending = METRICS[self.metric].direction == "minimize"
+        if data is not None:
+            board.insert(4, "score_test", board["trial"].map(tested))
+        direction = self.metric_obj.direction if self.metric_obj else "maximize"
+        ascending = direction == "minimize"
         board["_order"] = board["state"].map({"complete": 0, "pruned": 1}).fillna(2)
         board = board.sort_values(["_order", self.metric], ascending=[True, ascending])
         return board.drop(columns="_order").reset_index(drop=True)

@@ -173,7 +173,7 @@ def rdb_storage(url: str) -> optuna.storages.RDBStorage:
     except ImportError as exc:
         raise DataError(
             f"storage {redact(url)!r} needs a database driver: {exc}; for PostgreSQL install "
-            "automl[postgres]"
+            "automl-nn[postgres]"
         ) from None
     except Exception as exc:  # sqlalchemy's OperationalError and friends
         why = scrub(str(exc).splitlines()[0], url)

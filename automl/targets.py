@@ -294,3 +294,92 @@ def split_indices(
     idx = np.arange(n)
     train, valid = train_test_split(idx, test_size=n_valid, random_state=seed, stratify=stratify)
     return np.sort(train), np.sort(valid)
+
+
+def grouped_split_indices(
+    y: np.ndarray, groups: np.ndarray, problem_type: str, valid_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train/valid indices with whole groups on each side (stratified for classification)."""
+    from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
+
+    idx = np.arange(len(y))
+    if problem_type == "regression":
+        splitter = GroupShuffleSplit(1, test_size=valid_fraction, random_state=seed)
+    else:
+        splitter = StratifiedGroupKFold(
+            max(2, round(1 / valid_fraction)), shuffle=True, random_state=seed
+        )
+    train, valid = next(splitter.split(idx, y, groups))
+    return np.sort(train), np.sort(valid)
+
+
+@dataclass
+class Split:
+    """A task's labelled rows, encoded and split: what every task's ``adapt`` needs from its
+    target. ``train`` / ``valid`` are positions in the rows as the task read them."""
+
+    y: np.ndarray
+    encoder: TargetEncoder
+    problem_type: str
+    reason: str
+    train: np.ndarray
+    valid: np.ndarray
+    note: str = ""  # how the split was made, when it is not a plain random one
+
+    @property
+    def n_outputs(self) -> int:
+        return 1 if self.problem_type == "regression" else len(self.encoder.classes)
+
+    def class_counts(self) -> dict[str, int]:
+        """Rows per class (by label as text), for the summary; empty for regression."""
+        if self.problem_type == "regression":
+            return {}
+        counts = np.bincount(self.y, minlength=self.n_outputs)
+        return {str(c): int(n) for c, n in zip(self.encoder.classes, counts)}
+
+
+def split_target(
+    y: Any,
+    problem_type: str | None,
+    valid_fraction: float,
+    seed: int,
+    *,
+    n_given_valid: int = 0,
+    groups: np.ndarray | None = None,
+) -> Split:
+    """Validate and encode the labels of every row and split them: the last ``n_given_valid``
+    rows are the user's own validation rows (``fit(valid=...)``: no split is made); else rows
+    of one group (``groups``) stay on one side; else a stratified random split."""
+    y_enc, encoder, ptype, reason = prepare_target(y, problem_type)
+    note = ""
+    if n_given_valid:
+        n = len(y_enc)
+        train, valid = np.arange(n - n_given_valid), np.arange(n - n_given_valid, n)
+        note = f"the {n_given_valid} validation rows given by the caller (no split made)"
+        _check_sides(y_enc, train, valid, ptype, "the rows given with valid=", both=False)
+    elif groups is not None and len(np.unique(groups)) < len(groups):
+        train, valid = grouped_split_indices(y_enc, groups, ptype, valid_fraction, seed)
+        _check_sides(y_enc, train, valid, ptype, "groups of rows that must stay together")
+    else:
+        train, valid = split_indices(y_enc, ptype, valid_fraction, seed)
+    return Split(y_enc, encoder, ptype, reason, train, valid, note)
+
+
+def _check_sides(
+    y: np.ndarray, train: np.ndarray, valid: np.ndarray, ptype: str, why: str, both: bool = True
+) -> None:
+    """Every class on the training side (and, unless the caller chose the validation rows,
+    on the validation side too)."""
+    if len(train) == 0 or len(valid) == 0:
+        raise DataError(
+            f"a split of {len(train)} training and {len(valid)} validation rows: {why}"
+        )
+    if ptype == "regression":
+        return
+    for name, rows in (("training", train), ("validation", valid))[: 2 if both else 1]:
+        absent = sorted(set(np.unique(y)) - set(np.unique(y[rows])))
+        if absent:
+            raise DataError(
+                f"the {name} rows hold no example of class code(s) {absent} ({why}); every "
+                "class needs rows on both sides: add rows of those classes"
+            )

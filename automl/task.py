@@ -118,6 +118,16 @@ class TaskData:
     # a group id per row (train rows, then valid rows) that must stay on one side of every
     # split: cross-validation folds keep groups whole, as the task's own split did (or None)
     groups: np.ndarray | None = None
+    # positions of the train and valid rows in the input as the task read it (what
+    # ``automl.targets.split_target`` returns): the core takes per-row inputs such as
+    # ``sample_weight`` through them; None when the task does not say
+    train_rows: np.ndarray | None = None
+    valid_rows: np.ndarray | None = None
+    # per-row weights of the train and valid rows (``fit(sample_weight=...)``), or None
+    w_train: np.ndarray | None = None
+    w_valid: np.ndarray | None = None
+    # whether the validation rows were the caller's own (``fit(valid=...)``): no split made
+    given_valid: bool = False
 
     @property
     def n_train(self) -> int:
@@ -162,6 +172,17 @@ class Task(ABC):
         ``automl.explain``; None: the task offers no explanations (the report says so)."""
         return None
 
+    def feature_importance(self, result: Any, data: Any, y: Any, **options: Any) -> Any:
+        """Permutation importance of this task's input features on labelled raw rows (a
+        DataFrame indexed by feature: importance, stddev, n), for ``result.feature_importance``;
+        a task without input features of its own (pixels, tokens) says so."""
+        from automl.errors import DataError
+
+        raise DataError(
+            f"task {self.name!r} has no permutation importance of its own inputs; use "
+            "result.explain(...) for attributions"
+        )
+
 
 class ModelFamily(ABC):
     """One searchable kind of model for a task: its own conditional space and a builder.
@@ -179,6 +200,8 @@ class ModelFamily(ABC):
     # fit(cv_folds="auto") cross-validates this family's trials on data sets of at most this
     # many rows even where its task does not (a fast classical family beside slow networks)
     cv_max_rows: ClassVar[int] = 0
+    # a family that trains in seconds on typical data: searched by preset="fast"
+    fast: ClassVar[bool] = False
     # types beyond skops' defaults that this family's fitted estimators hold (e.g. a KD-tree),
     # which ``automl.load`` may rebuild for this family's members ("module.QualName")
     trusted_types: ClassVar[tuple[str, ...]] = ()

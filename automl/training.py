@@ -82,6 +82,7 @@ def train_torch(
     deadline: float | None = None,
     patience: int = DEFAULT_PATIENCE,
     schedule_epochs: int | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> TrainOutcome:
     """Train with the trial's optimizer; keep the weights of the best validation epoch.
 
@@ -90,7 +91,8 @@ def train_torch(
     Params read here: optimizer, lr, weight_decay, batch_size, and optionally ``lr_schedule``
     (constant, cosine or onecycle over ``schedule_epochs``, default ``max_epochs``) and
     ``label_smoothing``. The training set sits on the device once when it fits in half the free
-    device memory; otherwise batches stream from (pinned) host memory.
+    device memory; otherwise batches stream from (pinned) host memory. ``sample_weight`` weighs
+    each row's loss (normalised to mean 1 over the training rows).
     """
     import torch
 
@@ -107,13 +109,20 @@ def train_torch(
         x, y = x.pin_memory(), y.pin_memory()
     if regression:
         y = ((y.float() - y_mean) / y_std).reshape(-1, 1)
+    weights = None
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=np.float32)
+        weights = torch.as_tensor(w / max(float(w.mean()), 1e-12)).to(holder)
     module = module.to(dev)
     if dev.type == "cuda" and x.ndim == 4:
         module = module.to(memory_format=torch.channels_last)
     optimizer = space.make_optimizer(params, module.parameters())
     smoothing = float(params.get("label_smoothing", 0.0))
+    reduction = "mean" if weights is None else "none"
     loss_fn = (
-        torch.nn.MSELoss() if regression else torch.nn.CrossEntropyLoss(label_smoothing=smoothing)
+        torch.nn.MSELoss(reduction=reduction)
+        if regression
+        else torch.nn.CrossEntropyLoss(label_smoothing=smoothing, reduction=reduction)
     )
     predictor = TorchPredictor(module, problem_type, n_outputs, y_mean, y_std, dev)
     generator = torch.Generator(device=holder).manual_seed(seed)
@@ -135,6 +144,11 @@ def train_torch(
             xb, yb = x[idx].to(dev, non_blocking=True), y[idx].to(dev, non_blocking=True)
             with _autocast(dev):
                 loss = loss_fn(module(xb).float(), yb)
+            if weights is not None:  # per-row losses, weighted
+                wb = weights[idx].to(dev, non_blocking=True)
+                loss = (loss.reshape(len(wb), -1).mean(dim=1) * wb).sum() / wb.sum().clamp_min(
+                    1e-12
+                )
             if not torch.isfinite(loss):
                 raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at epoch {epoch}")
             optimizer.zero_grad(set_to_none=True)
@@ -179,8 +193,11 @@ def train_sklearn(
     n_outputs: int,
     metric: Metric | None,
     deadline: float | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> TrainOutcome:
-    """Fit a scikit-learn estimator once and score it on the validation split.
+    """Fit a scikit-learn estimator once and score it on the validation split; with
+    ``sample_weight`` when the estimator's ``fit`` takes one (else the note says it trained
+    unweighted).
 
     With a ``deadline`` (a ``time.monotonic()`` value), a model that can be grown stops near the
     deadline instead of overrunning the search's budget by minutes when its trial starts late,
@@ -197,28 +214,37 @@ def train_sklearn(
     started = time.perf_counter()
     size = _growth(estimator)
     note, stopped_by = "", "fit"
+    fit_kwargs: dict[str, Any] = {}
+    if sample_weight is not None:
+        from sklearn.utils.validation import has_fit_parameter
+
+        if has_fit_parameter(estimator, "sample_weight"):
+            fit_kwargs["sample_weight"] = sample_weight
+        else:
+            note = f"{type(estimator).__name__} takes no sample_weight: trained unweighted"
     if deadline is not None and size is not None:
         wanted = int(estimator.get_params(deep=False)[size])
         grown = min(TREE_CHUNK, wanted)
         estimator.set_params(warm_start=True, **{size: grown})
-        estimator.fit(x_train, y_train)
+        estimator.fit(x_train, y_train, **fit_kwargs)
         if size == "max_iter":
             pace = max(time.perf_counter() - started, 1e-6) / grown  # seconds per iteration
             target = min(wanted, grown + int(max(0.0, deadline - time.monotonic()) / pace))
             if grown < target and not _stopped_early(estimator, grown):
                 grown = target
                 estimator.set_params(max_iter=grown)
-                estimator.fit(x_train, y_train)
+                estimator.fit(x_train, y_train, **fit_kwargs)
         else:
             while grown < wanted and time.monotonic() < deadline:
                 grown = min(grown + TREE_CHUNK, wanted)
                 estimator.set_params(n_estimators=grown)
-                estimator.fit(x_train, y_train)
+                estimator.fit(x_train, y_train, **fit_kwargs)
         estimator.set_params(warm_start=False)
         if grown < wanted and not _stopped_early(estimator, grown):
-            stopped_by, note = "time_budget", _budget_note(size, grown, wanted)
+            stopped_by = "time_budget"
+            note = "; ".join(filter(None, [note, _budget_note(size, grown, wanted)]))
     else:
-        estimator.fit(x_train, y_train)
+        estimator.fit(x_train, y_train, **fit_kwargs)
     predictor = SklearnPredictor(estimator, problem_type, n_outputs)
     score = math.nan if x_valid is None else metric(y_valid, predictor.output(x_valid))
     return TrainOutcome(predictor, score, 1, 1, stopped_by, time.perf_counter() - started, note)

@@ -12,6 +12,7 @@ import automl
 from automl.crossval import Folds, resolve_folds
 from automl.explain import explain
 from automl.metrics import METRICS
+from automl.settings import FitSettings
 from automl.task import DataSpec
 
 FAST = {"verbose": False, "max_epochs": 5, "storage": ":memory:"}
@@ -43,7 +44,9 @@ def test_out_of_fold_score_matches_a_hand_cross_validation(cancer):
 
     x, y = cancer
     result = automl.fit((x, y), n_trials=1, models=["linear"], **FAST)
-    session_data = automl.api._open((x, y), None, storage=":memory:", models=["linear"]).data
+    session_data = automl.api._open(
+        (x, y), None, FitSettings.build(storage=":memory:", models=["linear"])
+    ).data
     folds = Folds.make(session_data, 5, seed=0)
     oof = np.zeros((len(folds.y), 2))
     for i in range(5):
@@ -56,7 +59,7 @@ def test_out_of_fold_score_matches_a_hand_cross_validation(cancer):
 
 def test_torch_folds_stop_early_on_fit_rows_not_on_the_scored_holdout(cancer):
     x, y = cancer
-    data = automl.api._open((x, y), None, storage=":memory:").data
+    data = automl.api._open((x, y), None, FitSettings.build(storage=":memory:")).data
     folds = Folds.make(data, 5, seed=0)
     rows, _ = folds.holdout(0)
     fold = folds.fold(data, 0, inner=0.15)
@@ -79,7 +82,7 @@ def test_cv_folds_zero_keeps_the_holdout_split(cancer):
 
 def test_large_tables_and_other_tasks_are_not_cross_validated_on_auto(cancer):
     x, y = cancer
-    data = automl.api._open((x, y), None, storage=":memory:").data
+    data = automl.api._open((x, y), None, FitSettings.build(storage=":memory:")).data
     assert resolve_folds("auto", data, auto_max_rows=4000) == 5
     assert resolve_folds("auto", data, auto_max_rows=500) == 0  # 569 rows: above the limit
     assert resolve_folds("auto", data, auto_max_rows=0) == 0  # a task that never cross-validates

@@ -26,3 +26,20 @@ def test_classifier_in_cross_validation():
     assert clf.best_params_["model"] in ("linear", "mlp")
     assert len(clf.leaderboard_) == 3
     assert np.allclose(clf.predict_proba(x).sum(axis=1), 1)
+
+
+def test_estimators_take_dataframes_with_categorical_columns():
+    """What automl.fit takes (a DataFrame of mixed types), the estimators take too."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from automl import AutoMLClassifier as Classifier
+
+    frame = pd.read_csv(Path(__file__).parent / "data" / "adult_sample.csv")
+    x, y = frame.drop(columns="class"), frame["class"]
+    assert x.select_dtypes(exclude="number").shape[1] > 0  # e.g. workclass, education
+    clf = Classifier(**TINY).fit(x, y)
+    assert list(clf.feature_names_in_) == list(x.columns) and clf.n_features_in_ == x.shape[1]
+    assert (clf.predict(x) == y).mean() > 0.7
+    assert clf.predict_proba(x).shape == (len(x), 2)

@@ -9,7 +9,7 @@ from automl import space
 from automl.task import DataSpec, Featurizer, ModelFamily, TaskData
 from automl_tabular import interactions
 
-N_JOBS = -1
+N_JOBS = None  # joblib's: the cores fit(n_jobs=...) gives (automl.threads)
 
 
 class MLPFamily(ModelFamily):
@@ -90,6 +90,7 @@ class HistGradientBoostingFamily(_TreeFamily):
     """scikit-learn's histogram gradient boosting, with its own early stopping."""
 
     name = "hist_gb"
+    fast = True  # searched by preset="fast"
     task = "tabular"
     kind = "sklearn"
 
@@ -185,6 +186,7 @@ class LinearFamily(ModelFamily):
     """Logistic regression (classification) or ridge regression: the fast, calibrated floor."""
 
     name = "linear"
+    fast = True  # searched by preset="fast"
     task = "tabular"
     kind = "sklearn"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+import pandas as pd
 
+from automl import targets
 from automl.errors import DataError
-from automl.targets import prepare_target, split_indices
 from automl.task import DataSpec, Task, TaskData
 from automl_tabular.inputs import ACCEPTED, accepts, split_target
-from automl_tabular.preprocessing import TabularPreprocessor
+from automl_tabular.preprocessing import TabularPreprocessor, column_names
 
 MAX_EPOCHS = 60
 
@@ -31,6 +31,11 @@ class TabularTask(Task):
 
         return TabularExplainer()
 
+    def feature_importance(self, result: Any, data: Any, y: Any, **options: Any) -> pd.DataFrame:
+        from automl_tabular.importance import permutation_importance
+
+        return permutation_importance(result, data, y, **options)
+
     def adapt(
         self,
         dataset: Any,
@@ -39,6 +44,7 @@ class TabularTask(Task):
         problem_type: str | None = None,
         valid_fraction: float = 0.2,
         seed: int = 0,
+        valid: Any = None,
         **options: Any,
     ) -> TaskData:
         if options:
@@ -46,35 +52,56 @@ class TabularTask(Task):
         frame, y = split_target(dataset, target)
         if len(frame) == 0:
             raise DataError("the data is empty: no rows to learn from; pass at least a few rows")
-        y_enc, encoder, ptype, reason = prepare_target(y, problem_type)
-        train, valid = split_indices(y_enc, ptype, valid_fraction, seed)
+        n_given = 0
+        if valid is not None:
+            frame, y, n_given = _with_valid(frame, y, valid, target)
+        split = targets.split_target(y, problem_type, valid_fraction, seed, n_given_valid=n_given)
+        train, valid_rows = split.train, split.valid
         pre = TabularPreprocessor().fit(frame.iloc[train])
         x_train = pre.transform(frame.iloc[train])
-        x_valid = pre.transform(frame.iloc[valid])
-        n_outputs = 1 if ptype == "regression" else len(encoder.classes)
+        x_valid = pre.transform(frame.iloc[valid_rows])
         summary: dict[str, Any] = {
             "rows": len(frame),
             "columns": frame.shape[1],
             "features": x_train.shape[1],
             "train_rows": len(train),
-            "valid_rows": len(valid),
+            "valid_rows": len(valid_rows),
             "missing_values": pre.missing_counts,
-            "notes": pre.notes,
+            "notes": pre.notes + ([split.note] if split.note else []),
         }
-        if ptype != "regression":
-            counts = np.bincount(y_enc, minlength=n_outputs)
-            summary["class_counts"] = {str(c): int(n) for c, n in zip(encoder.classes, counts)}
+        if split.problem_type != "regression":
+            summary["class_counts"] = split.class_counts()
         return TaskData(
             task=self.name,
-            problem_type=ptype,
-            problem_type_reason=reason,
+            problem_type=split.problem_type,
+            problem_type_reason=split.reason,
             x_train=x_train,
-            y_train=y_enc[train],
+            y_train=split.y[train],
             x_valid=x_valid,
-            y_valid=y_enc[valid],
-            spec=DataSpec((x_train.shape[1],), n_outputs, ptype),
+            y_valid=split.y[valid_rows],
+            spec=DataSpec((x_train.shape[1],), split.n_outputs, split.problem_type),
             features=pre,
-            target=encoder,
+            target=split.encoder,
             summary=summary,
             max_epochs=MAX_EPOCHS,
+            train_rows=train,
+            valid_rows=valid_rows,
+            given_valid=bool(n_given),
         )
+
+
+def _with_valid(frame: pd.DataFrame, y: Any, valid: Any, target: Any) -> tuple:
+    """The training rows followed by the caller's validation rows (a DataFrame with the target
+    column, or an (X, y) pair), their columns matched by name."""
+    frame_v, y_v = split_target(valid, target if not isinstance(valid, tuple) else None)
+    names, names_v = column_names(frame), column_names(frame_v)
+    missing = [n for n in names if n not in names_v]
+    if missing:
+        raise DataError(
+            f"the validation data lacks column(s) of the training data: {missing[:10]}; pass "
+            "the same columns"
+        )
+    frame_v = frame_v.set_axis(names_v, axis=1)[names].set_axis(frame.columns, axis=1)
+    rows = pd.concat([frame, frame_v], ignore_index=True)
+    labels = pd.concat([pd.Series(y).reset_index(drop=True), pd.Series(y_v)], ignore_index=True)
+    return rows, labels, len(frame_v)

@@ -19,6 +19,7 @@ class TfidfLinearFamily(ModelFamily):
     binary tasks optionally NBSVM-style, the features scaled by naive-Bayes log-count ratios."""
 
     name = "tfidf_linear"
+    fast = True  # searched by preset="fast"
     task = "text"
     kind = "sklearn"
     # trains in seconds on a few thousand texts: cross-validated there (fit(cv_folds="auto")),
@@ -115,6 +116,7 @@ class FastTextFamily(_SequenceFamily):
     embeddings, an optional hidden layer, then a linear classifier."""
 
     name = "fasttext"
+    fast = True  # searched by preset="fast"
     BUCKETS = (0, 50_000, 200_000)
 
     def suggest(self, trial, data: TaskData) -> None:

@@ -48,20 +48,3 @@ def containment_groups(texts: np.ndarray) -> tuple[np.ndarray, str]:
     n_joined = int(len(tokens) - len(np.unique(group)))
     how = "contained in a longer text" if contained else "none: corpus too large to look"
     return group, f"{n_joined} text(s) share a group ({how}) and stay on one side of the split"
-
-
-def grouped_split(
-    y: np.ndarray, groups: np.ndarray, problem_type: str, valid_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Train/valid indices with whole groups on each side (stratified for classification)."""
-    from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
-
-    idx = np.arange(len(y))
-    if problem_type == "regression":
-        splitter = GroupShuffleSplit(1, test_size=valid_fraction, random_state=seed)
-        train, valid = next(splitter.split(idx, y, groups))
-    else:
-        k = max(2, round(1 / valid_fraction))
-        splitter = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
-        train, valid = next(splitter.split(idx, y, groups))
-    return np.sort(train), np.sort(valid)

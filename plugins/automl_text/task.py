@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from automl.errors import DataError
-from automl.targets import prepare_target, split_indices
+from automl.targets import split_target
 from automl.task import DataSpec, FeatureEncoder, Task, TaskData
-from automl_text.groups import containment_groups, grouped_split
+from automl_text.groups import containment_groups
 from automl_text.inputs import ACCEPTED, accepts, clean_texts, split_text_input
 from automl_text.tokenize import words
 
@@ -80,6 +80,7 @@ class TextTask(Task):
         problem_type: str | None = None,
         valid_fraction: float = 0.2,
         seed: int = 0,
+        valid: Any = None,
         **options: Any,
     ) -> TaskData:
         unknown = sorted(set(options) - set(OPTIONS))
@@ -93,16 +94,32 @@ class TextTask(Task):
             raise DataError("the data is empty: no texts to learn from; pass at least a few rows")
         texts, clean_notes = clean_texts(raw, empty_texts=empty_texts)
         notes += clean_notes
-        y_enc, encoder, ptype, reason = prepare_target(y, problem_type)
-        train, valid = split_indices(y_enc, ptype, valid_fraction, seed)
-        row_groups = None
-        if options.get("group_texts", True):
+        n_given = 0
+        if valid is not None:  # the caller's validation texts: no split is made
+            raw_v, y_v, _, _ = split_text_input(
+                valid, target if not isinstance(valid, tuple) else None, column
+            )
+            texts_v, _ = clean_texts(raw_v, empty_texts=empty_texts, where="the validation texts")
+            texts = np.concatenate([texts, texts_v])
+            y = pd.concat(
+                [pd.Series(np.asarray(y)), pd.Series(np.asarray(y_v))], ignore_index=True
+            )
+            n_given = len(texts_v)
+        groups = None
+        if options.get("group_texts", True) and not n_given:
             groups, note = containment_groups(texts)
             if len(np.unique(groups)) < len(groups):
-                train, valid = grouped_split(y_enc, groups, ptype, valid_fraction, seed)
                 notes.append(note)
-                _check_classes(y_enc, train, valid, ptype)
-                row_groups = np.concatenate([groups[train], groups[valid]])
+            else:
+                groups = None
+        split = split_target(
+            y, problem_type, valid_fraction, seed, n_given_valid=n_given, groups=groups
+        )
+        y_enc, encoder, ptype, reason = split.y, split.encoder, split.problem_type, split.reason
+        train, valid = split.train, split.valid
+        row_groups = None if groups is None else np.concatenate([groups[train], groups[valid]])
+        if split.note:
+            notes.append(split.note)
         lengths = np.array([len(words(t)) for t in texts[train]])
         long = int((lengths > LONGEST_SEARCHED).sum())
         if long:
@@ -110,7 +127,7 @@ class TextTask(Task):
                 f"{long} training text(s) exceed {LONGEST_SEARCHED} tokens, the longest searched "
                 "sequence length: the sequence models truncate them (TF-IDF reads them whole)"
             )
-        n_outputs = 1 if ptype == "regression" else len(encoder.classes)
+        n_outputs = split.n_outputs
         summary: dict[str, Any] = {
             "rows": len(texts),
             "text_column": column,
@@ -125,8 +142,7 @@ class TextTask(Task):
             "notes": notes,
         }
         if ptype != "regression":
-            counts = np.bincount(y_enc, minlength=n_outputs)
-            summary["class_counts"] = {str(c): int(n) for c, n in zip(encoder.classes, counts)}
+            summary["class_counts"] = split.class_counts()
         return TaskData(
             task=self.name,
             problem_type=ptype,
@@ -143,17 +159,7 @@ class TextTask(Task):
             summary=summary,
             max_epochs=int(np.clip(300_000 // max(1, len(train)), *MAX_EPOCHS)),
             groups=row_groups,
+            train_rows=train,
+            valid_rows=valid,
+            given_valid=bool(n_given),
         )
-
-
-def _check_classes(y: np.ndarray, train: np.ndarray, valid: np.ndarray, ptype: str) -> None:
-    if ptype == "regression":
-        return
-    for name, rows in (("training", train), ("validation", valid)):
-        absent = sorted(set(np.unique(y)) - set(np.unique(y[rows])))
-        if absent:
-            raise DataError(
-                f"the {name} split has no text of class code(s) {absent}: their texts all sit in "
-                "groups of texts contained in one another. Pass more texts of those classes, or "
-                "group_texts=False to split texts one by one"
-            )

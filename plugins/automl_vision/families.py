@@ -77,6 +77,7 @@ class ConvNetFamily(_VisionFamily):
     average pooling), then dropout and a hidden dense layer."""
 
     name = "convnet"
+    fast = True  # searched by preset="fast"
 
     def suggest_own(self, trial, data: TaskData) -> None:
         trial.suggest_int("convnet.blocks", 1, _max_downsamples(_side(data.spec), 4))
@@ -195,6 +196,7 @@ class PixelMLPFamily(_VisionFamily):
     """A fully connected net over the (normalised, augmented) pixels: the floor to beat."""
 
     name = "pixel_mlp"
+    fast = True  # searched by preset="fast"
 
     def suggest_own(self, trial, data: TaskData) -> None:
         trial.suggest_int("pixel_mlp.depth", 1, 3)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from automl.errors import DataError
-from automl.targets import prepare_target, split_indices
+from automl.targets import split_target
 from automl.task import DataSpec, Task, TaskData
 from automl_vision import inputs
 
@@ -49,6 +49,7 @@ class VisionTask(Task):
         seed: int = 0,
         image_size: Any = None,
         bad_images: str = "error",
+        valid: Any = None,
         **options: Any,
     ) -> TaskData:
         """Options: ``image_size`` (int or (h, w)) fixes the size every image is resized to;
@@ -77,6 +78,24 @@ class VisionTask(Task):
             )
         if len(x) == 0:
             raise DataError("the data is empty: no images to learn from")
+        n_given = 0
+        if valid is not None:  # the caller's validation images: the training size and channels
+            x_v, labels_v, _, _ = self._load(valid, None, tuple(x.shape[2:]), bad_images)
+            y_v = inputs.check_labels(labels_v)
+            if len(y_v) != len(x_v) or len(x_v) == 0:
+                raise DataError(
+                    f"the validation data holds {len(x_v)} images and {len(y_v)} labels: pass "
+                    "one label per image, at least one image"
+                )
+            kinds = {"iub" if a.dtype.kind in "iub" else a.dtype.kind for a in (y_raw, y_v)}
+            if len(kinds) > 1:
+                raise DataError(
+                    f"the validation labels are {y_v.dtype} and the training labels "
+                    f"{y_raw.dtype}: pass labels of one type"
+                )
+            x = np.concatenate([x, inputs.fix_channels(x_v, x.shape[1])])
+            y_raw = np.concatenate([y_raw, y_v])
+            n_given = len(x_v)
         n_classes = len(np.unique(y_raw.astype(str) if y_raw.dtype.kind == "O" else y_raw))
         if problem_type is None:
             problem_type = "binary" if n_classes == 2 else "multiclass"
@@ -88,22 +107,24 @@ class VisionTask(Task):
                 f"the labels hold one class only ({y_raw[0]!r}); image classification needs "
                 "at least two classes"
             )
-        y, encoder, ptype, _ = prepare_target(y_raw, problem_type)
-        train, valid = split_indices(y, ptype, valid_fraction, seed)
-        x_train, x_valid = x[train], x[valid]
+        split = split_target(y_raw, problem_type, valid_fraction, seed, n_given_valid=n_given)
+        y, encoder, ptype = split.y, split.encoder, split.problem_type
+        train, valid_rows = split.train, split.valid
+        x_train, x_valid = x[train], x[valid_rows]
         mean, std = channel_stats(x_train)
         c, h, w = x.shape[1:]
-        n_outputs = len(encoder.classes)
-        counts = np.bincount(y, minlength=n_outputs)
+        n_outputs = split.n_outputs
         summary.update(
             {
                 "rows": len(x),
                 "train_rows": len(train),
-                "valid_rows": len(valid),
+                "valid_rows": len(valid_rows),
                 "image_shape": [int(c), int(h), int(w)],
-                "class_counts": {str(k): int(n) for k, n in zip(encoder.classes, counts)},
+                "class_counts": split.class_counts(),
             }
         )
+        if split.note:
+            summary["notes"] = [split.note]
         spec = DataSpec(
             (int(c), int(h), int(w)),
             n_outputs,
@@ -117,12 +138,15 @@ class VisionTask(Task):
             x_train=np.ascontiguousarray(x_train),
             y_train=y[train],
             x_valid=np.ascontiguousarray(x_valid),
-            y_valid=y[valid],
+            y_valid=y[valid_rows],
             spec=spec,
             features=inputs.ImageEncoder(int(c), (int(h), int(w)), bad_images, scale),
             target=encoder,
             summary=summary,
             max_epochs=MAX_EPOCHS,
+            train_rows=train,
+            valid_rows=valid_rows,
+            given_valid=bool(n_given),
         )
 
     def _load(

@@ -1,0 +1,108 @@
+"""What a search hands back: the default configurations tried first, the best trial, and the
+model(s) returned (the best configuration or a greedy ensemble, refitted or not)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from automl import metrics, search
+from automl.ensemble import select as select_ensemble
+from automl.errors import SearchError
+from automl.objective import REASON, TIEBREAK, SearchRecords, effective_params, train_candidate
+from automl.plugins import Registry
+from automl.result import Member
+from automl.task import TaskData
+
+
+def enqueue_defaults(
+    study: Any, families: list[Any], data: TaskData, n_trials: int | None
+) -> None:
+    """Each family's default configuration is tried first, in registration order, each followed
+    by the family's further starting configurations; an ``n_trials`` too small for all of them
+    keeps the first of each family."""
+    first = [(f, f.default_params(data)) for f in families]
+    first = [(f, p) for f, p in first if p is not None]
+    defaults = [(f, q) for f, p in first for q in (p, *f.more_defaults(data))]
+    if n_trials is not None and n_trials < len(defaults):
+        defaults = first[:n_trials]
+    for family, params in defaults:
+        study.enqueue_trial({"model": family.name, **params}, skip_if_exists=True)
+
+
+def best_trial(study: Any) -> Any:
+    best = search.best_trial(study, TIEBREAK)
+    if best is not None:
+        return best
+    trials = search.finished_trials(study)
+    if not trials:
+        raise SearchError(
+            "the search finished no trial within its budget: give a larger time_budget"
+        )
+    reasons = Counter(
+        (t.state.name.lower(), t.user_attrs.get(REASON, "no reason recorded").split(":")[0])
+        for t in trials
+    )
+    summary = "; ".join(f"{n} {state} ({why})" for (state, why), n in reasons.most_common())
+    examples = "; ".join(f"trial {t.number}: {t.user_attrs.get(REASON, '?')}" for t in trials[:3])
+    raise SearchError(f"no trial completed: {summary}. First reasons: {examples}")
+
+
+def final_members(
+    registry: Registry,
+    study: Any,
+    best: Any,
+    records: SearchRecords,
+    data: TaskData,
+    metric: metrics.Metric,
+    *,
+    device: str,
+    seed: int,
+    refit: bool,
+    ensemble: bool,
+    ensemble_size: tuple[int, int] = (12, 25),
+) -> tuple[list[Member], float, Any]:
+    """The model(s) to return, their validation score and validation output (before refit;
+    None when a member ran in an earlier process): the best trial's configuration, or a greedy
+    ensemble of this search's trials when it beats the best trial on validation."""
+    weights, ensemble_score = ({}, metric.worst)
+    if ensemble and refit and len(records.outputs) > 1:
+        top_k, rounds = ensemble_size
+        weights, ensemble_score = select_ensemble(
+            records.outputs, records.y, metric.weighted(records.w), top_k=top_k, rounds=rounds
+        )
+    if len(weights) > 1 and metric.better(ensemble_score, best.value):
+        by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+        chosen = [(by_number[n], w) for n, w in sorted(weights.items())]
+        score = ensemble_score
+    else:
+        chosen, score = [(best, 1)], best.value
+    members = []
+    for trial, weight in chosen:
+        family = registry.models[trial.params["model"]]
+        params = effective_params(trial)
+        epochs = trial.user_attrs.get("best_epoch", 1)
+        if refit:
+            outcome = train_candidate(
+                family,
+                params,
+                data,
+                metric,
+                device=device,
+                seed=seed + trial.number,
+                refit_epochs=epochs,
+            )
+        elif records.number == trial.number:
+            outcome = records.outcome
+        else:  # the best trial ran in an earlier process: train it again, the same way
+            outcome = train_candidate(
+                family, params, data, metric, device=device, seed=seed + trial.number
+            )
+        members.append(Member(trial.number, family, params, outcome.predictor, weight, epochs))
+    outputs = [records.outputs.get(t.number) for t, _ in chosen]
+    holdout_output = None
+    if all(o is not None for o in outputs):
+        total = sum(w for _, w in chosen)
+        holdout_output = sum(w * o for (_, w), o in zip(chosen, outputs)) / total
+        holdout_output = holdout_output[-data.n_valid :]  # out-of-fold outputs: train, then valid
+    return members, score, holdout_output
