@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Search for the best model for a dataset (tables, images, text) with a "
         "pruned Optuna search, and review searches in a dashboard.",
     )
+    from automl import __version__
+
+    parser.add_argument("--version", action="version", version=f"automl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser(
@@ -73,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "predict",
         help="predict with a saved model",
-        description="Predict DATA with the model in MODEL_DIR; writes a CSV "
-        "(prediction, and one probability column per class) or prints it.",
+        description="Predict DATA with the model in MODEL_DIR (a model folder, or a study "
+        "folder studies/<study> holding one); writes a CSV (prediction, and one probability "
+        "column per class) or prints it.",
     )
     p.add_argument("model_dir")
     p.add_argument("data", help="a CSV/TSV/Parquet file, an image folder or an IDX folder")
@@ -156,7 +160,39 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
         "roc_auc, log_loss, r2, rmse, mae)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--models", help="comma-separated model families to search (default: all of the task's)"
+    )
+    p.add_argument(
+        "--problem-type",
+        choices=("binary", "multiclass", "regression"),
+        help="problem type (inferred from the target if omitted)",
+    )
+    p.add_argument("--text-column", help="the text column of a table (text task)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument(
+        "--cv-folds",
+        type=_cv_folds,
+        help="folds of cross-validation per trial: auto (default), 0 (a holdout split) or k",
+    )
+    p.add_argument("--n-jobs", type=int, help="CPU cores to use (-1: all)")
+    p.add_argument(
+        "--preset",
+        choices=("fast", "medium", "best"),
+        help="a bundle of defaults: families, time budget, validation, ensembling (default "
+        "medium)",
+    )
+    p.add_argument("--valid", help="validation data in the form of DATA (no split is made)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cv_folds(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'auto' or a number of folds; got {text!r}") from None
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -173,6 +209,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         n_trials=args.n_trials,
         seed=args.seed,
         storage=args.storage,
+        models=[m.strip() for m in args.models.split(",") if m.strip()] if args.models else None,
+        problem_type=args.problem_type,
+        device=args.device,
+        cv_folds=args.cv_folds,
+        preset=args.preset,
+        valid=args.valid,
+        n_jobs=args.n_jobs,
+        options={"text_column": args.text_column} if args.text_column else {},
     )
     studyfile.execute(spec, verbose=not args.quiet, model_dir=args.out, report=not args.no_report)
     return 0
@@ -194,7 +238,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     import automl
     from automl import studyfile
 
-    result = automl.load(args.model_dir)
+    folder = Path(args.model_dir)
+    if not (folder / "MANIFEST.json").is_file() and (folder / "model").is_dir():
+        folder = folder / "model"  # a study folder: its saved model
+    result = automl.load(str(folder))
     data = studyfile.load_features(args.data, result)
     frame = pd.DataFrame({"prediction": result.predict(data)})
     if result.problem_type != "regression" and result.predictor.has_proba:

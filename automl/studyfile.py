@@ -36,6 +36,13 @@ KNOWN_KEYS = {
     "seed",
     "storage",
     "options",
+    "models",
+    "problem_type",
+    "device",
+    "cv_folds",
+    "preset",
+    "valid",
+    "n_jobs",
 }
 
 
@@ -53,6 +60,13 @@ class StudySpec:
     test: str | None = None
     test_size: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    models: list[str] | None = None
+    problem_type: str | None = None
+    device: str = "auto"
+    cv_folds: int | str | None = None
+    preset: str | None = None
+    valid: str | None = None  # a data path: the caller's validation rows (no split is made)
+    n_jobs: int | None = None
 
     @property
     def folder(self) -> Path:
@@ -107,6 +121,13 @@ def read(path: str) -> StudySpec:
         test=rel(table.get("test")),
         test_size=table.get("test_size"),
         options=table.get("options", {}),
+        models=table.get("models"),
+        problem_type=table.get("problem_type"),
+        device=table.get("device", "auto"),
+        cv_folds=table.get("cv_folds"),
+        preset=table.get("preset"),
+        valid=rel(table.get("valid")),
+        n_jobs=table.get("n_jobs"),
     )
 
 
@@ -215,7 +236,12 @@ def execute(
         "test": spec.test,
         "test_size": spec.test_size,
         "options": spec.options,
+        "problem_type": spec.problem_type,
+        "valid": spec.valid,
     }
+    valid = None
+    if spec.valid:
+        valid = load_dataset(spec.valid, split="test")
     started = time.monotonic()
     result = automl.fit(
         train,
@@ -230,10 +256,18 @@ def execute(
         verbose=verbose,
         study_attrs={"recipe": recipe},
         report=report,
+        save=model_dir is None,
+        models=spec.models,
+        problem_type=spec.problem_type,
+        device=spec.device,
+        cv_folds=spec.cv_folds,
+        preset=spec.preset,
+        valid=valid,
+        **({} if spec.n_jobs is None else {"n_jobs": spec.n_jobs}),
         **spec.options,
     )
     seconds = time.monotonic() - started
-    model_path = result.save(model_dir or str(spec.folder / "model"))
+    model_path = result.save(model_dir) if model_dir else result.model_path
     row: dict[str, Any] = {
         "study": spec.name,
         "metric": result.metric,
@@ -242,8 +276,8 @@ def execute(
         "model": result.model_name,
     }
     if x_test is not None:
+        row["score"] = round(result.score(x_test, y_test), 4)
         scores = result.evaluate(x_test, y_test)
-        row["score"] = round(scores[result.metric], 4)
         if "roc_auc" in scores and result.metric != "roc_auc":
             row["roc_auc"] = round(scores["roc_auc"], 4)
     states = [t.state.name for t in result.study.trials]
@@ -252,14 +286,15 @@ def execute(
         trials=len(states),
         pruned_share=round(states.count("PRUNED") / max(1, len(states)), 3),
     )
-    pd.set_option("display.width", 160)
-    pd.set_option("display.max_colwidth", 50)
-    print(result.leaderboard().head(20).to_string(index=False))
-    print(f"chosen: {result.describe()}")
+    if not verbose:  # fit printed the leaderboard and paths itself when verbose
+        from automl.console import print_result
+
+        print_result(result)
     if "score" in row:
         print(f"test {result.metric}: {row['score']:.4f}")
-    print(f"model: {model_path}")
+    if model_dir:
+        print(f"model: {model_path}")
     if result.report_path:
         row["report"] = result.report_path
-        print(f"report: {result.report_path}")
+    row["model_path"] = model_path
     return row
