@@ -143,6 +143,7 @@ def fit(
         holdout=(data.x_valid, data.y_valid),
     )
     result.holdout_output = holdout_output
+    result.holdout_raw = data.raw_valid
     result.budget = {
         "time_budget": time_budget,
         "n_trials": n_trials,

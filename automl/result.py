@@ -93,6 +93,7 @@ class FittedResult:
         self.study_name = study_name
         self.storage = storage
         self.holdout = holdout  # (model-ready x_valid, encoded y_valid) of this search, if known
+        self.holdout_raw: Any = None  # the same rows as given (for display), if the task kept them
         self.budget: dict[str, Any] = {}  # what the search was given, for reports
         # validation output of the returned configuration before any refit (None if unknown)
         self.holdout_output: np.ndarray | None = None

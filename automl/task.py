@@ -59,6 +59,11 @@ class FeatureEncoder(ABC):
         """How the missing values of each input column are handled, for reports ({}: unknown)."""
         return {}
 
+    def readable(self, raw: Any) -> Any:
+        """Raw rows as a person reads them, a DataFrame column per input feature (for the
+        values shown beside explanations), or None where the model-ready rows read as well."""
+        return None
+
 
 class Featurizer(ABC):
     """A family's own input transform, fitted on the rows its model trains on (e.g. a tokenizer
@@ -97,6 +102,9 @@ class TaskData:
     # a group id per row (train rows, then valid rows) that must stay on one side of every
     # split: cross-validation folds keep groups whole, as the task's own split did (or None)
     groups: np.ndarray | None = None
+    # the validation rows as given, before the task's features (or None): what reports show
+    # beside explanations of those rows (FeatureEncoder.readable)
+    raw_valid: Any = None
 
     @property
     def n_train(self) -> int:
