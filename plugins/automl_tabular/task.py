@@ -77,4 +77,5 @@ class TabularTask(Task):
             target=encoder,
             summary=summary,
             max_epochs=MAX_EPOCHS,
+            raw_valid=frame.iloc[valid].reset_index(drop=True),
         )
