@@ -190,14 +190,17 @@ def _shap(result, texts, classes, bounds, deadline, notes):
     def run(start: int, stop: int):
         values: list[np.ndarray] = [np.zeros(0)] * (stop - start)
         base = np.zeros(stop - start)
-        for j in range(start, stop):
-            if not spans(texts[j]):  # nothing to attribute: the output is the base value
-                values[j - start] = np.zeros(0)
-                base[j - start] = explained_output(result, [texts[j]], classes[j : j + 1])[0]
         by_class = defaultdict(list)
         for j in range(start, stop):
-            if spans(texts[j]):
+            n_tokens = len(spans(texts[j]))
+            if n_tokens > 1:
                 by_class[int(classes[j])].append(j)
+                continue
+            # no token: the output is the base value; one token: its value is exact (and
+            # shap's text clustering needs two tokens)
+            pair = explained_output(result, ["", texts[j]], classes[[j, j]])
+            base[j - start] = pair[0]
+            values[j - start] = np.array([pair[1] - pair[0]]) if n_tokens else np.zeros(0)
         for cls, rows in by_class.items():
             found = explainer(cls)(
                 [texts[j] for j in rows],

@@ -31,7 +31,7 @@ def drawing(
         out.examples.append([(f"explained: {label}", *_example(x[p], shap_map, segments, lime_map,
                                                                 label))])  # fmt: skip
     if shap is not None and len(shap.rows):
-        figure = _class_maps(shap, h, w)
+        figure = _class_maps(shap, h, w, [str(c) for c in result.classes_ or []])
         if figure is not None:
             out.overview.append(figure)
     return out
@@ -97,7 +97,9 @@ def _example(image, shap_map, segments, lime_map, label) -> tuple[Any, str]:
     return to_uri(fig), caption
 
 
-def _class_maps(shap: Explanation, h: int, w: int) -> tuple[str, Any, str] | None:
+def _class_maps(
+    shap: Explanation, h: int, w: int, classes: list[str]
+) -> tuple[str, Any, str] | None:
     from automl.report.figures import new_figure, to_uri
 
     labels = list(dict.fromkeys(shap.output))
@@ -105,7 +107,8 @@ def _class_maps(shap: Explanation, h: int, w: int) -> tuple[str, Any, str] | Non
     labels = sorted(labels, key=lambda c: -counts[c])[:MAX_CLASSES]
     if not labels:
         return None
-    labels = sorted(labels, key=lambda c: shap.output.index(c))
+    rank = {c: i for i, c in enumerate(classes)}
+    labels = sorted(labels, key=lambda c: (rank.get(c, len(rank)), shap.output.index(c)))
     maps = []
     for c in labels:
         rows = [i for i, o in enumerate(shap.output) if o == c]
