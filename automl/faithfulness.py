@@ -35,16 +35,18 @@ class DeletionCheck:
 
     @property
     def mean_drop(self) -> float:
-        return _mean(self.drop)
+        """The mean top-k drop over the rows that had features to remove."""
+        return _mean(self.drop[self.k > 0])
 
     @property
     def mean_random(self) -> float:
-        return _mean(self.random_drop)
+        """The mean random drop over the rows that had features to remove."""
+        return _mean(self.random_drop[self.k > 0])
 
     @property
     def gap(self) -> np.ndarray:
-        """Per row: the top-k drop minus the random drop (finite rows only)."""
-        gap = np.asarray(self.drop - self.random_drop, dtype=np.float64)
+        """Per row with features: the top-k drop minus the random drop (finite ones only)."""
+        gap = np.asarray(self.drop - self.random_drop, dtype=np.float64)[self.k > 0]
         return gap[np.isfinite(gap)]
 
     @property
@@ -75,7 +77,7 @@ class DeletionCheck:
     def summary(self, method: str) -> str:
         """One sentence for notes and the report."""
         return (
-            f"{method} deletion check on {len(self.drop)} rows: removing each row's top "
+            f"{method} deletion check on {int((self.k > 0).sum())} rows: removing each row's top "
             f"{self.share:.0%} attributed features (k = {_k_range(self.k)}) lowers the explained "
             f"output by {self.mean_drop:.3g} on average, removing k random ones by "
             f"{self.mean_random:.3g}: {self.verdict}"
@@ -126,7 +128,8 @@ def deletion_check(
     """The deletion check for rows ``0 .. n-1``: ``attributions[i]`` are row i's attributions
     over its features, ``remove(i, features)`` returns row i with those features removed, and
     ``score(rows, which)`` the explained output of each given row (``which[j]``: the explained
-    row that ``rows[j]`` came from, so its class is known). Rows without features drop 0."""
+    row that ``rows[j]`` came from, so its class is known). Rows without features drop 0 and
+    are left out of the means."""
     if not 0 < share <= 1:
         raise ValueError(f"share must be in (0, 1]; got {share}")
     rng = np.random.default_rng(seed)

@@ -116,6 +116,9 @@ def test_tokens_in_text_order_and_the_global_token_table():
     assert frame.loc[0, "bonus"] == pytest.approx(bonus) and frame.loc[1, "bonus"] == 0
     assert frame.loc[1, "zebra"] == pytest.approx(exp.tokens[1][0][1])
     assert list(exp.attributions(0)) == [v for _, v in exp.tokens[0]]
+    bare = explain(result, ["_", "zebra"], method="shap")  # no token; one token
+    assert bare.tokens[0] == [] and bare.base_values[0] == pytest.approx(bare.predictions[0])
+    assert bare.base_values[1] + bare.tokens[1][0][1] == pytest.approx(bare.predictions[1])
 
 
 def test_deleting_tokens_keeps_the_rest_of_the_text():

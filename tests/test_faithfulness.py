@@ -60,6 +60,7 @@ def test_rows_without_features_and_bad_share():
 
     check = deletion_check([np.zeros(0), np.ones(3)], remove, score, share=0.5)
     assert check.k.tolist() == [0, 2] and check.drop.tolist() == [0.0, 0.0]
+    assert "on 1 rows" in check.summary("SHAP")  # the row without features is left out
     assert (
         removal_count(0, 0.1) == 0 and removal_count(3, 0.1) == 1 and removal_count(50, 0.1) == 5
     )

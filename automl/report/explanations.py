@@ -246,7 +246,7 @@ def _faithfulness(shap_exp, lime_exp, agreement) -> dict[str, Any] | None:
         rows.append(
             {
                 "method": name,
-                "rows": fmt(len(check.drop)),
+                "rows": fmt(int((check.k > 0).sum())),
                 "share": f"{check.share:.0%}",
                 "drop": fmt(check.mean_drop, 3),
                 "random": fmt(check.mean_random, 3),

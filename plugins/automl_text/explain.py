@@ -196,11 +196,11 @@ def _shap(result, texts, classes, bounds, deadline, notes):
             if n_tokens > 1:
                 by_class[int(classes[j])].append(j)
                 continue
-            # no token: the output is the base value; one token: its value is exact (and
-            # shap's text clustering needs two tokens)
-            pair = explained_output(result, ["", texts[j]], classes[[j, j]])
-            base[j - start] = pair[0]
-            values[j - start] = np.array([pair[1] - pair[0]]) if n_tokens else np.zeros(0)
+            # no token: nothing to attribute, the output is the base value; one token: its
+            # value is exact (and shap's text clustering needs two tokens)
+            empty, full = explained_output(result, ["", texts[j]], classes[[j, j]])
+            base[j - start] = empty if n_tokens else full
+            values[j - start] = np.array([full - empty]) if n_tokens else np.zeros(0)
         for cls, rows in by_class.items():
             found = explainer(cls)(
                 [texts[j] for j in rows],
