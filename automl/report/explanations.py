@@ -29,7 +29,8 @@ from automl.explain import (
 from automl.report import figures
 from automl.report.sections import fmt
 
-SHAP_SHARE = 0.75  # of the explanation budget; LIME gets what is left
+SHAP_SHARE = 0.70  # of the explanation budget, for SHAP on the global rows
+LIME_SHARE = 0.20  # then LIME on the example rows; the rest: deletion checks and figures
 TOP_FEATURES = 15
 TOP_TOKENS = 10
 MAX_CLASSES = 10
@@ -102,7 +103,7 @@ def explain_section(
     )  # fmt: skip
     lime_exp = None
     if "lime" in getattr(found, "methods", ("lime",)):
-        lime_deadline = max(started + seconds, time.monotonic() + 1.0)
+        lime_deadline = max(started + (SHAP_SHARE + LIME_SHARE) * seconds, time.monotonic() + 1.0)
         lime_exp = _run(
             found, result, x[order[: len(examples)]], "lime", background, bounds, lime_deadline,
             _take(raw, np.arange(len(examples))), missing,
