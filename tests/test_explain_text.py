@@ -79,7 +79,7 @@ def fitted(name: str):
         sms = pd.read_csv(DATA / "sms_spam_sample.csv")
         return automl.fit(
             sms, target="label", models=["tfidf_linear", "fasttext"], max_epochs=2,
-            **{**FIT, "n_trials": 3},
+            **{**FIT, "n_trials": 2},
         )  # fmt: skip
     raise KeyError(name)
 
