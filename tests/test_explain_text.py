@@ -180,3 +180,5 @@ def test_the_text_report_highlights_words_and_has_no_table_wording(tmp_path):
     assert "texts explained (global view)" in page
     for word in TABLE_WORDS:
         assert word not in page, word
+    assert "validation rows" not in page and "each row&#39;s" not in page  # texts, not rows
+    assert "validation texts" in page and "deletion check on " in page

@@ -153,3 +153,5 @@ def test_the_image_report_shows_pictures_and_no_table_wording(tmp_path):
     assert "images explained (global view)" in page and "training images" in page
     for word in TABLE_WORDS:
         assert word not in page, word
+    assert "validation rows" not in page and "each row&#39;s" not in page  # images, not rows
+    assert "validation images" in page and "deletion check on " in page

@@ -112,7 +112,7 @@ def explain_section(
         missing.append(("LIME", "the task's explainer does not offer LIME"))
     for name, exp in (("SHAP", shap_exp), ("LIME", lime_exp)):
         if exp is not None:
-            out["notes"][name] = list(exp.notes)
+            out["notes"][name] = [_unit_words(n, unit) for n in exp.notes]
             out["plugin_figures"] += exp.figures
     drawing = None
     try:
@@ -120,7 +120,7 @@ def explain_section(
     except Exception as exc:
         missing.append(("the explainer's figures", _why(exc)))
     agreement = _agreement(shap_exp, lime_exp, len(examples))
-    out["faithfulness"] = _faithfulness(shap_exp, lime_exp, agreement)
+    out["faithfulness"] = _faithfulness(shap_exp, lime_exp, agreement, unit)
     if drawing is not None:
         out["mode"] = "drawing"
         out["overview"] = list(drawing.overview)
@@ -134,7 +134,7 @@ def explain_section(
     elif _attributes(lime_exp):
         out["mode"] = "features"
     if shap_exp is not None and out["shap"] is None:
-        out["shap_about"] = _about(shap_exp)
+        out["shap_about"] = _about(shap_exp, unit)
     out["examples"] = _examples(
         result, unit, order, examples, x, y, output, shap_exp, lime_exp, drawing, agreement
     )
@@ -147,10 +147,10 @@ def explain_section(
 def _bounds(bounds: ExplainBounds, seconds: float, unit: str, count: int) -> list[tuple]:
     return [
         ("time budget", f"{seconds:.0f} s"),
-        ("SHAP background rows", fmt(bounds.background)),
+        (f"SHAP background {unit}s", fmt(bounds.background)),
         (f"{unit}s explained (global view)", fmt(bounds.rows)),
         (f"example {unit}s", fmt(count)),
-        ("LIME samples a row", fmt(bounds.lime_samples)),
+        (f"LIME samples per {unit}", fmt(bounds.lime_samples)),
     ]
 
 
@@ -173,6 +173,14 @@ def _run(found, result, x, method, background, bounds, deadline, raw, missing) -
         return None
     readable_display(result, raw, exp)
     return exp
+
+
+def _unit_words(note: str, unit: str) -> str:
+    """An explainer's note with "rows" read as the task's unit (images, texts)."""
+    if unit == "row":
+        return note
+    note = note.replace(" a row", f" per {unit}").replace(" rows", f" {unit}s")
+    return note.replace("each row's", f"each {unit}'s")
 
 
 def _why(exc: BaseException) -> str:
@@ -198,12 +206,12 @@ def _has_tokens(exp: Explanation | None) -> bool:
     return exp is not None and exp.tokens is not None and len(exp.rows) > 0
 
 
-def _space_text(exp: Explanation) -> str:
+def _space_text(exp: Explanation, unit: str = "row") -> str:
     target = exp.output[0] if exp.output else ""
     if exp.output_space in ("value", "predicted value"):
         return "the predicted value"
     if len(set(exp.output)) > 1:
-        return f"the {exp.output_space} of each row's predicted class"
+        return f"the {exp.output_space} of each {unit}'s predicted class"
     return f"the {exp.output_space} of class {target!r}"
 
 
@@ -213,10 +221,10 @@ def _row_space_text(exp: Explanation, pos: int) -> str:
     return f"the {exp.output_space} of class {exp.output[pos]!r}"
 
 
-def _about(exp: Explanation) -> dict[str, Any]:
+def _about(exp: Explanation, unit: str = "row") -> dict[str, Any]:
     return {
         "algorithm": exp.algorithm,
-        "space": _space_text(exp),
+        "space": _space_text(exp, unit),
         "rows": len(exp.rows),
         "seconds": f"{exp.seconds:.1f} s",
     }
@@ -238,7 +246,7 @@ def _agreement(shap_exp, lime_exp, n: int) -> Any:
     )
 
 
-def _faithfulness(shap_exp, lime_exp, agreement) -> dict[str, Any] | None:
+def _faithfulness(shap_exp, lime_exp, agreement, unit: str) -> dict[str, Any] | None:
     rows, flags = [], []
     for name, exp in (("SHAP", shap_exp), ("LIME", lime_exp)):
         check = None if exp is None else exp.deletion
@@ -252,7 +260,7 @@ def _faithfulness(shap_exp, lime_exp, agreement) -> dict[str, Any] | None:
                 "drop": fmt(check.mean_drop, 3),
                 "random": fmt(check.mean_random, 3),
                 "ok": check.above_random,
-                "verdict": check.verdict,
+                "verdict": _unit_words(check.verdict, unit),
             }
         )
         if not check.above_random:

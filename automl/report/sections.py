@@ -78,18 +78,20 @@ def score_origin(result: Any) -> str:
     n_all = (summary.get("train_rows") or 0) + (n_valid or 0) or None
     scheme = str(summary.get("validation") or "")
     folds = _best_folds(result)
+    unit = unit_of(result)
     if len(getattr(result, "members", None) or []) > 1:
         if scheme and "holdout" not in scheme:
             return (
-                f"the ensemble's out-of-fold outputs over all {fmt(n_all)} rows, on which it "
+                f"the ensemble's out-of-fold outputs over all {fmt(n_all)} {unit}s, on which it "
                 "was chosen"
             )
         return (
-            f"the ensemble's outputs on the {fmt(n_valid)} validation rows, on which it was chosen"
+            f"the ensemble's outputs on the {fmt(n_valid)} validation {unit}s, on which it was "
+            "chosen"
         )
     if folds:
-        return f"{folds}-fold cross-validation: out-of-fold outputs over all {fmt(n_all)} rows"
-    return f"the {fmt(n_valid)} validation rows"
+        return f"{folds}-fold cross-validation: out-of-fold outputs over all {fmt(n_all)} {unit}s"
+    return f"the {fmt(n_valid)} validation {unit}s"
 
 
 def trial_scores_origin(result: Any) -> str:
@@ -170,6 +172,7 @@ def data_section(result: Any) -> dict[str, Any]:
 
     metric = METRICS.get(result.metric)
     return {
+        "unit": unit,
         "task": result.task,
         "problem_type": result.problem_type,
         "problem_type_reason": result.problem_type_reason,
@@ -410,7 +413,9 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
             total = sum(m.weight for m in members)
             part.update(trial=member.trial, weight=member.weight / total)
             parts.append(part)
+    unit = unit_of(result)
     out = {
+        "unit": unit,
         "name": result.model_name,
         "description": describe()
         if callable(describe)
@@ -448,13 +453,13 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
     if output is not None and len(output) == len(y):
         out["caveat"] = (
             "Scored with the validation predictions the chosen configuration made during the "
-            "search, before any refit: these rows were unseen by the models that made them."
+            f"search, before any refit: these {unit}s were unseen by the models that made them."
         )
     elif result.refit:
         output = result.predictor.output(x)
         out["caveat"] = (
-            "The returned model was refit on training + validation rows, so it has seen these "
-            "held-out rows: the scores below are optimistic. The unbiased estimate is the "
+            f"The returned model was refit on training + validation {unit}s, so it has seen these "
+            f"held-out {unit}s: the scores below are optimistic. The unbiased estimate is the "
             f"search's validation {result.metric} of the chosen configuration, "
             f"{score(result.valid_score)}."
         )
@@ -465,11 +470,11 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
         out["residuals"] = figures.residuals(y, output)
     else:
         _classification(result, y, output, out, missing)
-    out["reconcile"] = _reconcile(result, y, output)
+    out["reconcile"] = _reconcile(result, y, output, unit)
     return out
 
 
-def _reconcile(result: Any, y: np.ndarray, output: np.ndarray) -> str | None:
+def _reconcile(result: Any, y: np.ndarray, output: np.ndarray, unit: str) -> str | None:
     """When the search metric on these rows differs from the search's score, say why."""
     from automl.metrics import METRICS
 
@@ -479,13 +484,13 @@ def _reconcile(result: Any, y: np.ndarray, output: np.ndarray) -> str | None:
         return None
     if abs(here - float(result.valid_score)) < 5e-5:
         return (
-            f"The {result.metric} on these rows, {score(here)}, is the search's score of the "
+            f"The {result.metric} on these {unit}s, {score(here)}, is the search's score of the "
             "chosen model (header and leaderboard)."
         )
     return (
-        f"The {result.metric} on these {len(y)} rows is {score(here)}; the search's score of the "
-        f"chosen model, {score(result.valid_score)} (header), is measured on "
-        f"{score_origin(result)}: other rows, so another number."
+        f"The {result.metric} on these {len(y)} {unit}s is {score(here)}; the search's score of "
+        f"the chosen model, {score(result.valid_score)} (header), is measured on "
+        f"{score_origin(result)}: other {unit}s, so another number."
     )
 
 
