@@ -145,6 +145,7 @@ def fit(
         storage=session.url,
         holdout=(data.x_valid, data.y_valid),
         holdout_output=holdout_output,
+        holdout_raw=data.raw_valid,
         budget={
             "time_budget": settings.time_budget,
             "n_trials": settings.n_trials,

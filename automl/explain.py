@@ -23,6 +23,7 @@ import pandas as pd
 from automl.errors import PluginError
 
 if TYPE_CHECKING:
+    from automl.faithfulness import DeletionCheck
     from automl.result import FittedResult
     from automl.task import Task
 
@@ -42,21 +43,25 @@ class ExplainBounds:
 
     ``background``: rows SHAP integrates over (≤ 100 for the gradient explainer, as the shap
     authors advise); ``rows``: rows explained for the global views (None: all given);
-    ``examples``: rows with a waterfall and a LIME table in the report; ``gradient_samples``:
-    expected-gradient samples per row; ``kernel_*``: the bounded KernelExplainer fallback
-    (background rows, coalitions per row, rows at most); ``lime_samples``: LIME perturbations
-    per row.
+    ``examples``: rows the report explains one by one (None: the task's explainer's choice,
+    ``Explainer.examples``); ``gradient_samples``: expected-gradient samples per row;
+    ``kernel_*``: the bounded KernelExplainer fallback (background rows, coalitions per row, rows
+    at most); ``partition_evals``: model evaluations per row of SHAP's model-agnostic partition
+    explainer; ``lime_samples``: LIME perturbations per row; ``deletion_share``: the share of a
+    row's features the faithfulness check removes (None: the explainer's choice).
     """
 
     seconds: float | None = None
     background: int = 100
     rows: int | None = 200
-    examples: int = 3
+    examples: int | None = None
     gradient_samples: int = 100
     kernel_background: int = 20
     kernel_samples: int = 400
     kernel_rows: int = 40
+    partition_evals: int = 300
     lime_samples: int = 1000
+    deletion_share: float | None = None
     seed: int = 0
 
     def with_(self, **changes: Any) -> ExplainBounds:
@@ -83,9 +88,15 @@ class Explanation:
     space (``output_space``: "probability", "log-odds", "value" or "decision score"), for the
     class ``output[i]`` ("P(>50K)", "value" ...). ``display`` holds each row's feature values as
     a person reads them, ``colour`` numbers for colouring (NaN: not ordered, e.g. a category).
-    ``rows`` are positions in the data handed to the explainer. A plugin whose explanations are
-    pictures (images, text) may leave ``values`` empty and put figures in ``figures``:
-    (title, image) pairs the report shows as they are, an image being a ``data:`` URI or what
+    ``rows`` are positions in the data handed to the explainer.
+
+    ``tokens`` (sequences such as text): ``tokens[i]`` is row i's list of (token, attribution)
+    pairs in input order; ``values`` and ``feature_names`` are then a global table, a column per
+    distinct token of the explained rows (0 where a row lacks it). ``segments``: the regions a
+    method switched on and off per row (LIME's superpixels: a region id per pixel).
+    ``deletion``: the faithfulness check of these attributions (``automl.faithfulness``).
+    A plugin may also put figures of its own in ``figures``: (title, image) pairs the report
+    shows as they are, an image being a ``data:`` URI or what
     ``automl.report.figures.to_uri(matplotlib_figure)`` returns.
     """
 
@@ -104,6 +115,16 @@ class Explanation:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     figures: list[tuple[str, str]] = field(default_factory=list)
+    tokens: list[list[tuple[str, float]]] | None = None
+    segments: np.ndarray | None = None
+    deletion: DeletionCheck | None = None
+
+    def attributions(self, i: int) -> np.ndarray:
+        """Row ``i``'s attributions over its own features: its tokens' values in input order
+        (sequences), else its row of ``values``."""
+        if self.tokens is not None:
+            return np.asarray([v for _, v in self.tokens[i]], dtype=np.float64)
+        return np.asarray(self.values[i], dtype=np.float64)
 
     def to_frame(self) -> pd.DataFrame:
         """Attributions: a row per explained row (indexed by ``rows``), a column per feature."""
@@ -133,6 +154,12 @@ class Explainer(ABC):
     """
 
     methods: ClassVar[tuple[str, ...]] = METHODS
+    # what one explained input is called in the report ("row", "image", "text")
+    unit: ClassVar[str] = "row"
+    # how many held-out inputs the report explains one by one (ExplainBounds.examples=None)
+    examples: ClassVar[int] = 3
+    # a sentence or two for the report on what the attributions are attributed to
+    about: ClassVar[str] = ""
 
     @abstractmethod
     def explain(
@@ -146,6 +173,30 @@ class Explainer(ABC):
         deadline: float,
     ) -> Explanation:
         """Attributions of ``method`` for the rows of ``x``."""
+
+    def draw(
+        self,
+        result: FittedResult,
+        x: np.ndarray,
+        shap: Explanation | None,
+        lime: Explanation | None,
+        examples: int,
+    ) -> Drawing | None:
+        """Figures of the explainer's own for the report (pictures of images, say), or None:
+        the report then draws per-feature charts (or highlighted tokens when the explanation
+        has ``tokens``). ``x``: the model-ready rows the report explains, its ``examples``
+        example rows first (SHAP explained a prefix of ``x``, LIME the example rows)."""
+        return None
+
+
+@dataclass
+class Drawing:
+    """What an explainer draws for the report: ``overview`` figures (the global view) and, per
+    example row in order, that row's figures; each a (title, image, caption) triple, the image
+    as ``automl.report.figures.to_uri`` returns it."""
+
+    overview: list[tuple[str, Any, str]] = field(default_factory=list)
+    examples: list[list[tuple[str, Any, str]]] = field(default_factory=list)
 
 
 # -- finding the explainer -----------------------------------------------------------------------
@@ -206,8 +257,10 @@ def explain(
         if holdout is None:
             raise ExplainError("pass rows to explain: this result holds no held-out data")
         x = np.asarray(holdout[0])
+        raw = getattr(result, "holdout_raw", None)
     else:
         x = result.features.transform(X)
+        raw = X
     if background is not None:
         bg = result.features.transform(background)
     elif holdout is not None:
@@ -226,6 +279,7 @@ def explain(
         bounds=bounds,
         deadline=deadline,
     )
+    readable_display(result, raw, out)
     if limit < len(x):
         out.notes.append(f"the first {limit} of {len(x)} rows explained (rows={bounds.rows})")
     if len(out.rows) < limit:
@@ -238,6 +292,20 @@ def explain(
 
 
 # -- helpers for explainers and the report -------------------------------------------------------
+def readable_display(result: Any, raw: Any, exp: Explanation) -> None:
+    """Show the explained rows' values as given (the raw rows), where the task's feature encoder
+    can read them (``FeatureEncoder.readable``) and they name the explanation's features."""
+    readable = getattr(result.features, "readable", None)
+    if raw is None or exp.display is None or not callable(readable):
+        return
+    shown = readable(raw)
+    if shown is None or len(shown) <= (int(exp.rows.max()) if len(exp.rows) else -1):
+        return
+    if not set(exp.feature_names) <= set(shown.columns):
+        return
+    exp.display = shown.iloc[exp.rows][exp.feature_names].reset_index(drop=True)
+
+
 def sample_rows(x: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     """At most ``n`` rows of ``x``, drawn without replacement (all of them when fewer)."""
     x = np.asarray(x)
@@ -247,12 +315,25 @@ def sample_rows(x: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     return x[idx]
 
 
-def example_rows(output: np.ndarray, problem_type: str, k: int = 3) -> list[int]:
+def example_rows(
+    output: np.ndarray, problem_type: str, k: int = 3, y: np.ndarray | None = None
+) -> list[int]:
     """``k`` telling rows: for a score, the highest, the lowest and the most borderline one;
-    for several classes, the most confident row of each of the most predicted classes."""
+    for several classes, the most confident row of each of the most predicted classes. Given
+    the true classes ``y`` (classification), about a third are wrong predictions when there
+    are any (the most confident mistakes first), the rest right ones chosen as above."""
     output = np.asarray(output)
     if len(output) == 0 or k <= 0:
         return []
+    if y is not None and problem_type != "regression":
+        y = np.asarray(y)
+        wrong = np.flatnonzero(output.argmax(axis=1) != y)
+        if len(wrong) and len(wrong) < len(output):
+            n_wrong = min(len(wrong), max(1, k // 3))
+            mistakes = wrong[np.argsort(-output[wrong].max(axis=1), kind="stable")][:n_wrong]
+            right = np.flatnonzero(output.argmax(axis=1) == y)
+            chosen = [int(right[i]) for i in example_rows(output[right], problem_type, k)]
+            return chosen[: k - n_wrong] + [int(i) for i in mistakes]
     if problem_type == "multiclass":
         predicted = output.argmax(axis=1)
         confidence = output.max(axis=1)
@@ -269,13 +350,16 @@ def example_rows(output: np.ndarray, problem_type: str, k: int = 3) -> list[int]
     return list(dict.fromkeys(chosen + rest))[:k]
 
 
-def explained_class(output: np.ndarray, problem_type: str) -> np.ndarray:
-    """The class each row's explanation is about: the positive class (binary), the predicted
-    class (multiclass); zeros for regression."""
+def explained_class(
+    output: np.ndarray, problem_type: str, predicted: bool = False, positive: int = 1
+) -> np.ndarray:
+    """The class each row's explanation is about: the positive class (binary,
+    ``fit(positive_class=...)``; or with ``predicted`` the predicted one), the predicted class
+    (multiclass); zeros for regression."""
     output = np.asarray(output)
-    if problem_type == "binary":
-        return np.ones(len(output), dtype=int)
-    if problem_type == "multiclass":
+    if problem_type == "binary" and not predicted:
+        return np.full(len(output), positive, dtype=int)
+    if problem_type in ("binary", "multiclass"):
         return output.argmax(axis=1).astype(int)
     return np.zeros(len(output), dtype=int)
 

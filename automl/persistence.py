@@ -56,6 +56,8 @@ def _write(result: FittedResult, folder: Path) -> list[str]:
         "spec": result.spec.to_json(),
         "target": result.target.to_json(),
         "metric": result.metric,
+        "metric_direction": result.metric_direction,
+        "positive": result.positive,
         "problem_type_reason": result.problem_type_reason,
         "valid_score": result.valid_score,
         "best_trial": result.best_trial,
@@ -113,7 +115,6 @@ def load(
     names further types that skops may rebuild (a plugin's own estimator or featurizer without
     ``get_state``); ``storage`` reopens the study when its URL held a password (saved
     redacted)."""
-    from automl.metrics import METRICS
     from automl.plugins import load_registry
     from automl.result import FittedResult
     from automl.targets import TargetEncoder
@@ -135,13 +136,14 @@ def load(
         _load_member(i, entry, config, registry, listing, dev, packages, trusted)
         for i, entry in enumerate(config["members"])
     ]
-    return FittedResult(
+    target = TargetEncoder.from_json(config["target"])
+    result = FittedResult(
         task=config["task"],
         members=members,
         spec=DataSpec.from_json(config["spec"]),
         features=features,
-        target=TargetEncoder.from_json(config["target"]),
-        metric=METRICS[config["metric"]],
+        target=target,
+        metric=_metric(config, target),
         problem_type_reason=config["problem_type_reason"],
         study=None,
         best_trial=config["best_trial"],
@@ -152,6 +154,24 @@ def load(
         study_name=config["study_name"],
         storage=storage or config["storage"],
     )
+    result._direction = config.get("metric_direction", result.metric_direction)
+    return result
+
+
+def _metric(config: dict[str, Any], target: Any) -> Any:
+    """The search metric by name (built-in or a scikit-learn scorer); a custom callable is not
+    saved, so its name stands for it (``score`` then needs ``metric=``)."""
+    from automl.metrics import resolve
+
+    try:
+        return resolve(
+            config["metric"],
+            target.problem_type,
+            classes=target.classes,
+            positive=config.get("positive", 1),
+        )
+    except (DataError, ValueError):
+        return config["metric"]
 
 
 def _packages(registry: Any) -> set[str]:

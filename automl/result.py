@@ -65,6 +65,7 @@ class FittedResult:
         storage: str | None = None,
         holdout: tuple[np.ndarray, np.ndarray] | None = None,
         holdout_output: np.ndarray | None = None,
+        holdout_raw: Any = None,
         budget: dict[str, Any] | None = None,
         trial_models: dict[int, Predictor] | None = None,
     ) -> None:
@@ -89,6 +90,7 @@ class FittedResult:
         # metric callable was not saved: score() then needs metric=)
         self.metric = metric if isinstance(metric, str) else metric.name
         self.metric_obj = None if isinstance(metric, str) else metric
+        self._direction = None if self.metric_obj is None else self.metric_obj.direction
         self.problem_type = spec.problem_type
         self.problem_type_reason = problem_type_reason
         self._study = study
@@ -100,6 +102,9 @@ class FittedResult:
         self.study_name = study_name
         self.storage = storage
         self.holdout = holdout  # (model-ready x_valid, encoded y_valid) of this search, if known
+        self.holdout_raw = (
+            holdout_raw  # the same rows as given (for display), if the task kept them
+        )
         self.budget = dict(budget or {})  # what the search was given, for reports
         # validation output of the returned configuration before any refit (None if unknown)
         self.holdout_output = holdout_output
@@ -177,6 +182,12 @@ class FittedResult:
         if not self._predictor(model).has_proba:
             raise AttributeError(f"model family {self.model_name!r} gives no probabilities")
         return self._output(data, model)
+
+    @property
+    def metric_direction(self) -> str:
+        """ "maximize" or "minimize": how the search metric ranks (kept for a loaded model whose
+        custom metric callable was not saved)."""
+        return self._direction or "maximize"
 
     @property
     def positive(self) -> int:
@@ -281,8 +292,7 @@ class FittedResult:
         board = pd.DataFrame(rows, columns=columns)
         if data is not None:
             board.insert(4, "score_test", board["trial"].map(tested))
-        direction = self.metric_obj.direction if self.metric_obj else "maximize"
-        ascending = direction == "minimize"
+        ascending = self.metric_direction == "minimize"
         board["_order"] = board["state"].map({"complete": 0, "pruned": 1}).fillna(2)
         board = board.sort_values(["_order", self.metric], ascending=[True, ascending])
         return board.drop(columns="_order").reset_index(drop=True)

@@ -70,6 +70,11 @@ class FeatureEncoder(ABC):
         """Rebuild the encoder from what ``get_state`` returned."""
         raise NotImplementedError(f"{cls.__name__} defines get_state but not from_state")
 
+    def readable(self, raw: Any) -> Any:
+        """Raw rows as a person reads them, a DataFrame column per input feature (for the
+        values shown beside explanations), or None where the model-ready rows read as well."""
+        return None
+
 
 class Featurizer(ABC):
     """A family's own input transform, fitted on the rows its model trains on (e.g. a tokenizer
@@ -128,6 +133,9 @@ class TaskData:
     w_valid: np.ndarray | None = None
     # whether the validation rows were the caller's own (``fit(valid=...)``): no split made
     given_valid: bool = False
+    # the validation rows as given, before the task's features (or None): what reports show
+    # beside explanations of those rows (FeatureEncoder.readable)
+    raw_valid: Any = None
 
     @property
     def n_train(self) -> int:

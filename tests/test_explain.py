@@ -273,7 +273,10 @@ def test_bad_arguments():
         explain(result, method="anchors")
     with pytest.raises(TypeError, match=r"unknown explanation bound\(s\) \['rowz'\]"):
         explain(result, rowz=3)
-    assert ExplainBounds().background == 100 and ExplainBounds().examples == 3
+    assert ExplainBounds().background == 100 and ExplainBounds().examples is None
+    from automl_tabular.explain import TabularExplainer
+
+    assert TabularExplainer.examples == 3  # examples=None: the explainer's own choice
 
 
 def test_readable_rows_read_model_ready_columns_back(adult_frame):

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from browser import DevTools, chromium, console_errors, evaluate, open_page, screenshot
 from test_explain import fitted
+from test_explain_text import fitted as fitted_text
+from test_explain_vision import fitted as fitted_vision
 
 from automl.explain import ExplainBounds, Explainer
 from automl.report import render_report, write_report
@@ -200,6 +202,9 @@ def _open_in_chromium(binary: str, page: Path, shot: Path, profile: Path) -> dic
           return {sections, images: images.length,
                   broken: images.filter(i => !i.complete || i.naturalWidth === 0).length,
                   examples: document.querySelectorAll('[data-role=example]').length,
+                  tokens: document.querySelectorAll('span.tok').length,
+                  coloured: [...document.querySelectorAll('span.tok')].filter(
+                    s => getComputedStyle(s).backgroundColor !== 'rgba(0, 0, 0, 0)').length,
                   height: document.documentElement.scrollHeight,
                   overflow: document.documentElement.scrollWidth > window.innerWidth};
         })()"""
@@ -235,4 +240,39 @@ def test_the_page_renders_in_chromium(tmp_path, name):
     external = [u for u in state["requests"] if not u.startswith(("file:", "data:", "about:"))]
     assert external == []
     assert state["examples"] == 3
+    assert shot.stat().st_size > 50_000
+
+
+@pytest.mark.parametrize("kind", ["image", "text"])
+def test_image_and_text_pages_render_in_chromium(tmp_path, kind):
+    """Pictures for images, highlighted words for text; a clean console and no requests."""
+    import torch
+
+    binary = chromium()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # two busy shared cores: tiny models run best on one thread
+    try:
+        _render_image_or_text(tmp_path, kind, binary)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _render_image_or_text(tmp_path: Path, kind: str, binary: str) -> None:
+    if kind == "image":
+        result, bounds = fitted_vision("patches"), BOUNDS.with_(gradient_samples=50)
+    else:
+        result, bounds = fitted_text("sms"), BOUNDS.with_(partition_evals=200)
+    page_path = Path(write_report(result, tmp_path / "report.html", bounds=bounds))
+    shot = tmp_path / f"report-{kind}.png"
+    state = _open_in_chromium(binary, page_path, shot, tmp_path / "profile")
+    assert state["errors"] == []
+    assert [s["id"] for s in state["sections"]] == list(SECTIONS)
+    assert state["broken"] == 0 and not state["overflow"]
+    external = [u for u in state["requests"] if not u.startswith(("file:", "data:", "about:"))]
+    assert external == []
+    assert state["examples"] == 6
+    if kind == "image":
+        assert state["images"] >= 8 and state["tokens"] == 0  # 6 examples, class maps ...
+    else:
+        assert state["tokens"] > 60 and state["coloured"] > 30
     assert shot.stat().st_size > 50_000

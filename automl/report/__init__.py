@@ -40,7 +40,7 @@ def render_report(
 
     from automl import __version__
     from automl.explain import ExplainBounds, default_seconds
-    from automl.report import sections
+    from automl.report import explanations, sections
 
     started = time.monotonic()
     bounds = bounds or ExplainBounds()
@@ -55,7 +55,7 @@ def render_report(
     model = sections.guarded(sections.model_section, result, holdout)
     if explain:
         explained = sections.guarded(
-            sections.explain_section, result, holdout, bounds, explainer=explainer
+            explanations.explain_section, result, holdout, bounds, explainer=explainer
         )
     else:
         explained = {"missing": [("explanations", "turned off (explain=False)")]}
@@ -65,10 +65,14 @@ def render_report(
         "generated": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "version": __version__,
         "headline": [
-            ("task", f"{result.task} · {result.problem_type}"),
-            ("model", result.model_name),
-            (f"validation {result.metric}", sections.score(result.valid_score)),
-            ("run time", f"{(result.timings or {}).get('total', 0):.0f} s"),
+            ("task", f"{result.task} · {result.problem_type}", ""),
+            ("model", result.model_name, ""),
+            (
+                f"{result.metric} in the search",
+                sections.score(result.valid_score),
+                sections.guarded_text(sections.score_origin, result),
+            ),
+            ("run time", f"{(result.timings or {}).get('total', 0):.0f} s", ""),
         ],
         "data": data,
         "search": search,

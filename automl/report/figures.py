@@ -20,6 +20,12 @@ CSS_DPI = 96
 FAMILY_COLOURS = ("#1e88e5", "#f4511e", "#43a047", "#8e24aa", "#fdd835", "#00acc1", "#6d4c41")
 
 
+def new_figure(width: float, height: float) -> Any:
+    """A matplotlib figure (no pyplot state) sized in inches, for plugins drawing their own
+    report figures; ``to_uri`` embeds it."""
+    return _figure(width, height)
+
+
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
 
@@ -293,6 +299,37 @@ def _swarm_offsets(v: np.ndarray, rng: np.random.Generator, width: float = 0.38)
     return rng.uniform(-1, 1, len(v)) * spread
 
 
+def has_gap(total: float, prediction: float) -> bool:
+    """Whether attributions that add up to ``total`` miss the ``prediction`` by more than
+    rounding (a sampling explainer's approximation error)."""
+    return abs(prediction - total) > 1e-6 * max(1.0, abs(prediction))
+
+
+def waterfall_steps(
+    values: np.ndarray,
+    base: float,
+    names: Sequence[str],
+    shown: Sequence[str],
+    top: int = 10,
+    prediction: float | None = None,
+) -> tuple[list[str], list[float]]:
+    """The waterfall's labels and steps: the ``top`` largest attributions, the rest summed into
+    one, and (when ``prediction`` is given and the attributions miss it) the approximation gap,
+    so that ``base + sum(steps)`` is the prediction."""
+    values = np.asarray(values, float)
+    order = list(np.argsort(-np.abs(values))[:top])
+    labels = [f"{_short(names[j], 22)} = {_short(shown[j], 18)}" for j in order]
+    steps = [float(values[j]) for j in order]
+    if len(values) > top:
+        labels.append(f"{len(values) - top} other features")
+        steps.append(float(values.sum() - values[order].sum()))
+    total = base + float(values.sum())
+    if prediction is not None and has_gap(total, prediction):
+        labels.append("approximation gap")
+        steps.append(float(prediction - total))
+    return labels, steps
+
+
 def waterfall(
     values: np.ndarray,
     base: float,
@@ -300,29 +337,24 @@ def waterfall(
     shown: Sequence[str],
     top: int = 10,
     space: str = "",
+    prediction: float | None = None,
 ) -> str:
     """From the base value to the row's output: the ``top`` largest attributions as steps, the
-    rest summed into one."""
-    values = np.asarray(values, float)
-    order = list(np.argsort(-np.abs(values))[:top])
-    rest = float(values.sum() - values[order].sum())
-    labels = [f"{_short(names[j], 22)} = {_short(shown[j], 18)}" for j in order]
-    steps = [float(values[j]) for j in order]
-    if len(values) > top:
-        labels.append(f"{len(values) - top} other features")
-        steps.append(rest)
+    rest summed into one; ends at ``prediction`` when given (see ``waterfall_steps``)."""
+    labels, steps = waterfall_steps(values, base, names, shown, top, prediction)
     fig = _figure(5.3, 1.2 + 0.3 * len(steps))
     ax = fig.add_subplot()
-    span = max(abs(base), abs(base + values.sum()), 1e-12)
+    span = max(abs(base), abs(base + sum(steps)), 1e-12)
     total = sum(abs(s) for s in steps) or span
     cursor = base
-    for i, step in enumerate(steps):
+    for i, (label, step) in enumerate(zip(labels, steps)):
         y = len(steps) - 1 - i
+        gap = label == "approximation gap" and i == len(steps) - 1
         ax.barh(
             y,
             step,
             left=cursor,
-            color=POSITIVE if step >= 0 else NEGATIVE,
+            color=NEUTRAL if gap else POSITIVE if step >= 0 else NEGATIVE,
             height=0.62,
         )
         ax.text(

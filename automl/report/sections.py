@@ -1,41 +1,30 @@
 """What each section of the report shows, as plain dicts for the template.
 
 Every section is built on its own and guarded: a part that cannot be drawn becomes a note saying
-why (``missing``), never a missing page. Nothing here is modality-specific: explanations come
-from the task's ``Explainer`` (``automl.explain``), data facts from ``result.summary``.
+why (``missing``), never a missing page. Nothing here is modality-specific: data facts come
+from ``result.summary``; the explanations section is ``automl.report.explanations``.
 """
 
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from automl.explain import (
-    ExplainBounds,
-    ExplainError,
-    Explanation,
-    default_seconds,
-    example_rows,
-    explainer_for,
-    sample_rows,
-)
 from automl.report import figures
 
 SUMMARY_LABELS = {
-    "rows": "rows",
+    "rows": "{unit}s",
     "columns": "columns",
     "shape": "shape of one example",
     "features": "model-ready features",
-    "train_rows": "training rows",
-    "valid_rows": "validation (held-out) rows",
+    "train_rows": "training {unit}s",
+    "valid_rows": "validation (held-out) {unit}s",
 }
 LEADERBOARD_ROWS = 60
-SHAP_SHARE = 0.75  # of the explanation budget; LIME gets what is left
 TOP_FEATURES = 15
 MIN_IMPORTANCE_TRIALS = 3  # Optuna's evaluator runs on 2; 3 is the least that tells
 
@@ -46,6 +35,14 @@ def guarded(build: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return build(*args, **kwargs)
     except Exception as exc:  # a report is written whatever one part does
         return {"error": f"{type(exc).__name__}: {exc}", "missing": []}
+
+
+def guarded_text(build: Any, *args: Any) -> str:
+    """``build(...)``, or "" when it fails (a line of text the page can do without)."""
+    try:
+        return str(build(*args))
+    except Exception:
+        return ""
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -72,10 +69,70 @@ def score(value: Any) -> str:
     return f"{value:.4f}" if abs(value) < 1e4 else fmt(value)
 
 
+# -- what the validation score is ---------------------------------------------------------------
+def score_origin(result: Any) -> str:
+    """What ``result.valid_score`` was measured on, in words (the header, the model section and
+    the held-out metrics say it, so that their numbers can be told apart)."""
+    summary = result.summary or {}
+    n_valid = summary.get("valid_rows")
+    n_all = (summary.get("train_rows") or 0) + (n_valid or 0) or None
+    scheme = str(summary.get("validation") or "")
+    folds = _best_folds(result)
+    unit = unit_of(result)
+    if len(getattr(result, "members", None) or []) > 1:
+        if scheme and "holdout" not in scheme:
+            return (
+                f"the ensemble's out-of-fold outputs over all {fmt(n_all)} {unit}s, on which it "
+                "was chosen"
+            )
+        return (
+            f"the ensemble's outputs on the {fmt(n_valid)} validation {unit}s, on which it was "
+            "chosen"
+        )
+    if folds:
+        return f"{folds}-fold cross-validation: out-of-fold outputs over all {fmt(n_all)} {unit}s"
+    return f"the {fmt(n_valid)} validation {unit}s"
+
+
+def trial_scores_origin(result: Any) -> str:
+    """What each trial's score in the leaderboard was measured on."""
+    scheme = str((result.summary or {}).get("validation") or "")
+    if not scheme:
+        return "its validation score"
+    return scheme.replace("holdout split of", "the held-out validation split of")
+
+
+def _best_folds(result: Any) -> int:
+    study = result.study
+    if study is None or result.best_trial is None:
+        return 0
+    try:
+        trial = study.trials[result.best_trial]
+    except (IndexError, KeyError):
+        return 0
+    return len(trial.user_attrs.get("fold_scores") or [])
+
+
 # -- 1. data --------------------------------------------------------------------------------------
+def unit_of(result: Any) -> str:
+    """What one input is called on the page ("row", "image", "text"): the task explainer's
+    ``unit``, "row" when there is none."""
+    from automl.explain import explainer_for
+
+    try:
+        return str(getattr(explainer_for(result), "unit", "row"))
+    except Exception:
+        return "row"
+
+
 def data_section(result: Any) -> dict[str, Any]:
     summary = dict(result.summary or {})
-    facts = [(label, fmt(summary[key])) for key, label in SUMMARY_LABELS.items() if key in summary]
+    unit = unit_of(result)
+    facts = [
+        (label.format(unit=unit), fmt(summary[key]))
+        for key, label in SUMMARY_LABELS.items()
+        if key in summary
+    ]
     classes = []
     counts = summary.get("class_counts") or {}
     total = sum(counts.values()) or 1
@@ -115,6 +172,7 @@ def data_section(result: Any) -> dict[str, Any]:
 
     metric = METRICS.get(result.metric)
     return {
+        "unit": unit,
         "task": result.task,
         "problem_type": result.problem_type,
         "problem_type_reason": result.problem_type_reason,
@@ -126,6 +184,7 @@ def data_section(result: Any) -> dict[str, Any]:
         "classes": classes,
         "missing_values": missing,
         "missing_note": None if missing else "No missing values were found in the training split.",
+        "reports_missing": "missing_values" in summary,
         "notes": list(summary.get("notes") or []),
         "other": other,
         "budget": budget,
@@ -160,14 +219,21 @@ def search_section(result: Any) -> dict[str, Any]:
     states = Counter(t["state"] for t in trials)
     from automl.metrics import METRICS
 
-    maximize = METRICS[result.metric].direction == "maximize"
+    maximize = result.metric_direction == "maximize"
     history = None
     if any(t["state"] in ("complete", "pruned") for t in trials):
         history = figures.history(trials, result.metric, maximize, result.best_trial)
     else:
         missing.append(("optimisation history", "no trial completed or reported a score"))
     importances = _importances(study, result, missing)
+    scores = f"Each trial's {result.metric} is measured on {trial_scores_origin(result)}."
+    if len(getattr(result, "members", None) or []) > 1:
+        scores += (
+            f" The chosen ensemble's {result.metric}, {score(result.valid_score)} (the header's), "
+            f"is measured on {score_origin(result)}."
+        )
     return {
+        "scores": scores,
         "columns": columns,
         "rows": rows,
         "more": max(0, len(board) - LEADERBOARD_ROWS),
@@ -194,6 +260,7 @@ def _trial_points(study: Any) -> list[dict[str, Any]]:
                 "last": reported[max(reported)] if reported else None,
                 "epochs": max(reported) if reported else t.user_attrs.get("epochs_run"),
                 "by_epoch": bool(reported),
+                "stopped_by": t.user_attrs.get("stopped_by"),
                 "seconds": t.duration.total_seconds() if t.duration else None,
             }
         )
@@ -267,7 +334,8 @@ def _importances(study: Any, result: Any, missing: list) -> list[dict[str, Any]]
 
 
 def _pruning(study: Any, trials: list[dict[str, Any]]) -> dict[str, Any]:
-    """Epochs the epoch-trained trials ran against what full runs would have taken."""
+    """Epochs the epoch-trained trials ran against what full runs would have taken. Trials the
+    time budget stopped are left out: the epochs a budget cuts are not savings."""
     max_epochs = study.user_attrs.get("max_epochs") or getattr(study.pruner, "_max_resource", None)
     trained = [t for t in trials if t["by_epoch"] and t["state"] in ("complete", "pruned")]
     pruned = [t for t in trials if t["state"] == "pruned"]
@@ -282,23 +350,40 @@ def _pruning(study: Any, trials: list[dict[str, Any]]) -> dict[str, Any]:
                 "notes say why."
             )
         return {"text": text, "facts": [("pruned trials", fmt(len(pruned)))]}
-    run = sum(int(t["epochs"] or 0) for t in trained)
+    budget_cut = [t for t in trained if t.get("stopped_by") == "time_budget"]
+    counted = [t for t in trained if t.get("stopped_by") != "time_budget"]
+    run = sum(int(t["epochs"] or 0) for t in counted)
     facts = [
         ("epoch-trained trials", fmt(len(trained))),
         ("pruned", fmt(len([t for t in trained if t["state"] == "pruned"]))),
-        ("epochs run", fmt(run)),
+        ("epochs run", fmt(sum(int(t["epochs"] or 0) for t in trained))),
     ]
+    cut_text = ""
+    if budget_cut:
+        cut_epochs = sum(int(t["epochs"] or 0) for t in budget_cut)
+        facts.append(("stopped by the time budget", fmt(len(budget_cut))))
+        cut_text = (
+            f" {len(budget_cut)} trial(s) that the time budget stopped (after {cut_epochs} "
+            "epochs in all) are not counted: epochs a budget cuts are not savings."
+        )
     if not isinstance(max_epochs, (int, float)) or max_epochs <= 0:
         return {
-            "text": "The epoch cap of the search is not known, so the saving cannot be told.",
+            "text": "The epoch cap of the search is not known, so the saving cannot be told."
+            + cut_text,
             "facts": facts,
         }
-    full = int(max_epochs) * len(trained)
+    if not counted:
+        return {
+            "text": "The time budget stopped every epoch-trained trial, so nothing can be "
+            "credited to pruning or early stopping." + cut_text,
+            "facts": facts,
+        }
+    full = int(max_epochs) * len(counted)
     saved = 1 - run / full if full else 0.0
-    cut = [t for t in trained if t["state"] == "pruned"]
+    cut = [t for t in counted if t["state"] == "pruned"]
     cut_run = sum(int(t["epochs"] or 0) for t in cut)
     facts += [
-        ("epochs full runs would take", f"{fmt(full)} ({fmt(len(trained))} × {int(max_epochs)})"),
+        ("epochs full runs would take", f"{fmt(full)} ({fmt(len(counted))} × {int(max_epochs)})"),
         ("saved", f"{saved:.0%}"),
     ]
     text = (
@@ -310,7 +395,7 @@ def _pruning(study: Any, trials: list[dict[str, Any]]) -> dict[str, Any]:
             f" The {len(cut)} pruned trial(s) stopped after {cut_run} epochs instead of "
             f"{int(max_epochs) * len(cut)}."
         )
-    return {"text": text, "facts": facts}
+    return {"text": text + cut_text, "facts": facts}
 
 
 # -- 3. the chosen model --------------------------------------------------------------------------
@@ -328,14 +413,17 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
             total = sum(m.weight for m in members)
             part.update(trial=member.trial, weight=member.weight / total)
             parts.append(part)
+    unit = unit_of(result)
     out = {
+        "unit": unit,
         "name": result.model_name,
         "description": describe()
         if callable(describe)
         else result.family.describe(result.best_params),
         "facts": [
             ("best trial" if len(parts) > 1 else "chosen trial", fmt(result.best_trial)),
-            (f"validation {result.metric} (search)", score(result.valid_score)),
+            (f"{result.metric} in the search", score(result.valid_score)),
+            ("measured on", score_origin(result)),
             ("refit on train + validation", fmt(bool(result.refit))),
         ]
         + ([("epochs", fmt(result.epochs))] if getattr(result, "epochs", None) else []),
@@ -347,6 +435,7 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
         "confusion": None,
         "residuals": None,
         "caveat": None,
+        "reconcile": None,
         "missing": missing,
     }
     if holdout is None:
@@ -364,13 +453,13 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
     if output is not None and len(output) == len(y):
         out["caveat"] = (
             "Scored with the validation predictions the chosen configuration made during the "
-            "search, before any refit: these rows were unseen by the models that made them."
+            f"search, before any refit: these {unit}s were unseen by the models that made them."
         )
     elif result.refit:
         output = result.predictor.output(x)
         out["caveat"] = (
-            "The returned model was refit on training + validation rows, so it has seen these "
-            "held-out rows: the scores below are optimistic. The unbiased estimate is the "
+            f"The returned model was refit on training + validation {unit}s, so it has seen these "
+            f"held-out {unit}s: the scores below are optimistic. The unbiased estimate is the "
             f"search's validation {result.metric} of the chosen configuration, "
             f"{score(result.valid_score)}."
         )
@@ -381,7 +470,28 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
         out["residuals"] = figures.residuals(y, output)
     else:
         _classification(result, y, output, out, missing)
+    out["reconcile"] = _reconcile(result, y, output, unit)
     return out
+
+
+def _reconcile(result: Any, y: np.ndarray, output: np.ndarray, unit: str) -> str | None:
+    """When the search metric on these rows differs from the search's score, say why."""
+    from automl.errors import DataError
+
+    try:
+        here = float(result._metric(None)(y, output))
+    except (DataError, ValueError):
+        return None
+    if abs(here - float(result.valid_score)) < 5e-5:
+        return (
+            f"The {result.metric} on these {unit}s, {score(here)}, is the search's score of the "
+            "chosen model (header and leaderboard)."
+        )
+    return (
+        f"The {result.metric} on these {len(y)} {unit}s is {score(here)}; the search's score of "
+        f"the chosen model, {score(result.valid_score)} (header), is measured on "
+        f"{score_origin(result)}: other {unit}s, so another number."
+    )
 
 
 def _architecture(predictor: Any, family: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -445,9 +555,11 @@ def _classification(result, y, output, out, missing) -> None:
     binary = k == 2
     average = "binary" if binary else "macro"
     kw = {"average": average, "zero_division": 0}
-    if not binary:
+    if binary:
+        kw["pos_label"] = result.positive
+    else:
         kw["labels"] = list(range(k))
-    suffix = f" (class {labels[1]!r})" if binary else " (macro average)"
+    suffix = f" (class {labels[result.positive]!r})" if binary else " (macro average)"
     metrics = [
         ("accuracy", score(skm.accuracy_score(y, pred))),
         ("balanced accuracy", score(skm.balanced_accuracy_score(y, pred))),
@@ -459,7 +571,8 @@ def _classification(result, y, output, out, missing) -> None:
         for name in ("roc_auc", "log_loss"):
             try:
                 label = "ROC AUC" if name == "roc_auc" else "log-loss"
-                metrics.append((label, score(METRICS[name](y, output))))
+                metric = METRICS[name].for_positive(result.positive)
+                metrics.append((label, score(metric(y, output))))
             except ValueError as exc:
                 missing.append((name, str(exc)))
     else:
@@ -486,208 +599,3 @@ def _classification(result, y, output, out, missing) -> None:
     ]
     matrix = skm.confusion_matrix(y, pred, labels=list(range(k)))
     out["confusion"] = figures.confusion(matrix, labels)
-
-
-# -- 4. explanations ------------------------------------------------------------------------------
-def explain_section(
-    result: Any,
-    holdout: tuple[np.ndarray, np.ndarray] | None,
-    bounds: ExplainBounds,
-    explainer: Any = None,
-) -> dict[str, Any]:
-    started = time.monotonic()
-    seconds = bounds.seconds if bounds.seconds is not None else default_seconds(result)
-    out: dict[str, Any] = {
-        "budget": f"{seconds:.0f} s",
-        "bounds": [
-            ("time budget", f"{seconds:.0f} s"),
-            ("SHAP background rows", fmt(bounds.background)),
-            ("rows explained (global views)", fmt(bounds.rows)),
-            ("example rows", fmt(bounds.examples)),
-            ("LIME samples a row", fmt(bounds.lime_samples)),
-        ],
-        "shap": None,
-        "examples": [],
-        "lime_notes": [],
-        "plugin_figures": [],
-        "missing": [],
-    }
-    missing = out["missing"]
-    if holdout is None:
-        missing.append(
-            (
-                "explanations",
-                "no held-out rows to explain: the result carries none (a loaded model); call "
-                "write_report(result, path, holdout=(x, y)) with model-ready rows",
-            )
-        )
-        return out
-    try:
-        found = explainer or explainer_for(result)
-    except ExplainError as exc:
-        missing.append(("explanations", str(exc)))
-        return out
-    x, y = np.asarray(holdout[0]), np.asarray(holdout[1])
-    output = result.predictor.output(x)
-    examples = example_rows(output, result.problem_type, bounds.examples)
-    chosen = set(examples)
-    order = np.asarray(examples + [i for i in range(len(x)) if i not in chosen])
-    if bounds.rows is not None:
-        order = order[: max(bounds.rows, len(examples))]
-    background = sample_rows(x, bounds.background, bounds.seed)
-    shap_deadline = started + SHAP_SHARE * seconds
-
-    shap_exp = lime_exp = None
-    try:
-        shap_exp = found.explain(
-            result,
-            x[order],
-            method="shap",
-            background=background,
-            bounds=bounds,
-            deadline=shap_deadline,
-        )
-    except Exception as exc:
-        missing.append(("SHAP", _why(exc)))
-    if _attributes(shap_exp):
-        out["shap"] = _shap_view(shap_exp)
-        out["plugin_figures"] += shap_exp.figures
-    elif shap_exp is not None and shap_exp.figures:
-        out["plugin_figures"] += shap_exp.figures
-    if "lime" in getattr(found, "methods", ("lime",)):
-        try:
-            lime_exp = found.explain(
-                result,
-                x[order[: len(examples)]],
-                method="lime",
-                background=background,
-                bounds=bounds,
-                deadline=max(started + seconds, time.monotonic() + 1.0),
-            )
-            out["lime_notes"] = list(lime_exp.notes)
-            out["plugin_figures"] += lime_exp.figures
-        except Exception as exc:
-            missing.append(("LIME", _why(exc)))
-    else:
-        missing.append(("LIME", "the task's explainer does not offer LIME"))
-    out["examples"] = _examples(result, order, examples, y, output, shap_exp, lime_exp)
-    if not out["examples"] and examples:
-        missing.append(("example rows", "neither SHAP nor LIME explained the example rows"))
-    out["seconds"] = f"{time.monotonic() - started:.1f} s"
-    return out
-
-
-def _attributes(exp: Explanation | None) -> bool:
-    """Whether an explanation has per-feature attributions to draw (a plugin's may only carry
-    figures of its own)."""
-    return (
-        exp is not None
-        and len(exp.rows) > 0
-        and np.asarray(exp.values).ndim == 2
-        and (np.asarray(exp.values).size > 0)
-    )
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, ExplainError):
-        return str(exc)
-    if isinstance(exc, ImportError):
-        return f"{exc}; install the explanation extra: pip install 'automl[explain]'"
-    return f"the explainer failed: {type(exc).__name__}: {exc}"
-
-
-def _space_text(exp: Explanation) -> str:
-    target = exp.output[0] if exp.output else ""
-    if exp.output_space in ("value", "predicted value"):
-        return "the predicted value"
-    if len(set(exp.output)) > 1:
-        return f"the {exp.output_space} of each row's predicted class"
-    return f"the {exp.output_space} of class {target!r}"
-
-
-def _row_space_text(exp: Explanation, pos: int) -> str:
-    if exp.output_space == "value" or pos >= len(exp.output):
-        return "the predicted value" if exp.output_space == "value" else ""
-    return f"the {exp.output_space} of class {exp.output[pos]!r}"
-
-
-def _shap_view(exp: Explanation) -> dict[str, Any]:
-    importance = exp.importance()
-    order = [exp.feature_names.index(n) for n in importance.index[:TOP_FEATURES]]
-    return {
-        "algorithm": exp.algorithm,
-        "space": _space_text(exp),
-        "rows": len(exp.rows),
-        "seconds": f"{exp.seconds:.1f} s",
-        "notes": list(exp.notes),
-        "bar": figures.bars(
-            list(importance.index[:TOP_FEATURES]),
-            list(importance.values[:TOP_FEATURES]),
-            "mean |SHAP value| (average impact on the explained output)",
-            colour=figures.POSITIVE,
-        ),
-        "beeswarm": figures.beeswarm(exp.values, exp.colour, exp.feature_names, order),
-        "hidden": max(0, len(exp.feature_names) - TOP_FEATURES),
-    }
-
-
-def _examples(result, order, examples, y, output, shap_exp, lime_exp) -> list[dict[str, Any]]:
-    views = []
-    classes = result.classes_ or []
-    for pos, row in enumerate(examples):
-        has_shap = _attributes(shap_exp) and pos < len(shap_exp.rows)
-        has_lime = _attributes(lime_exp) and pos < len(lime_exp.rows)
-        if not (has_shap or has_lime):
-            continue
-        source = shap_exp if has_shap else lime_exp
-        names = source.feature_names
-        shown = (
-            [str(v) for v in source.display.iloc[pos].tolist()]
-            if source.display is not None
-            else [""] * len(names)
-        )
-        if result.problem_type == "regression":
-            predicted = f"predicted {fmt(float(output[row]))}"
-            truth = f"true {fmt(float(y[row]))}"
-        else:
-            c = int(np.argmax(output[row]))
-            label = classes[c] if c < len(classes) else c
-            prob = f" (p = {output[row][c]:.2f})" if result.predictor.has_proba else ""
-            predicted = f"predicted {label!s}{prob}"
-            t = int(y[row])
-            truth = f"true {classes[t] if t < len(classes) else t!s}"
-        view = {
-            "row": int(row),
-            "title": f"Validation row {row}: {predicted}, {truth}",
-            "explains": _row_space_text(source, pos),
-            "waterfall": None,
-            "lime": None,
-            "table": [],
-            "lime_fit": None,
-        }
-        shap_row = shap_exp.values[pos] if has_shap else None
-        lime_row = lime_exp.values[pos] if has_lime else None
-        if has_shap:
-            view["waterfall"] = figures.waterfall(
-                shap_row,
-                float(shap_exp.base_values[pos]),
-                names,
-                shown,
-                space=shap_exp.output_space,
-            )
-        if has_lime:
-            view["lime"] = figures.signed_bars(lime_row, names, shown)
-            if lime_exp.local_fit is not None:
-                view["lime_fit"] = fmt(float(lime_exp.local_fit[pos]), 2)
-        key = np.abs(shap_row) if has_shap else np.abs(lime_row)
-        for j in np.argsort(-key)[:10]:
-            view["table"].append(
-                {
-                    "feature": names[j],
-                    "value": shown[j],
-                    "shap": fmt(float(shap_row[j]), 3) if has_shap else "–",
-                    "lime": fmt(float(lime_row[j]), 3) if has_lime else "–",
-                }
-            )
-        views.append(view)
-    return views

@@ -10,6 +10,11 @@ Both run on the model-ready columns; attributions of the columns that came from 
 that column, so explanations name the table's own columns. An ensemble is explained member by
 member in probability (or value) space and the members' attributions are averaged with the
 ensemble's weights — SHAP values are additive in the model, so that is the ensemble's.
+
+``predictions`` is the model's own output for the explained class; the sampling explainers
+(expected gradients, the kernel fallback) add up to it only approximately, and the report shows
+the gap. Faithfulness: the deletion check sets a row's top 20% columns (or random ones) to the
+background rows' mean (``automl.faithfulness``).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ TREE_REGRESSORS = (
 )
 GRADIENT_BACKGROUND = 100  # the shap authors' advice for GradientExplainer / DeepExplainer
 CHUNK = 25
+DELETION_SHARE = 0.20  # of the table's columns
+OUTPUT_SPACES = ("probability", "value", "predicted-class indicator")  # what output() returns
 
 
 @dataclass
@@ -58,6 +65,11 @@ class _Attributions:
 
 class TabularExplainer(Explainer):
     """SHAP and LIME for the tabular task's models (see the module docstring)."""
+
+    about = (
+        "Attributions of model-ready columns that come from one input column (one-hot levels, "
+        "missing indicators, date parts) are summed onto that column."
+    )
 
     def explain(
         self,
@@ -76,7 +88,7 @@ class TabularExplainer(Explainer):
             raise ExplainError("no rows to explain")
         view = _FeatureView(result.features, x.shape[1])
         output = result.predictor.output(x)
-        classes = explained_class(output, result.problem_type)
+        classes = explained_class(output, result.problem_type, positive=result.positive)
         notes: list[str] = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -89,7 +101,10 @@ class TabularExplainer(Explainer):
                     found.space,
                     found.algorithm,
                 )
-                predictions = base + values.sum(axis=1)
+                if space in OUTPUT_SPACES:  # the model's own output, which sampling approximates
+                    predictions = _picked(output[:n], classes[:n])
+                else:  # an exact margin explainer: its values add up to the margin
+                    predictions = base + values.sum(axis=1)
                 local_fit = None
             elif method == "lime":
                 values, base, predictions, local_fit = _lime(
@@ -100,11 +115,15 @@ class TabularExplainer(Explainer):
             else:
                 raise ExplainError(f"unknown method {method!r}; the tabular task knows shap, lime")
         display, colour = view.readable(x[:n])
+        grouped = view.group(values)
+        share = bounds.deletion_share or DELETION_SHARE
+        deletion = _deletion(result, x[:n], background, grouped, classes[:n], view, share, bounds)
+        notes.append(deletion.summary(method.upper()))
         return Explanation(
             method=method,
             algorithm=algorithm,
             feature_names=view.names,
-            values=view.group(values),
+            values=grouped,
             base_values=np.asarray(base, dtype=np.float64),
             predictions=np.asarray(predictions, dtype=np.float64),
             output=[output_label(result, int(c)) for c in classes[:n]],
@@ -115,7 +134,34 @@ class TabularExplainer(Explainer):
             local_fit=local_fit,
             notes=notes,
             seconds=time.monotonic() - started,
+            deletion=deletion,
         )
+
+
+def _picked(output: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Each row's output for its explained class (the value itself for regression)."""
+    output = np.asarray(output, dtype=np.float64)
+    return output if output.ndim == 1 else output[np.arange(len(output)), classes]
+
+
+def _deletion(result, x, background, grouped, classes, view, share, bounds):
+    """The deletion check on the table's columns: a removed column's model-ready columns are
+    set to the background rows' mean."""
+    from automl.faithfulness import deletion_check
+
+    fill = np.asarray(background, dtype=np.float32).mean(axis=0)
+    members = [np.flatnonzero(view.matrix[:, j]) for j in range(view.matrix.shape[1])]
+
+    def remove(i: int, columns: np.ndarray) -> np.ndarray:
+        row = x[i].copy()
+        for j in columns:
+            row[members[j]] = fill[members[j]]
+        return row
+
+    def score(rows: list[np.ndarray], which: np.ndarray) -> np.ndarray:
+        return _picked(result.predictor.output(np.stack(rows)), classes[which])
+
+    return deletion_check(list(grouped), remove, score, share=share, seed=bounds.seed)
 
 
 class _FeatureView:

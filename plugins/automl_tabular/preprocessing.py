@@ -223,6 +223,13 @@ class TabularPreprocessor(FeatureEncoder):
         self.missing_counts = dict(state["missing_counts"])
         return self
 
+    def readable(self, raw: Any) -> pd.DataFrame:
+        """The kept input columns of raw rows as given: numbers in short form, categories and
+        dates as written, "missing" for missing values."""
+        frame = self._frame(raw)
+        shown = {c.name: [_raw_text(v) for v in frame[c.name].tolist()] for c in self.columns}
+        return pd.DataFrame(shown, columns=[c.name for c in self.columns])
+
     # -- transforming ------------------------------------------------------------------------
     def _frame(self, raw: Any) -> pd.DataFrame:
         from automl_tabular.inputs import as_frame
@@ -378,11 +385,24 @@ def _level(level: str) -> str:
     return "missing" if level == MISSING else level
 
 
+def _raw_text(value: Any) -> str:
+    """A raw cell as a person reads it."""
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        return "missing"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value) + 0.0:.6g}"  # + 0.0: no "-0"
+    return str(value)
+
+
 def _fmt(value: float) -> str:
     if not np.isfinite(value):
         return str(value)
     if abs(value) >= 100 or abs(value - round(value)) < 1e-4:
-        return f"{value:,.0f}"
+        return f"{round(value) + 0:,.0f}"  # + 0: a value rounding to zero is "0", not "-0"
     if abs(value) >= 10:
         return f"{value:.1f}"
     return f"{value:.3g}"

@@ -87,6 +87,7 @@ class TabularTask(Task):
             train_rows=train,
             valid_rows=valid_rows,
             given_valid=bool(n_given),
+            raw_valid=frame.iloc[valid_rows].reset_index(drop=True),
         )
 
 

@@ -72,6 +72,11 @@ class TextTask(Task):
     def describe_input(self) -> str:
         return ACCEPTED
 
+    def explainer(self):
+        from automl_text.explain import TextExplainer
+
+        return TextExplainer()
+
     def adapt(
         self,
         dataset: Any,

@@ -39,6 +39,11 @@ class VisionTask(Task):
     def describe_input(self) -> str:
         return inputs.ACCEPTED
 
+    def explainer(self):
+        from automl_vision.explain import VisionExplainer
+
+        return VisionExplainer()
+
     def adapt(
         self,
         dataset: Any,

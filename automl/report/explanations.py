@@ -1,0 +1,492 @@
+"""Section 4 of the report: SHAP and LIME explanations of the chosen model on held-out rows, and
+whether they are faithful.
+
+The task's ``Explainer`` computes the attributions; this module picks the rows (example rows,
+right and wrong predictions, then more rows for the global view), splits the time budget,
+compares the methods (``automl.faithfulness``) and turns the explanations into views: the
+explainer's own pictures when it draws some (``Explainer.draw``: images), highlighted tokens
+when the explanations have ``tokens`` (text), per-feature charts otherwise (tables).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.explain import (
+    ExplainBounds,
+    ExplainError,
+    Explanation,
+    default_seconds,
+    example_rows,
+    explainer_for,
+    readable_display,
+    sample_rows,
+)
+from automl.report import figures
+from automl.report.sections import fmt
+
+SHAP_SHARE = 0.70  # of the explanation budget, for SHAP on the global rows
+LIME_SHARE = 0.20  # then LIME on the example rows; the rest: deletion checks and figures
+TOP_FEATURES = 15
+TOP_TOKENS = 10
+MAX_CLASSES = 10
+POSITIVE_RGB = (232, 56, 79)  # figures.POSITIVE
+NEGATIVE_RGB = (30, 136, 229)  # figures.NEGATIVE
+
+
+def explain_section(
+    result: Any,
+    holdout: tuple[np.ndarray, np.ndarray] | None,
+    bounds: ExplainBounds,
+    explainer: Any = None,
+) -> dict[str, Any]:
+    """The explanations section as a dict for the template (see the module docstring)."""
+    started = time.monotonic()
+    seconds = bounds.seconds if bounds.seconds is not None else default_seconds(result)
+    missing: list[tuple[str, str]] = []
+    out: dict[str, Any] = {
+        "budget": f"{seconds:.0f} s",
+        "unit": "row",
+        "about": "",
+        "bounds": [],
+        "mode": None,
+        "shap": None,
+        "shap_about": None,
+        "refit_note": None,
+        "tokens_table": [],
+        "overview": [],
+        "examples": [],
+        "notes": {"SHAP": [], "LIME": []},
+        "plugin_figures": [],
+        "faithfulness": None,
+        "missing": missing,
+    }
+    if holdout is None:
+        missing.append(
+            (
+                "explanations",
+                "no held-out rows to explain: the result carries none (a loaded model); call "
+                "write_report(result, path, holdout=(x, y)) with model-ready rows",
+            )
+        )
+        return out
+    try:
+        found = explainer or explainer_for(result)
+    except ExplainError as exc:
+        missing.append(("explanations", str(exc)))
+        return out
+    unit = str(getattr(found, "unit", "row"))
+    count = bounds.examples if bounds.examples is not None else int(getattr(found, "examples", 3))
+    out.update(unit=unit, about=getattr(found, "about", ""))
+    out["bounds"] = _bounds(bounds, seconds, unit, count)
+    if getattr(result, "refit", False):
+        out["refit_note"] = (
+            f"The explained model was refit on training + validation {unit}s, so it has seen "
+            f"these held-out {unit}s: it makes fewer mistakes on them than on new data."
+        )
+    x, y = np.asarray(holdout[0]), np.asarray(holdout[1])
+    output = result.predictor.output(x)
+    examples = example_rows(output, result.problem_type, count, y=y)
+    chosen = set(examples)
+    order = np.asarray(examples + [i for i in range(len(x)) if i not in chosen])
+    if bounds.rows is not None:
+        order = order[: max(bounds.rows, len(examples))]
+    raw = _take(getattr(result, "holdout_raw", None), order)
+    background = sample_rows(x, bounds.background, bounds.seed)
+    shap_exp = _run(
+        found, result, x[order], "shap", background, bounds, started + SHAP_SHARE * seconds, raw,
+        missing,
+    )  # fmt: skip
+    lime_exp = None
+    if "lime" in getattr(found, "methods", ("lime",)):
+        lime_deadline = max(started + (SHAP_SHARE + LIME_SHARE) * seconds, time.monotonic() + 1.0)
+        lime_exp = _run(
+            found, result, x[order[: len(examples)]], "lime", background, bounds, lime_deadline,
+            _take(raw, np.arange(len(examples))), missing,
+        )  # fmt: skip
+    else:
+        missing.append(("LIME", "the task's explainer does not offer LIME"))
+    for name, exp in (("SHAP", shap_exp), ("LIME", lime_exp)):
+        if exp is not None:
+            out["notes"][name] = [_unit_words(n, unit) for n in exp.notes]
+            out["plugin_figures"] += exp.figures
+    drawing = None
+    try:
+        drawing = found.draw(result, x[order], shap_exp, lime_exp, len(examples))
+    except Exception as exc:
+        missing.append(("the explainer's figures", _why(exc)))
+    agreement = _agreement(shap_exp, lime_exp, len(examples))
+    out["faithfulness"] = _faithfulness(shap_exp, lime_exp, agreement, unit)
+    if drawing is not None:
+        out["mode"] = "drawing"
+        out["overview"] = list(drawing.overview)
+    elif _has_tokens(shap_exp) or _has_tokens(lime_exp):
+        out["mode"] = "tokens"
+        if _has_tokens(shap_exp):
+            out["tokens_table"] = _token_table(shap_exp)
+    elif _attributes(shap_exp):
+        out["mode"] = "features"
+        out["shap"] = _shap_view(shap_exp)
+    elif _attributes(lime_exp):
+        out["mode"] = "features"
+    if shap_exp is not None and out["shap"] is None:
+        out["shap_about"] = _about(shap_exp, unit)
+    out["examples"] = _examples(
+        result, unit, order, examples, x, y, output, shap_exp, lime_exp, drawing, agreement
+    )
+    if not out["examples"] and examples:
+        missing.append((f"example {unit}s", "neither SHAP nor LIME explained the example rows"))
+    out["seconds"] = f"{time.monotonic() - started:.1f} s"
+    return out
+
+
+def _bounds(bounds: ExplainBounds, seconds: float, unit: str, count: int) -> list[tuple]:
+    return [
+        ("time budget", f"{seconds:.0f} s"),
+        (f"SHAP background {unit}s", fmt(bounds.background)),
+        (f"{unit}s explained (global view)", fmt(bounds.rows)),
+        (f"example {unit}s", fmt(count)),
+        (f"LIME samples per {unit}", fmt(bounds.lime_samples)),
+    ]
+
+
+def _take(raw: Any, order: np.ndarray) -> Any:
+    """The raw rows at ``order`` (a DataFrame, an array or a list), or None."""
+    if raw is None:
+        return None
+    if isinstance(raw, (pd.DataFrame, pd.Series)):
+        return raw.iloc[order].reset_index(drop=True)
+    return np.asarray(raw, dtype=object)[order]
+
+
+def _run(found, result, x, method, background, bounds, deadline, raw, missing) -> Any:
+    try:
+        exp = found.explain(
+            result, x, method=method, background=background, bounds=bounds, deadline=deadline
+        )
+    except Exception as exc:
+        missing.append((method.upper(), _why(exc)))
+        return None
+    readable_display(result, raw, exp)
+    return exp
+
+
+def _unit_words(note: str, unit: str) -> str:
+    """An explainer's note with "rows" read as the task's unit (images, texts)."""
+    if unit == "row":
+        return note
+    note = note.replace(" a row", f" per {unit}").replace(" rows", f" {unit}s")
+    return note.replace("each row's", f"each {unit}'s")
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, ExplainError):
+        return str(exc)
+    if isinstance(exc, ImportError):
+        return f"{exc}; install the explanation extra: pip install 'automl[explain]'"
+    return f"the explainer failed: {type(exc).__name__}: {exc}"
+
+
+def _attributes(exp: Explanation | None) -> bool:
+    """Whether an explanation has per-feature attributions to draw (a plugin's may only carry
+    figures of its own)."""
+    return (
+        exp is not None
+        and len(exp.rows) > 0
+        and np.asarray(exp.values).ndim == 2
+        and (np.asarray(exp.values).size > 0)
+    )
+
+
+def _has_tokens(exp: Explanation | None) -> bool:
+    return exp is not None and exp.tokens is not None and len(exp.rows) > 0
+
+
+def _space_text(exp: Explanation, unit: str = "row") -> str:
+    target = exp.output[0] if exp.output else ""
+    if exp.output_space in ("value", "predicted value"):
+        return "the predicted value"
+    if len(set(exp.output)) > 1:
+        return f"the {exp.output_space} of each {unit}'s predicted class"
+    return f"the {exp.output_space} of class {target!r}"
+
+
+def _row_space_text(exp: Explanation, pos: int) -> str:
+    if exp.output_space == "value" or pos >= len(exp.output):
+        return "the predicted value" if exp.output_space == "value" else ""
+    return f"the {exp.output_space} of class {exp.output[pos]!r}"
+
+
+def _about(exp: Explanation, unit: str = "row") -> dict[str, Any]:
+    return {
+        "algorithm": exp.algorithm,
+        "space": _space_text(exp, unit),
+        "rows": len(exp.rows),
+        "seconds": f"{exp.seconds:.1f} s",
+    }
+
+
+# -- faithfulness --------------------------------------------------------------------------------
+def _agreement(shap_exp, lime_exp, n: int) -> Any:
+    from automl.faithfulness import agreement
+
+    if shap_exp is None or lime_exp is None or shap_exp.deletion is None:
+        return None
+    rows = min(n, len(shap_exp.rows), len(lime_exp.rows))
+    if rows == 0:
+        return None
+    return agreement(
+        [shap_exp.attributions(i) for i in range(rows)],
+        [lime_exp.attributions(i) for i in range(rows)],
+        share=shap_exp.deletion.share,
+    )
+
+
+def _faithfulness(shap_exp, lime_exp, agreement, unit: str) -> dict[str, Any] | None:
+    rows, flags = [], []
+    for name, exp in (("SHAP", shap_exp), ("LIME", lime_exp)):
+        check = None if exp is None else exp.deletion
+        if check is None:
+            continue
+        rows.append(
+            {
+                "method": name,
+                "rows": fmt(int((check.k > 0).sum())),
+                "share": f"{check.share:.0%}",
+                "drop": fmt(check.mean_drop, 3),
+                "random": fmt(check.mean_random, 3),
+                "ok": check.above_random,
+                "verdict": _unit_words(check.verdict, unit),
+            }
+        )
+        if not check.above_random:
+            flags.append(
+                f"{name}: removing its top-ranked features lowers the explained output by "
+                f"{fmt(check.mean_drop, 3)} on average, no more than removing as many random "
+                f"features ({fmt(check.mean_random, 3)}): its attributions may not show what "
+                "the model relies on."
+            )
+    if not rows:
+        return None
+    agree = None
+    if agreement is not None:
+        agree = {
+            "rows": fmt(len(agreement.k)),
+            "spearman": fmt(agreement.mean_correlation, 2),
+            "overlap": f"{agreement.mean_overlap:.0%}"
+            if np.isfinite(agreement.mean_overlap)
+            else "–",
+        }
+    return {"rows": rows, "flags": flags, "agreement": agree}
+
+
+def _row_faithfulness(pos: int, shap_exp, lime_exp, agreement) -> list[tuple[str, str]]:
+    facts = []
+    for name, exp in (("SHAP", shap_exp), ("LIME", lime_exp)):
+        check = None if exp is None else exp.deletion
+        if check is not None and pos < len(check.drop):
+            facts.append(
+                (
+                    f"{name} deletion (top {check.k[pos]} vs {check.k[pos]} random)",
+                    f"{fmt(float(check.drop[pos]), 3)} vs {fmt(float(check.random_drop[pos]), 3)}",
+                )
+            )
+    if agreement is not None and pos < len(agreement.k):
+        corr, overlap = agreement.rank_correlation[pos], agreement.top_overlap[pos]
+        facts.append(
+            (
+                "SHAP/LIME agreement",
+                f"rank correlation {fmt(float(corr), 2)}, top-{agreement.k[pos]} overlap "
+                + (f"{overlap:.0%}" if np.isfinite(overlap) else "–"),
+            )
+        )
+    return facts
+
+
+# -- global views ---------------------------------------------------------------------------------
+def _shap_view(exp: Explanation) -> dict[str, Any]:
+    importance = exp.importance()
+    order = [exp.feature_names.index(n) for n in importance.index[:TOP_FEATURES]]
+    return {
+        **_about(exp),
+        "bar": figures.bars(
+            list(importance.index[:TOP_FEATURES]),
+            list(importance.values[:TOP_FEATURES]),
+            "mean |SHAP value| (average impact on the explained output)",
+            colour=figures.POSITIVE,
+        ),
+        "beeswarm": figures.beeswarm(exp.values, exp.colour, exp.feature_names, order),
+        "hidden": max(0, len(exp.feature_names) - TOP_FEATURES),
+    }
+
+
+def _token_table(exp: Explanation) -> list[dict[str, Any]]:
+    """Per explained class (up to ``MAX_CLASSES``, most frequent first), the tokens with the
+    largest mean |SHAP| over the rows explained for that class (0 where a row lacks one)."""
+    labels = pd.Series(exp.output).value_counts().index.tolist()[:MAX_CLASSES]
+    table = []
+    values = np.asarray(exp.values, dtype=np.float64)
+    for label in labels:
+        rows = [i for i, o in enumerate(exp.output) if o == label]
+        mean_abs = np.abs(values[rows]).mean(axis=0)
+        mean = values[rows].mean(axis=0)
+        present = (values[rows] != 0).sum(axis=0)
+        top = np.argsort(-mean_abs, kind="stable")[:TOP_TOKENS]
+        table.append(
+            {
+                "label": str(label),
+                "rows": len(rows),
+                "tokens": [
+                    {
+                        "token": exp.feature_names[j],
+                        "mean_abs": fmt(float(mean_abs[j]), 3),
+                        "mean": fmt(float(mean[j]), 3),
+                        "present": fmt(int(present[j])),
+                        "style": _span_style(float(mean[j]), float(mean_abs[top[0]]) or 1.0),
+                    }
+                    for j in top
+                    if mean_abs[j] > 0
+                ],
+            }
+        )
+    return table
+
+
+# -- example rows ---------------------------------------------------------------------------------
+def _examples(
+    result, unit, order, examples, x, y, output, shap_exp, lime_exp, drawing, agreement
+) -> list[dict[str, Any]]:
+    views = []
+    for pos, row in enumerate(examples):
+        has_shap = shap_exp is not None and pos < len(shap_exp.rows)
+        has_lime = lime_exp is not None and pos < len(lime_exp.rows)
+        pictures = drawing.examples[pos] if drawing and pos < len(drawing.examples) else []
+        if not (has_shap or has_lime or pictures):
+            continue
+        title, verdict = _title(result, unit, row, y, output)
+        source = shap_exp if has_shap else lime_exp
+        view = {
+            "row": int(row),
+            "title": title,
+            "verdict": verdict,
+            "explains": _row_space_text(source, pos) if source is not None else "",
+            "figures": pictures,
+            "faithful": _row_faithfulness(pos, shap_exp, lime_exp, agreement),
+            "shap_tokens": None,
+            "lime_tokens": None,
+            "waterfall": None,
+            "gap": None,
+            "lime": None,
+            "table": [],
+            "lime_fit": None,
+        }
+        if drawing is None and (_has_tokens(shap_exp) or _has_tokens(lime_exp)):
+            text = x[order[pos]]
+            if has_shap and shap_exp.tokens is not None:
+                view["shap_tokens"] = _highlight(text, shap_exp.tokens[pos], "SHAP")
+            if has_lime and lime_exp.tokens is not None:
+                view["lime_tokens"] = _highlight(text, lime_exp.tokens[pos], "LIME")
+        elif drawing is None:
+            shown = (shap_exp if has_shap else None, lime_exp if has_lime else None)
+            _feature_example(view, pos, *shown)
+        views.append(view)
+    return views
+
+
+def _title(result, unit, row, y, output) -> tuple[str, str | None]:
+    classes = result.classes_ or []
+    if result.problem_type == "regression":
+        return (
+            f"Held-out {unit} {row}: predicted {fmt(float(output[row]))}, true "
+            f"{fmt(float(y[row]))}",
+            None,
+        )
+    c = int(np.argmax(output[row]))
+    label = classes[c] if c < len(classes) else c
+    prob = f" (p = {output[row][c]:.2f})" if result.predictor.has_proba else ""
+    t = int(y[row])
+    truth = classes[t] if t < len(classes) else t
+    verdict = "right" if c == t else "wrong"
+    return f"Held-out {unit} {row}: predicted {label!s}{prob}, true {truth!s}", verdict
+
+
+def _feature_example(view, pos, shap_exp, lime_exp) -> None:
+    source = shap_exp if shap_exp is not None else lime_exp
+    names = source.feature_names
+    shown = (
+        [str(v) for v in source.display.iloc[pos].tolist()]
+        if source.display is not None
+        else [""] * len(names)
+    )
+    shap_row = None if shap_exp is None else shap_exp.values[pos]
+    lime_row = None if lime_exp is None else lime_exp.values[pos]
+    if shap_exp is not None:
+        base = float(shap_exp.base_values[pos])
+        prediction = float(shap_exp.predictions[pos])
+        view["waterfall"] = figures.waterfall(
+            shap_row, base, names, shown, space=shap_exp.output_space, prediction=prediction
+        )
+        total = base + float(np.sum(shap_row))
+        if figures.has_gap(total, prediction):
+            view["gap"] = (
+                f"The SHAP values of this row add up to {fmt(total)}, the model's output is "
+                f"{fmt(prediction)}: the explainer's approximation error ({shap_exp.algorithm}) "
+                f"is {fmt(prediction - total, 3)}, drawn as the last step."
+            )
+    if lime_exp is not None:
+        view["lime"] = figures.signed_bars(lime_row, names, shown)
+        if lime_exp.local_fit is not None:
+            view["lime_fit"] = fmt(float(lime_exp.local_fit[pos]), 2)
+    key = np.abs(shap_row) if shap_row is not None else np.abs(lime_row)
+    for j in np.argsort(-key)[:10]:
+        view["table"].append(
+            {
+                "feature": names[j],
+                "value": shown[j],
+                "shap": fmt(float(shap_row[j]), 3) if shap_row is not None else "–",
+                "lime": fmt(float(lime_row[j]), 3) if lime_row is not None else "–",
+            }
+        )
+
+
+# -- highlighted tokens -------------------------------------------------------------------------
+def _span_style(value: float, scale: float) -> str:
+    """An inline background colour: red for a positive attribution, blue for a negative one,
+    as strong as ``|value| / scale``."""
+    rgb = POSITIVE_RGB if value >= 0 else NEGATIVE_RGB
+    alpha = min(1.0, abs(value) / scale) * 0.8 if scale > 0 else 0.0
+    return f"background: rgba({rgb[0]}, {rgb[1]}, {rgb[2]}, {alpha:.2f})"
+
+
+def _highlight(row: Any, tokens: list[tuple[str, float]], method: str) -> list[dict[str, Any]]:
+    """The row's text as pieces, each token with its background and a tooltip of its value;
+    the characters between tokens as written (when the row is the text itself), else single
+    spaces. The template escapes every piece."""
+    scale = max((abs(v) for _, v in tokens), default=0.0)
+    pieces: list[dict[str, Any]] = []
+    text = row if isinstance(row, str) else None
+    pos = 0
+    for token, value in tokens:
+        at = text.find(token, pos) if text is not None else -1
+        if at < 0:
+            text = None  # cannot follow the row's own spacing: fall back to spaces
+            if pieces:
+                pieces.append({"text": " ", "style": None, "title": None})
+        elif at > pos:
+            pieces.append({"text": text[pos:at], "style": None, "title": None})
+        pieces.append(
+            {
+                "text": token,
+                "style": _span_style(value, scale),
+                "title": f"{method} {value:+.3g}",
+            }
+        )
+        if text is not None:
+            pos = at + len(token)
+    if text is not None and pos < len(text):
+        pieces.append({"text": text[pos:], "style": None, "title": None})
+    return pieces

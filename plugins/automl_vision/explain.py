@@ -1,0 +1,301 @@
+"""Explanations of image classifiers: one attribution per pixel, on the image as the model sees
+it (resized to the training size).
+
+SHAP: expected gradients (``shap.GradientExplainer``) of the explained class's probability, on
+the torch model, channels summed. It costs one forward and backward pass per sample (100 a
+row by default) whatever the image size, where a masking explainer (``shap.Explainer`` with an
+image masker) needs thousands of forward passes for a map of useful resolution; its values add
+up, up to sampling error, to the probability minus its mean over the background images. The
+explained class is each image's predicted class. An ensemble is explained member by member and
+the maps averaged with the ensemble's weights, every member explaining the ensemble's class.
+LIME: ``lime_image.LimeImageExplainer`` on SLIC superpixels (scikit-image), each switched off
+by setting its pixels to the training split's channel mean, on the ensemble's combined output;
+a pixel's LIME value is its superpixel's weight.
+
+Faithfulness: the deletion check sets a row's top 10% pixels (or random ones) to the channel
+mean (``automl.faithfulness``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from automl.explain import (
+    Drawing,
+    ExplainBounds,
+    Explainer,
+    ExplainError,
+    Explanation,
+    explained_class,
+    output_label,
+    run_chunks,
+    sample_rows,
+)
+
+GRADIENT_BACKGROUND = 100  # the shap authors' advice for GradientExplainer
+CHUNK = 8  # images per SHAP step between deadline checks
+DELETION_SHARE = 0.10  # of the pixels
+PIXELS_PER_SUPERPIXEL = 20
+
+
+class VisionExplainer(Explainer):
+    """SHAP (expected gradients) and LIME (superpixels) for the vision task's models."""
+
+    unit = "image"
+    examples = 6
+    about = (
+        "Each image is explained at the size the model sees (its training size), for the class "
+        "it predicts: SHAP as expected gradients of that class's probability per pixel "
+        "(channels summed), LIME as the weights of a linear model over superpixels, each "
+        "switched off by setting it to the training images' mean colour."
+    )
+
+    def explain(
+        self,
+        result: Any,
+        x: np.ndarray,
+        *,
+        method: str,
+        background: np.ndarray,
+        bounds: ExplainBounds,
+        deadline: float,
+    ) -> Explanation:
+        started = time.monotonic()
+        x = np.asarray(x)
+        if x.ndim != 4 or len(x) == 0:
+            raise ExplainError(f"expected model-ready images (N, C, H, W); got shape {x.shape}")
+        output = result.predictor.output(x)
+        classes = explained_class(output, result.problem_type, predicted=True)
+        notes: list[str] = []
+        segments = local_fit = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if method == "shap":
+                values, base, algorithm = _shap(result, x, background, classes, bounds, deadline,
+                                                notes)  # fmt: skip
+            elif method == "lime":
+                values, base, local_fit, segments = _lime(
+                    result, x, classes, bounds, deadline, notes
+                )
+                algorithm = "LimeImageExplainer (SLIC superpixels)"
+            else:
+                raise ExplainError(f"unknown method {method!r}; the vision task knows shap, lime")
+        n, (h, w) = len(values), x.shape[2:]
+        predictions = output[np.arange(n), classes[:n]]
+        share = bounds.deletion_share or DELETION_SHARE
+        deletion = _deletion(result, x[:n], values, classes[:n], share, bounds.seed)
+        notes.append(deletion.summary(method.upper()))
+        return Explanation(
+            method=method,
+            algorithm=algorithm,
+            feature_names=[f"pixel ({r},{c})" for r in range(h) for c in range(w)],
+            values=values,
+            base_values=np.asarray(base, dtype=np.float64),
+            predictions=np.asarray(predictions, dtype=np.float64),
+            output=[output_label(result, int(c)) for c in classes[:n]],
+            output_space="probability",
+            rows=np.arange(n),
+            local_fit=local_fit,
+            notes=notes,
+            seconds=time.monotonic() - started,
+            segments=segments,
+            deletion=deletion,
+        )
+
+    def draw(self, result, x, shap, lime, examples) -> Drawing:
+        from automl_vision.explain_figures import drawing
+
+        return drawing(result, np.asarray(x), shap, lime, examples)
+
+
+# -- SHAP -----------------------------------------------------------------------------------------
+def _members(result: Any) -> list[tuple[Any, float, str]]:
+    members = getattr(result, "members", None)
+    if not members:
+        return [(result.predictor, 1.0, result.model_name)]
+    total = sum(float(m.weight) for m in members)
+    return [(m.predictor, float(m.weight) / total, m.family.name) for m in members]
+
+
+def _module(predictor: Any, name: str) -> Any:
+    module = getattr(getattr(predictor, "inner", predictor), "module", None)
+    if module is None:
+        raise ExplainError(
+            f"SHAP for images runs expected gradients on torch models; member {name!r} is "
+            f"{type(predictor).__name__}, which has none"
+        )
+    return module
+
+
+class _ClassProbability:
+    """The torch model as the explainer sees it: images on the [0, 1] scale in, the softmax
+    probability of one class out (a column)."""
+
+    @staticmethod
+    def make(module: Any, cls: int) -> Any:
+        from torch import nn
+
+        class Wrapped(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.inner = module
+
+            def forward(self, z):
+                return self.inner(z).float().softmax(dim=1)[:, cls : cls + 1]
+
+        return Wrapped().eval()
+
+
+def _shap(result, x, background, classes, bounds, deadline, notes):
+    import shap
+    import torch
+
+    members = [(p, w, n, _module(p, n)) for p, w, n in _members(result)]
+    bg = sample_rows(background, min(bounds.background, GRADIENT_BACKGROUND), bounds.seed)
+    explainers: dict[tuple[int, int], tuple[Any, float]] = {}
+
+    def explainer(m: int, cls: int) -> tuple[Any, float]:
+        if (m, cls) not in explainers:
+            module = members[m][3]
+            device = next(module.parameters()).device
+            bg_t = torch.as_tensor(bg / 255.0, dtype=torch.float32, device=device)
+            wrapped = _ClassProbability.make(module, cls)
+            with torch.no_grad():
+                expected = float(wrapped(bg_t).mean())
+            found = shap.GradientExplainer(wrapped, bg_t, batch_size=bounds.gradient_samples)
+            explainers[(m, cls)] = (found, expected)
+        return explainers[(m, cls)]
+
+    def run(start: int, stop: int):
+        maps = np.zeros((stop - start, *x.shape[2:]))
+        base = np.zeros(stop - start)
+        for m, (_, weight, _, module) in enumerate(members):
+            device = next(module.parameters()).device
+            for cls in np.unique(classes[start:stop]):
+                rows = np.flatnonzero(classes[start:stop] == cls)
+                found, expected = explainer(m, int(cls))
+                chunk = torch.as_tensor(
+                    x[start + rows] / 255.0, dtype=torch.float32, device=device
+                )
+                raw = found.shap_values(chunk, nsamples=bounds.gradient_samples, rseed=bounds.seed)
+                maps[rows] += weight * np.asarray(raw)[..., 0].sum(axis=1)
+                base[rows] += weight * expected
+        return maps.reshape(len(maps), -1), base
+
+    try:
+        pieces, _ = run_chunks(run, len(x), deadline, CHUNK, notes, "GradientExplainer")
+    finally:
+        for _, _, _, module in members:
+            module.eval()
+    algorithm = (
+        f"GradientExplainer (expected gradients, {len(bg)} background images, "
+        f"{bounds.gradient_samples} samples an image)"
+    )
+    if len(members) > 1:
+        names = ", ".join(f"{n} x{w:.2f}" for _, w, n, _ in members)
+        notes.append(
+            f"ensemble: each member's expected gradients for the ensemble's class, averaged with "
+            f"the ensemble weights ({names})"
+        )
+        algorithm += ", per ensemble member, weighted"
+    notes.append(
+        "SHAP values add up to the explained probability minus its mean over the background "
+        "images, up to the sampling error of expected gradients"
+    )
+    values = np.concatenate([p[0] for p in pieces])
+    return values, np.concatenate([p[1] for p in pieces]), algorithm
+
+
+# -- LIME -----------------------------------------------------------------------------------------
+def channel_mean(result: Any, channels: int) -> np.ndarray:
+    """The training split's mean colour, per channel on the [0, 1] scale (0.5 when unknown)."""
+    mean = (getattr(result.spec, "extra", None) or {}).get("mean") or [0.5] * channels
+    return np.asarray(mean, dtype=np.float64)[:channels]
+
+
+def superpixels(image: np.ndarray) -> np.ndarray:
+    """SLIC superpixels of an (H, W, 3) image on the [0, 1] scale: a region id per pixel,
+    about ``PIXELS_PER_SUPERPIXEL`` pixels a region."""
+    from skimage.segmentation import slic
+
+    h, w = image.shape[:2]
+    n = int(np.clip(h * w // PIXELS_PER_SUPERPIXEL, 8, 100))
+    return slic(image, n_segments=n, compactness=10, sigma=1.0, start_label=0)
+
+
+def _lime(result, x, classes, bounds, deadline, notes):
+    from lime.lime_image import LimeImageExplainer
+
+    n, c, h, w = x.shape
+    mean = channel_mean(result, c)
+    hide = np.resize(mean, 3) if c == 1 else mean
+
+    def classify(batch: np.ndarray) -> np.ndarray:  # (m, H, W, 3) on [0, 1]
+        z = batch[..., :1] if c == 1 else batch
+        return result.predictor.output(np.ascontiguousarray(z.transpose(0, 3, 1, 2), np.float32))
+
+    explainer = LimeImageExplainer(random_state=bounds.seed)
+
+    def run(start: int, stop: int):
+        rows = []
+        for i in range(start, stop):
+            image = x[i].transpose(1, 2, 0).astype(np.float64) / 255.0
+            image = np.repeat(image, 3, axis=2) if c == 1 else image
+            with contextlib.redirect_stderr(io.StringIO()):  # lime's progress bar
+                exp = explainer.explain_instance(
+                    image,
+                    classify,
+                    labels=(int(classes[i]),),
+                    top_labels=None,
+                    hide_color=hide,
+                    num_samples=bounds.lime_samples,
+                    batch_size=256,
+                    segmentation_fn=superpixels,
+                    random_seed=bounds.seed,
+                )
+            label = int(classes[i])
+            weights = np.zeros(int(exp.segments.max()) + 1)
+            for segment, weight in exp.local_exp[label]:
+                weights[segment] = weight
+            pixel = weights[exp.segments].reshape(-1)
+            rows.append((pixel, exp.intercept[label], exp.score, exp.segments))
+        return rows
+
+    pieces, _ = run_chunks(run, len(x), deadline, 1, notes, "LIME")
+    rows = [r for piece in pieces for r in piece]
+    notes.append(
+        f"LIME: {bounds.lime_samples} perturbed images each, SLIC superpixels of about "
+        f"{PIXELS_PER_SUPERPIXEL} pixels switched off to the mean colour; a pixel's value is "
+        "its superpixel's weight"
+    )
+    return (
+        np.stack([r[0] for r in rows]),
+        np.array([r[1] for r in rows], dtype=np.float64),
+        np.array([r[2] for r in rows], dtype=np.float64),
+        np.stack([r[3] for r in rows]),
+    )
+
+
+# -- faithfulness ---------------------------------------------------------------------------------
+def _deletion(result, x, values, classes, share, seed):
+    from automl.faithfulness import deletion_check
+
+    n, c, h, w = x.shape
+    fill = np.rint(channel_mean(result, c) * 255).astype(np.uint8)
+
+    def remove(i: int, pixels: np.ndarray) -> np.ndarray:
+        image = x[i].copy().reshape(c, h * w)
+        image[:, pixels] = fill[:, None]
+        return image.reshape(c, h, w)
+
+    def score(rows: list[np.ndarray], which: np.ndarray) -> np.ndarray:
+        out = result.predictor.output(np.stack(rows))
+        return out[np.arange(len(rows)), classes[which]]
+
+    return deletion_check(list(values), remove, score, share=share, seed=seed)

@@ -1,0 +1,180 @@
+"""Explanation benchmarks: seconds per method, the deletion check (top-ranked vs random features
+removed) and SHAP/LIME agreement on real data, and the report's explanation time.
+
+MNIST and Fashion-MNIST (a ConvNet on 12,000 training images), SMS spam (every text family,
+5,574 messages) and SST-2 (every text family, 20,000 training phrases), each searched with a
+modest ``--time-budget`` (default 120 s); ``sms_spam_ensemble``: a TF-IDF search and a
+fastText search on the same split (half the budget each), their models averaged 1:1 (a search
+keeps an ensemble only when it wins on validation, so this one is built to time an ensemble's
+explanations). On the held-out rows of each search: SHAP on ``--shap-rows`` rows and LIME on
+the first ``--lime-rows`` of them (default bounds otherwise), then ``write_report`` with its
+default budget (10% of the run or 60 s, whichever is larger).
+Prints one JSON row per data set and method, then a table. Data: ../shared/datasets.
+
+    PYTHONPATH=.:plugins .venv/bin/python studies/bench_explain.py [--only mnist sms_spam]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import automl
+from automl.explain import explain
+from automl.faithfulness import agreement
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+OUT = Path(__file__).parent / "bench_explain"
+SETS = ("mnist", "fashion_mnist", "sms_spam", "sms_spam_ensemble", "sst2")
+IMAGES = 12_000
+SST2_PHRASES = 20_000
+
+
+def fit(name: str, time_budget: float, seed: int):
+    common = {"time_budget": time_budget, "seed": seed, "verbose": False, "report": False}
+    common["study_name"] = f"bench-explain-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    common["storage"] = ":memory:"
+    if name in ("mnist", "fashion_mnist"):
+        x, y = automl.datasets.load_idx(DATA / name)
+        pick = np.random.default_rng(seed).choice(len(x), IMAGES, replace=False)
+        return automl.fit((x[pick], y[pick]), models=["convnet"], **common)
+    if name == "sms_spam_ensemble":
+        return ensemble_of(
+            [fit(f"sms_spam:{family}", time_budget / 2, seed) for family in FAMILIES_1_1]
+        )
+    models = None
+    if name.startswith("sms_spam:"):
+        name, models = "sms_spam", [name.split(":")[1]]
+    if name == "sms_spam":
+        frame = pd.read_csv(DATA / "text" / "sms_spam.csv.gz")
+    else:
+        frame = pd.read_csv(DATA / "text" / "sst2_train.csv.gz")
+        frame = frame.sample(SST2_PHRASES, random_state=seed)
+    return automl.fit(frame, target="label", models=models, **common)
+
+
+FAMILIES_1_1 = ("tfidf_linear", "fasttext")
+
+
+def ensemble_of(results: list):
+    """The results' models averaged with equal weights (they share one split and encoder)."""
+    import copy
+
+    from automl.ensemble import EnsemblePredictor
+    from automl.result import Member
+
+    first = results[0]
+    assert all(np.array_equal(r.holdout[1], first.holdout[1]) for r in results)
+    blend = copy.copy(first)
+    blend.members = [
+        Member(r.best_trial, r.family, r.best_params, r.predictor, weight=1.0) for r in results
+    ]
+    blend.predictor = EnsemblePredictor([(r.predictor, 1.0) for r in results])
+    blend.model_name = "ensemble"
+    blend.timings = {k: sum(r.timings.get(k, 0.0) for r in results) for k in first.timings}
+    outputs = [r.holdout_output for r in results]
+    if all(o is not None for o in outputs):
+        from automl.metrics import METRICS
+
+        blend.holdout_output = sum(outputs) / len(outputs)
+        blend.valid_score = METRICS[first.metric](first.holdout[1], blend.holdout_output)
+    blend.summary = {
+        **first.summary,
+        "validation": f"holdout split of {len(first.holdout[1])} rows",
+    }
+    return blend
+
+
+def measure(name: str, result, shap_rows: int, lime_rows: int) -> list[dict]:
+    rows, found = [], {}
+    for method, n in (("shap", shap_rows), ("lime", lime_rows)):
+        started = time.monotonic()
+        exp = explain(result, method=method, rows=n)
+        seconds = time.monotonic() - started
+        found[method] = exp
+        check = exp.deletion
+        rows.append(
+            {
+                "dataset": name,
+                "model": result.describe()[:70],
+                "method": method,
+                "rows": len(exp.rows),
+                "seconds": round(seconds, 1),
+                "s_per_row": round(seconds / max(1, len(exp.rows)), 3),
+                "removed": f"top {check.share:.0%}",
+                "drop": round(check.mean_drop, 4),
+                "random_drop": round(check.mean_random, 4),
+                "verdict": check.verdict,
+            }
+        )
+    shap, lime = found["shap"], found["lime"]
+    common = min(len(shap.rows), len(lime.rows))
+    agree = agreement(
+        [shap.attributions(i) for i in range(common)],
+        [lime.attributions(i) for i in range(common)],
+        share=shap.deletion.share,
+    )
+    for row in rows:
+        row["agree_rank_corr"] = round(agree.mean_correlation, 3)
+        row["agree_top_overlap"] = round(agree.mean_overlap, 3)
+        row["agree_rows"] = common
+    return rows
+
+
+def report_seconds(name: str, result) -> tuple[float, float]:
+    """The report's explanation time (what its page says) and its whole render time."""
+    from automl.report import write_report
+
+    started = time.monotonic()
+    path = write_report(result, OUT / name / "report.html")
+    total = time.monotonic() - started
+    took = re.search(r"and took ([\d.]+) s", Path(path).read_text(encoding="utf-8"))
+    return (float(took.group(1)) if took else float("nan")), total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=SETS, default=list(SETS))
+    parser.add_argument("--time-budget", type=float, default=120.0)
+    parser.add_argument("--shap-rows", type=int, default=100)
+    parser.add_argument("--lime-rows", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    table = []
+    for name in args.only:
+        started = time.monotonic()
+        result = fit(name, args.time_budget, args.seed)
+        fit_s = time.monotonic() - started
+        rows = measure(name, result, args.shap_rows, args.lime_rows)
+        explained, rendered = report_seconds(name, result)
+        for row in rows:
+            row.update(
+                fit_s=round(fit_s, 1),
+                valid=round(result.valid_score, 4),
+                report_explain_s=explained,
+                report_s=round(rendered, 1),
+            )
+            print(json.dumps(row), flush=True)
+        table += rows
+    frame = pd.DataFrame(table)
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_colwidth", 48)
+    print(frame.drop(columns=["model"]).to_string(index=False))
+    for name in dict.fromkeys(frame["dataset"]):
+        print(f"{name}: {frame.loc[frame['dataset'] == name, 'model'].iloc[0]}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench_explain.json").write_text(json.dumps(table, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Explanations of image models: SHAP (expected gradients) and LIME (superpixels) on a synthetic
+set where the class is decided by a bright patch in one quadrant (noise elsewhere), so that where
+the explanations should point is known; ensembles; and the image report.
+
+The fitted results are cached for the session (``fitted``) and shared with tests/test_report.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import automl
+from automl.explain import ExplainBounds, explain
+
+SIDE, PATCH = 16, 6
+FIT = {"n_trials": 1, "storage": ":memory:", "verbose": False, "report": False, "seed": 0}
+REPORT_BOUNDS = ExplainBounds(seconds=60, rows=40, lime_samples=300, gradient_samples=50)
+TABLE_WORDS = ("one-hot", "missing indicator", "date parts", "input column", "Missing values")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Two busy shared cores: one torch thread avoids oversubscription in these tiny runs."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def quadrant_patches(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(images, classes, masks): class q has a bright PATCH x PATCH square in quadrant q of a
+    noisy SIDE x SIDE image; ``masks[q]`` marks that square."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n)
+    x = rng.integers(0, 90, (n, SIDE, SIDE)).astype(np.uint8)
+    half, pad = SIDE // 2, (SIDE // 2 - PATCH) // 2
+    masks = np.zeros((4, SIDE, SIDE), dtype=bool)
+    for q in range(4):
+        top, left = (q // 2) * half + pad, (q % 2) * half + pad
+        masks[q, top : top + PATCH, left : left + PATCH] = True
+    for i in range(n):
+        x[i][masks[y[i]]] = rng.integers(200, 256, PATCH * PATCH)
+    return x, y, masks
+
+
+@functools.cache
+def fitted(name: str):
+    """``patches``: a ConvNet on 400 patch images; ``ensemble``: it and a pixel MLP, weighted."""
+    x, y, _ = quadrant_patches(400)
+    if name == "patches":
+        return automl.fit((x, y), models=["convnet"], max_epochs=3, **FIT)
+    if name == "ensemble":
+        from automl.ensemble import EnsemblePredictor
+        from automl.result import Member
+
+        convnet = fitted("patches")
+        mlp = automl.fit((x, y), models=["pixel_mlp"], max_epochs=3, **FIT)
+        blend = copy.copy(convnet)
+        blend.members = [
+            Member(0, convnet.family, convnet.best_params, convnet.predictor, weight=3.0),
+            Member(1, mlp.family, mlp.best_params, mlp.predictor, weight=1.0),
+        ]
+        blend.predictor = EnsemblePredictor([(convnet.predictor, 3.0), (mlp.predictor, 1.0)])
+        blend.model_name = "ensemble"
+        return blend
+    raise KeyError(name)
+
+
+def _truth(result, rows: np.ndarray) -> np.ndarray:
+    return np.asarray(result.holdout[1])[rows]
+
+
+def test_shap_pixels_of_correct_images_lie_in_the_patch():
+    result = fitted("patches")
+    _, _, masks = quadrant_patches(1)
+    exp = explain(result, method="shap", rows=40, gradient_samples=60)
+    assert exp.algorithm.startswith("GradientExplainer") and exp.output_space == "probability"
+    maps = exp.values.reshape(len(exp.rows), SIDE, SIDE)  # one attribution per pixel
+    predicted = result.predictor.output(result.holdout[0][exp.rows]).argmax(axis=1)
+    assert exp.output == [str(result.classes_[c]) for c in predicted]  # the explained class
+    correct = np.flatnonzero(predicted == _truth(result, exp.rows))
+    assert len(correct) >= 30
+    k = round(0.1 * SIDE * SIDE)  # the top 10% of the pixels
+    shares = []
+    for i in correct:
+        top = np.argsort(-np.abs(maps[i]).ravel())[:k]
+        shares.append(masks[_truth(result, [i])[0]].ravel()[top].mean())
+    assert np.mean(shares) > 0.75 and np.min(shares) > 0.5, shares
+    # expected gradients add up to the probability minus its background mean, approximately
+    gap = exp.base_values + exp.values.sum(axis=1) - exp.predictions
+    assert np.abs(gap).mean() < 0.1
+    assert exp.deletion is not None and exp.deletion.above_random and exp.deletion.significant
+    assert exp.deletion.k.tolist() == [k] * len(exp.rows)
+
+
+def test_lime_top_superpixel_overlaps_the_patch():
+    result = fitted("patches")
+    _, _, masks = quadrant_patches(1)
+    exp = explain(result, method="lime", rows=10, lime_samples=400)
+    assert exp.algorithm.startswith("LimeImageExplainer") and exp.segments.shape == (
+        10,
+        SIDE,
+        SIDE,
+    )
+    predicted = result.predictor.output(result.holdout[0][:10]).argmax(axis=1)
+    np.testing.assert_allclose(
+        exp.predictions, result.predictor.output(result.holdout[0][:10]).max(axis=1)
+    )
+    for i in np.flatnonzero(predicted == _truth(result, np.arange(10))):
+        segments = exp.segments[i]
+        top = segments == segments.ravel()[np.argmax(exp.values[i])]
+        assert (top & masks[_truth(result, [i])[0]]).any(), i
+        # a pixel's LIME value is its superpixel's weight
+        assert len(np.unique(exp.values[i][top.ravel()])) == 1
+    assert exp.local_fit is not None and len(exp.local_fit) == 10
+
+
+def test_an_ensemble_is_explained_member_by_member_for_its_own_class():
+    result = fitted("ensemble")
+    x = result.holdout[0][:12]
+    exp = explain(result, x, method="shap", gradient_samples=60)
+    assert "per ensemble member, weighted" in exp.algorithm
+    assert any("convnet x0.75" in n and "pixel_mlp x0.25" in n for n in exp.notes)
+    ensemble = result.predictor.output(x)
+    assert exp.output == [str(result.classes_[c]) for c in ensemble.argmax(axis=1)]
+    np.testing.assert_allclose(exp.predictions, ensemble.max(axis=1))
+    gap = exp.base_values + exp.values.sum(axis=1) - exp.predictions
+    assert np.abs(gap).mean() < 0.1
+    lime = explain(result, x[:3], method="lime", lime_samples=300)
+    np.testing.assert_allclose(lime.predictions, ensemble[:3].max(axis=1))
+
+
+def test_the_image_report_shows_pictures_and_no_table_wording(tmp_path):
+    from automl.report import write_report
+
+    path = write_report(fitted("patches"), tmp_path / "report.html", bounds=REPORT_BOUNDS)
+    page = Path(path).read_text(encoding="utf-8")
+    assert "<script" not in page.lower()
+    assert page.count('data-role="example"') == 6
+    assert re.search(r"Held-out image \d+: predicted \d \(p = [\d.]+\), true \d", page)
+    assert "SHAP: mean |SHAP| map per class" in page
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) >= 8  # 6 examples + maps
+    assert 'data-role="faithfulness"' in page and 'data-role="agreement"' in page
+    assert page.count('data-role="row-faithfulness"') == 6
+    assert "images explained (global view)" in page and "training images" in page
+    for word in TABLE_WORDS:
+        assert word not in page, word
+    assert "validation rows" not in page and "each row&#39;s" not in page  # images, not rows
+    assert "validation images" in page and "deletion check on " in page
