@@ -217,7 +217,6 @@ def search_section(result: Any) -> dict[str, Any]:
         rows.append(row)
     trials = _trial_points(study)
     states = Counter(t["state"] for t in trials)
-    from automl.metrics import METRICS
 
     maximize = result.metric_direction == "maximize"
     history = None
