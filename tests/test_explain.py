@@ -233,7 +233,15 @@ def test_ensemble_attributions_are_the_weighted_members():
     blend = SimpleNamespace(
         **{
             k: getattr(forest, k)
-            for k in ("task", "problem_type", "features", "classes_", "holdout", "timings")
+            for k in (
+                "task",
+                "problem_type",
+                "features",
+                "classes_",
+                "holdout",
+                "timings",
+                "positive",
+            )
         },
         predictor=Blend(),
         members=members,
