@@ -155,6 +155,12 @@ def fit(
         holdout=(data.x_valid, data.y_valid),
     )
     result.holdout_output = holdout_output
+    result.holdout_raw = data.raw_valid if data.raw_valid is not None else data.x_valid
+    if data.profile is not None and data.profile_rows is not None:
+        from automl.drift import reference_for
+
+        result.profile = data.profile
+        result.drift = reference_for(result, data.profile_rows, data.x_valid, data.y_train)
     result.budget = {
         "time_budget": time_budget,
         "n_trials": n_trials,

@@ -98,6 +98,11 @@ class FittedResult:
         # validation output of the returned configuration before any refit (None if unknown)
         self.holdout_output: np.ndarray | None = None
         self.report_path: str | None = None
+        # drift monitoring (automl.drift): the task's fitted InputProfile and the reference
+        # statistics of the training rows and held-out predictions; None for a task without
+        self.profile: Any = None
+        self.drift: Any = None
+        self.holdout_raw: Any = None  # the held-out rows as predict takes them, if known
 
     @property
     def ensemble(self) -> list[dict[str, Any]]:
@@ -230,6 +235,22 @@ class FittedResult:
         from automl.explain import explain
 
         return explain(self, data, method, **options)
+
+    # -- deployment ---------------------------------------------------------------------------
+    def monitor(self, data: Any, y: Any = None) -> Any:
+        """Drift of ``data`` (and metrics, given labels ``y``) against the training data: a
+        ``automl.monitor.DriftReport`` (``summary``, ``write_html``, ``write_json``)."""
+        from automl.monitor import monitor
+
+        return monitor(self, data, y)
+
+    def export(self, path: str, format: str = "onnx", data: Any = None) -> dict[str, Any]:
+        """Write the predict path as one ONNX graph (or, for torch models, TorchScript),
+        checked against ``predict_proba`` / ``predict`` on the held-out rows (or ``data``);
+        returns the export's metadata (see ``automl.export.export``)."""
+        from automl.export import export
+
+        return export(self, path, format=format, data=data)
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path: str) -> str:

@@ -15,7 +15,9 @@ import numpy as np
 if TYPE_CHECKING:
     import optuna
 
+    from automl.drift import InputProfile
     from automl.explain import Explainer
+    from automl.export import Exporter
     from automl.targets import TargetEncoder
 
 ProblemType = Literal["binary", "multiclass", "regression"]
@@ -118,6 +120,12 @@ class TaskData:
     # a group id per row (train rows, then valid rows) that must stay on one side of every
     # split: cross-validation folds keep groups whole, as the task's own split did (or None)
     groups: np.ndarray | None = None
+    # drift monitoring: the task's InputProfile fitted on the training rows, and its measure()
+    # of those rows, from which the core builds the reference kept in the model folder
+    profile: InputProfile | None = None
+    profile_rows: Any = None
+    # the held-out rows as ``predict`` takes them (for export checks), when x_valid is not that
+    raw_valid: Any = None
 
     @property
     def n_train(self) -> int:
@@ -160,6 +168,23 @@ class Task(ABC):
     def explainer(self) -> Explainer | None:
         """How this modality's models are explained (SHAP, LIME) in reports and
         ``automl.explain``; None: the task offers no explanations (the report says so)."""
+        return None
+
+    def parse_rows(self, payload: Any, features: FeatureEncoder) -> Any:
+        """The rows of a JSON request body (``automl serve``'s ``POST /predict``) as
+        ``predict`` takes them; raise DataError naming what is wrong. The default: this task
+        takes no JSON rows."""
+        from automl.errors import DataError
+
+        raise DataError(f"the {self.name} task does not read rows from JSON requests")
+
+    def describe_features(self, features: FeatureEncoder) -> list[dict[str, Any]]:
+        """The model's inputs with their types (``GET /metadata``): name, type, detail."""
+        return []
+
+    def exporter(self) -> Exporter | None:
+        """How this modality's models become one ONNX graph (``automl.export``); None: the
+        task's models cannot be exported."""
         return None
 
 

@@ -11,6 +11,7 @@ from automl.targets import prepare_target, split_indices
 from automl.task import DataSpec, Task, TaskData
 from automl_tabular.inputs import ACCEPTED, accepts, split_target
 from automl_tabular.preprocessing import TabularPreprocessor
+from automl_tabular.profile import TabularProfile
 
 MAX_EPOCHS = 60
 
@@ -30,6 +31,21 @@ class TabularTask(Task):
         from automl_tabular.explain import TabularExplainer
 
         return TabularExplainer()
+
+    def parse_rows(self, payload: Any, features: Any) -> Any:
+        from automl_tabular.profile import rows_from_json
+
+        return rows_from_json(payload, features)
+
+    def describe_features(self, features: Any) -> list[dict[str, Any]]:
+        from automl_tabular.profile import describe_columns
+
+        return describe_columns(features)
+
+    def exporter(self):
+        from automl_tabular.export import TabularExporter
+
+        return TabularExporter()
 
     def adapt(
         self,
@@ -51,6 +67,7 @@ class TabularTask(Task):
         pre = TabularPreprocessor().fit(frame.iloc[train])
         x_train = pre.transform(frame.iloc[train])
         x_valid = pre.transform(frame.iloc[valid])
+        profile = TabularProfile(pre).fit(frame.iloc[train])
         n_outputs = 1 if ptype == "regression" else len(encoder.classes)
         summary: dict[str, Any] = {
             "rows": len(frame),
@@ -77,4 +94,7 @@ class TabularTask(Task):
             target=encoder,
             summary=summary,
             max_epochs=MAX_EPOCHS,
+            profile=profile,
+            profile_rows=profile.measure(frame.iloc[train]),
+            raw_valid=frame.iloc[valid],
         )

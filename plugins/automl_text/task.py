@@ -16,6 +16,7 @@ from automl.targets import prepare_target, split_indices
 from automl.task import DataSpec, FeatureEncoder, Task, TaskData
 from automl_text.groups import containment_groups, grouped_split
 from automl_text.inputs import ACCEPTED, accepts, clean_texts, split_text_input
+from automl_text.profile import TextProfile
 from automl_text.tokenize import words
 
 MAX_EPOCHS = (6, 20)  # fewer passes over bigger sets: from-scratch text models peak early
@@ -72,6 +73,20 @@ class TextTask(Task):
     def describe_input(self) -> str:
         return ACCEPTED
 
+    def parse_rows(self, payload: Any, features: Any) -> Any:
+        from automl_text.profile import texts_from_json
+
+        return texts_from_json(payload)
+
+    def describe_features(self, features: Any) -> list[dict[str, Any]]:
+        name = features.column or "text"
+        return [{"name": name, "type": "text", "detail": "a string"}]
+
+    def exporter(self):
+        from automl_text.export import TextExporter
+
+        return TextExporter()
+
     def adapt(
         self,
         dataset: Any,
@@ -111,6 +126,7 @@ class TextTask(Task):
                 "sequence length: the sequence models truncate them (TF-IDF reads them whole)"
             )
         n_outputs = 1 if ptype == "regression" else len(encoder.classes)
+        profile = TextProfile(column).fit(texts[train])
         summary: dict[str, Any] = {
             "rows": len(texts),
             "text_column": column,
@@ -143,6 +159,8 @@ class TextTask(Task):
             summary=summary,
             max_epochs=int(np.clip(300_000 // max(1, len(train)), *MAX_EPOCHS)),
             groups=row_groups,
+            profile=profile,
+            profile_rows=profile.measure(texts[train]),
         )
 
 
