@@ -30,6 +30,7 @@ TOLERANCE = 1e-4
 OPSET = 20  # the default domain (StringSplit and friends need 20)
 ML_OPSET = 3
 CHECK_ROWS = 200  # rows the agreement check runs on, at most
+TRACE_ROWS = 3  # rows a TorchScript trace is recorded on (then checked on all CHECK_ROWS)
 FORMATS = ("onnx", "torchscript")
 OUTPUT = {"classification": "probabilities", "regression": "value"}
 
@@ -285,17 +286,23 @@ def _export_torchscript(
     modules = [exporter.torch_module(result, m) for m in result.members]
     regression = result.problem_type == "regression"
     total = sum(m.weight for m in result.members)
-    scales = [(m.predictor.y_mean, m.predictor.y_std) for m in result.members]
+    inner = [getattr(m.predictor, "inner", m.predictor) for m in result.members]
+    scales = [(p.y_mean, p.y_std) for p in inner]
     wrapper = _TorchAverage(
         modules, [m.weight / total for m in result.members], regression, scales
     )
     examples = tuple(
         exporter.torch_input(result, i, m, rows) for i, m in enumerate(result.members)
     )
+    # traced on a few rows, checked on all: a trace that baked in the example's shape fails
+    few = tuple(
+        exporter.torch_input(result, i, m, _head(rows, TRACE_ROWS))
+        for i, m in enumerate(result.members)
+    )
     wrapper.eval()
     try:
         with torch.no_grad():
-            traced = torch.jit.trace(wrapper, examples, check_trace=False)
+            traced = torch.jit.trace(wrapper, few, check_trace=False)
     except Exception as exc:
         raise ExportError(
             f"the model cannot be traced to TorchScript: {type(exc).__name__}: "
@@ -529,3 +536,72 @@ def chain(first: Any, second: Any, io_map: list[tuple[str, str]], prefix: str) -
 
         m.opset_import.extend(helper.make_opsetid(d, v) for d, v in domains.items())
     return compose.merge_models(first, second, io_map=io_map)
+
+
+def to_all_classes(model: Any, classes: Any, n_outputs: int) -> Any:
+    """Probabilities over a scikit-learn estimator's classes placed in the columns of all
+    classes (a class missing from the rows it trained on gets 0), as ``SklearnPredictor``
+    does."""
+    cols = np.asarray(classes, dtype=np.int64)
+    if len(cols) == n_outputs and np.array_equal(cols, np.arange(n_outputs)):
+        return model
+    from onnx import helper, numpy_helper
+
+    place = np.zeros((len(cols), n_outputs), dtype=np.float32)
+    place[np.arange(len(cols)), cols] = 1.0
+    graph = model.graph
+    out = graph.output[0].name
+    graph.initializer.append(numpy_helper.from_array(place, "place_classes"))
+    graph.node.append(helper.make_node("MatMul", [out, "place_classes"], ["all_classes"]))
+    graph.output[0].name = "all_classes"
+    dims = graph.output[0].type.tensor_type.shape.dim
+    if len(dims) == 2:
+        dims[1].dim_value = n_outputs
+    return model
+
+
+class GraphBuilder:
+    """Nodes and constants of an ONNX graph a plugin writes by hand, with fresh names."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix, self.nodes, self.inits, self.n = prefix, [], [], 0
+
+    def name(self, hint: str) -> str:
+        self.n += 1
+        return f"{self.prefix}{hint}_{self.n}"
+
+    def const(self, value: Any, dtype: Any = np.float64) -> str:
+        from onnx import numpy_helper
+
+        name = self.name("c")
+        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        return name
+
+    def op(self, op: str, inputs: list[str], domain: str = "", **attrs: Any) -> str:
+        from onnx import helper
+
+        out = self.name(op.lower())
+        self.nodes.append(helper.make_node(op, inputs, [out], domain=domain, **attrs))
+        return out
+
+    def interp(self, v: str, xp: np.ndarray, fp: np.ndarray) -> str:
+        """``np.interp(v, xp, fp)`` for (n, 1) doubles and sorted ``xp`` (ties allowed): fp[0]
+        plus each segment's clipped linear piece, and the jump of each zero-width segment
+        once v reaches it (np.interp returns the last value of a tied run)."""
+        lo, width = xp[:-1], np.diff(xp)
+        rise = np.diff(fp)
+        flat = width <= 0
+        slope = np.where(flat, 0.0, rise / np.where(flat, 1.0, width))
+        d = self.op("Sub", [v, self.const(lo[None])])
+        clipped = self.op(
+            "Min", [self.op("Max", [d, self.const(0.0)]), self.const(np.maximum(width, 0)[None])]
+        )
+        pieces = self.op("Mul", [clipped, self.const(slope[None])])
+        if flat.any():
+            reached = self.op(
+                "Cast", [self.op("GreaterOrEqual", [v, self.const(lo[None])])], to=11
+            )
+            jumps = self.op("Mul", [reached, self.const(np.where(flat, rise, 0.0)[None])])
+            pieces = self.op("Add", [pieces, jumps])
+        total = self.op("ReduceSum", [pieces, self.const([1], np.int64)], keepdims=1)
+        return self.op("Add", [total, self.const(float(fp[0]))])

@@ -21,10 +21,12 @@ import pandas as pd
 from automl.errors import ExportError
 from automl.export import (
     Exporter,
+    GraphBuilder,
     GraphInput,
     chain,
     model_of,
     sklearn_to_onnx,
+    to_all_classes,
     torch_to_onnx,
 )
 from automl_tabular.preprocessing import (
@@ -35,53 +37,6 @@ from automl_tabular.preprocessing import (
 )
 
 FEATURES = "features"
-
-
-class _Graph:
-    """Nodes and constants of a graph under construction, with fresh names."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix, self.nodes, self.inits, self.n = prefix, [], [], 0
-
-    def name(self, hint: str) -> str:
-        self.n += 1
-        return f"{self.prefix}{hint}_{self.n}"
-
-    def const(self, value: Any, dtype: Any = np.float64) -> str:
-        from onnx import numpy_helper
-
-        name = self.name("c")
-        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
-        return name
-
-    def op(self, op: str, inputs: list[str], domain: str = "", **attrs: Any) -> str:
-        from onnx import helper
-
-        out = self.name(op.lower())
-        self.nodes.append(helper.make_node(op, inputs, [out], domain=domain, **attrs))
-        return out
-
-    def interp(self, v: str, xp: np.ndarray, fp: np.ndarray) -> str:
-        """``np.interp(v, xp, fp)`` for (n, 1) doubles and sorted ``xp`` (ties allowed): fp[0]
-        plus each segment's clipped linear piece, and the jump of each zero-width segment
-        once v reaches it (np.interp returns the last value of a tied run)."""
-        lo, width = xp[:-1], np.diff(xp)
-        rise = np.diff(fp)
-        flat = width <= 0
-        slope = np.where(flat, 0.0, rise / np.where(flat, 1.0, width))
-        d = self.op("Sub", [v, self.const(lo[None])])
-        clipped = self.op(
-            "Min", [self.op("Max", [d, self.const(0.0)]), self.const(np.maximum(width, 0)[None])]
-        )
-        pieces = self.op("Mul", [clipped, self.const(slope[None])])
-        if flat.any():
-            reached = self.op(
-                "Cast", [self.op("GreaterOrEqual", [v, self.const(lo[None])])], to=11
-            )
-            jumps = self.op("Mul", [reached, self.const(np.where(flat, rise, 0.0)[None])])
-            pieces = self.op("Add", [pieces, jumps])
-        total = self.op("ReduceSum", [pieces, self.const([1], np.int64)], keepdims=1)
-        return self.op("Add", [total, self.const(float(fp[0]))])
 
 
 class TabularExporter(Exporter):
@@ -128,7 +83,7 @@ class TabularExporter(Exporter):
         from onnx import TensorProto, helper
 
         pre = _pre(result)
-        g = _Graph("pre__")
+        g = GraphBuilder("pre__")
         blocks = []
         for plan in pre.columns:
             if plan.kind == "numeric":
@@ -216,7 +171,7 @@ class TabularExporter(Exporter):
             else:
                 model = sklearn_to_onnx(est, name, width, regression=regression)
             if not regression:
-                model = _to_all_classes(model, est.classes_, predictor.n_outputs)
+                model = to_all_classes(model, est.classes_, predictor.n_outputs)
         if pairs is not None:
             return chain(pairs, model, [(pairs.graph.output[0].name, name)], f"est{index}__")
         return _rename_input(model, name, source)
@@ -266,24 +221,6 @@ def _rename_input(model: Any, old: str, new: str | None) -> Any:
     return model
 
 
-def _to_all_classes(model: Any, classes: Any, n_outputs: int) -> Any:
-    """Probabilities over the estimator's classes placed in the columns of all classes (a
-    class missing from the rows it trained on gets 0), as ``SklearnPredictor`` does."""
-    cols = np.asarray(classes, dtype=np.int64)
-    if len(cols) == n_outputs and np.array_equal(cols, np.arange(n_outputs)):
-        return model
-    from onnx import helper, numpy_helper
-
-    place = np.zeros((len(cols), n_outputs), dtype=np.float32)
-    place[np.arange(len(cols)), cols] = 1.0
-    graph = model.graph
-    out = graph.output[0].name
-    graph.initializer.append(numpy_helper.from_array(place, "place_classes"))
-    graph.node.append(helper.make_node("MatMul", [out, "place_classes"], ["all_classes"]))
-    graph.output[0].name = "all_classes"
-    return model
-
-
 # -- pair columns ----------------------------------------------------------------------------
 def pair_columns_graph(featurizer: Any, source: str | None, width: int) -> Any:
     """``PairwiseFeatures.transform``: each continuous column read back through the inverse
@@ -291,7 +228,7 @@ def pair_columns_graph(featurizer: Any, source: str | None, width: int) -> Any:
     sums and differences of every pair, appended to the input."""
     from onnx import TensorProto, helper
 
-    g = _Graph("pairs__")
+    g = GraphBuilder("pairs__")
     x = source or FEATURES
     raws = []
     for pos, q in zip(featurizer.positions, featurizer.quantiles):
