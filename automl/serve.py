@@ -290,11 +290,7 @@ def create_app(
     async def measure(request, call_next):
         endpoint = request.url.path if request.url.path in ENDPOINTS else "other"
         started = time.perf_counter()
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_body_bytes:
-            response = error(413, f"body of {length} bytes is over the {max_body_bytes} limit")
-        else:
-            response = await call_next(request)
+        response = await call_next(request)
         served.requests.labels(endpoint).inc()
         served.latency.labels(endpoint).observe(time.perf_counter() - started)
         if response.status_code >= 400:
@@ -302,9 +298,18 @@ def create_app(
         return response
 
     async def body_json(request) -> Any:
-        body = await request.body()
-        if len(body) > max_body_bytes:
-            raise _HTTPError(413, f"body of {len(body)} bytes is over the {max_body_bytes} limit")
+        chunks, size = [], 0
+        async for chunk in request.stream():  # an oversized body is read to its end, not kept
+            size += len(chunk)
+            if size <= max_body_bytes:
+                chunks.append(chunk)
+        if size > max_body_bytes:
+            raise _HTTPError(
+                413,
+                f"the body of {size} bytes is over the {max_body_bytes}-byte limit: send fewer "
+                "rows per request (or start the server with a larger --max-body-mb)",
+            )
+        body = b"".join(chunks)
         if not body.strip():
             raise _HTTPError(400, "empty body: send a JSON object (see GET /metadata)")
         try:
