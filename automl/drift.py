@@ -299,8 +299,6 @@ def _numbers(series: pd.Series) -> np.ndarray:
 
 def _texts(series: pd.Series) -> pd.Series:
     """Values as strings; missing values as None."""
-    return (
-        series.astype(object)
-        .where(series.notna(), None)
-        .map(lambda v: None if v is None else str(v))
-    )
+    values = series.to_numpy(dtype=object)
+    missing = series.isna().to_numpy()
+    return pd.Series([None if m else str(v) for v, m in zip(values, missing)], dtype=object)

@@ -140,8 +140,8 @@ what sampling noise alone reaches with probability {{ "%.3f"|format(1 - s.noise_
 against the model's predictions on the held-out rows at fit time:
 <b class="{{ 'bad' if s.prediction.drift else 'ok' }}">{{ "%.4f"|format(s.prediction.psi) }}
 ({{ "drift" if s.prediction.drift else "no drift" }})</b>.</p>
-<figure><figcaption>prediction</figcaption><img alt="prediction" src="{{ prediction_img }}">
-</figure>
+<div class="grid"><figure><figcaption>prediction</figcaption>
+<img alt="prediction" src="{{ prediction_img }}"></figure></div>
 {% if s.metrics %}<h2>Metrics on the labelled rows</h2><table id="metrics">
 {% for k, v in s.metrics.items() %}<tr><td>{{ k }}</td><td>{{ "%.4f"|format(v) }}</td></tr>
 {% endfor %}</table><p>Validation {{ s.metric }} at fit time:

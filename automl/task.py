@@ -120,8 +120,9 @@ class TaskData:
     # a group id per row (train rows, then valid rows) that must stay on one side of every
     # split: cross-validation folds keep groups whole, as the task's own split did (or None)
     groups: np.ndarray | None = None
-    # drift monitoring: the task's InputProfile fitted on the training rows, and its measure()
-    # of those rows, from which the core builds the reference kept in the model folder
+    # drift monitoring: the task's InputProfile fitted on the training rows, and those rows'
+    # statistics as new rows would show them (its measure(); text cross-fits the
+    # out-of-vocabulary rate), from which the core builds the reference kept with the model
     profile: InputProfile | None = None
     profile_rows: Any = None
     # the held-out rows as ``predict`` takes them (for export checks), when x_valid is not that

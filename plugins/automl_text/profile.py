@@ -1,6 +1,10 @@
 """What drift monitoring watches of texts: length in characters and in words, and the share of
 words that the training texts never used (out-of-vocabulary rate; the vocabulary is the
-training split's 50,000 most frequent words); and how a JSON request's texts are read."""
+training split's 50,000 most frequent words); and how a JSON request's texts are read.
+
+Every training text is in the vocabulary built from it, so the reference rates are
+cross-fitted: each fifth of the training texts is measured against the vocabulary of the other
+four fifths, as new texts meet a vocabulary they did not help build."""
 
 from __future__ import annotations
 
@@ -25,9 +29,20 @@ class TextProfile(InputProfile):
         self.vocabulary: set[str] = set()
 
     def fit(self, raw: Any) -> TextProfile:
-        counts = Counter(w for text in self._texts(raw) for w in words(text))
-        self.vocabulary = {w for w, _ in counts.most_common(VOCABULARY)}
+        self.vocabulary = _vocabulary(self._texts(raw))
         return self
+
+    def training_rows(self, raw: Any, folds: int = 5, seed: int = 0) -> pd.DataFrame:
+        """The statistics of the training texts, out-of-vocabulary rates cross-fitted."""
+        texts = self._texts(raw)
+        order = np.random.default_rng(seed).permutation(len(texts))
+        parts = [order[i::folds] for i in range(folds)] if len(texts) >= folds else [order]
+        out = self.measure(texts)
+        for part in parts:
+            rest = np.setdiff1d(order, part)
+            vocabulary = _vocabulary(texts[rest]) if len(rest) else set()
+            out.loc[part, "oov_rate"] = self._table(texts[part], vocabulary)["oov_rate"].values
+        return out
 
     def _texts(self, raw: Any) -> np.ndarray:
         from automl_text.task import TextFeatures
@@ -35,10 +50,14 @@ class TextProfile(InputProfile):
         return TextFeatures(self.column).transform(raw)
 
     def measure(self, raw: Any) -> pd.DataFrame:
+        return self._table(self._texts(raw), self.vocabulary)
+
+    @staticmethod
+    def _table(texts: Any, vocabulary: set[str]) -> pd.DataFrame:
         rows = []
-        for text in self._texts(raw):
+        for text in texts:
             toks = words(text)
-            unknown = sum(w not in self.vocabulary for w in toks)
+            unknown = sum(w not in vocabulary for w in toks)
             rows.append(
                 (float(len(text)), float(len(toks)), unknown / len(toks) if toks else np.nan)
             )
@@ -52,6 +71,11 @@ class TextProfile(InputProfile):
         self = cls(state["column"])
         self.vocabulary = set(state["vocabulary"].tolist())
         return self
+
+
+def _vocabulary(texts: Any) -> set[str]:
+    counts = Counter(w for text in texts for w in words(text))
+    return {w for w, _ in counts.most_common(VOCABULARY)}
 
 
 def texts_from_json(payload: Any) -> list[str]:

@@ -160,7 +160,7 @@ class TextTask(Task):
             max_epochs=int(np.clip(300_000 // max(1, len(train)), *MAX_EPOCHS)),
             groups=row_groups,
             profile=profile,
-            profile_rows=profile.measure(texts[train]),
+            profile_rows=profile.training_rows(texts[train]),
         )
 
 
