@@ -45,9 +45,14 @@ class TextProfile(InputProfile):
         return out
 
     def _texts(self, raw: Any) -> np.ndarray:
+        """Cleaned texts; the warning about empty texts is predict's (or fit's) to give."""
+        import warnings
+
         from automl_text.task import TextFeatures
 
-        return TextFeatures(self.column).transform(raw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return TextFeatures(self.column).transform(raw)
 
     def measure(self, raw: Any) -> pd.DataFrame:
         return self._table(self._texts(raw), self.vocabulary)
