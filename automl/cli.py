@@ -181,6 +181,13 @@ def _add_deploy_commands(sub: Any) -> None:
     p.add_argument(
         "--max-body-mb", type=float, default=10.0, help="largest request body (default 10 MB)"
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads one prediction may use (OpenMP, BLAS, torch; default 1: requests run "
+        "side by side; 0: the libraries' defaults)",
+    )
     p.set_defaults(handler=_cmd_serve)
 
     p = sub.add_parser(
@@ -338,6 +345,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         window=args.window,
         max_body_bytes=int(args.max_body_mb * 2**20),
+        threads=args.threads or None,
     )
     return 0
 

@@ -98,12 +98,10 @@ class FeatureBins:
             idx = np.searchsorted(self.edges, numbers, side="left")
             return np.where(np.isnan(numbers), self.n_bins - 1, idx).astype(np.int64)
         text = _texts(series)
-        lookup = {level: i for i, level in enumerate(self.levels[:-1])}
-        other = len(self.levels) - 1
-        return np.array(
-            [self.n_bins - 1 if v is None else lookup.get(v, other) for v in text.to_list()],
-            dtype=np.int64,
-        )
+        codes = pd.Categorical(text, categories=self.levels[:-1]).codes.astype(np.int64)
+        codes[codes < 0] = len(self.levels) - 1  # "other"
+        codes[text.isna().to_numpy()] = self.n_bins - 1
+        return codes
 
     def count(self, values: Any) -> np.ndarray:
         return np.bincount(self.index(values), minlength=self.n_bins).astype(np.float64)
@@ -299,6 +297,7 @@ def _numbers(series: pd.Series) -> np.ndarray:
 
 def _texts(series: pd.Series) -> pd.Series:
     """Values as strings; missing values as None."""
-    values = series.to_numpy(dtype=object)
     missing = series.isna().to_numpy()
-    return pd.Series([None if m else str(v) for v, m in zip(values, missing)], dtype=object)
+    text = series.astype(object).map(str).to_numpy(dtype=object)
+    text[missing] = None
+    return pd.Series(text, dtype=object)

@@ -148,3 +148,19 @@ def test_cli_monitor_writes_report_and_summary(tmp_path):
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 2 and "--labels 'nope' is not a column" in done.stderr
+
+
+def test_a_regression_model_on_arrays_is_monitored_by_column_position(diabetes):
+    x, y = diabetes
+    result = automl.fit(
+        x[:300], y[:300], n_trials=1, models=["linear"], storage=":memory:", verbose=False,
+        cv_folds=0,
+    )  # fmt: skip
+    same = result.monitor(x[300:], y[300:])
+    assert same.summary["drift"] is False and same.summary["prediction"]["kind"] == "numeric"
+    assert set(same.summary["metrics"]) >= {"r2", "rmse", "mae"}
+    shifted = x[300:].copy()
+    shifted[:, 2] *= 10
+    assert result.monitor(shifted).drifted == ["x2"]
+    with pytest.raises(DataError, match="X has 3 features"):
+        result.monitor(x[:, :3])

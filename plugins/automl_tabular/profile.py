@@ -19,18 +19,27 @@ class TabularProfile(InputProfile):
 
     def __init__(self, pre: TabularPreprocessor | None = None) -> None:
         self.columns: dict[str, str] = {}
+        self.inputs: list[str] = []  # every input column, to name the columns of an array
         if pre is not None:
             self.columns = {c.name: _kind(c.kind) for c in pre.columns}
+            self.inputs = list(pre.input_columns)
 
     def fit(self, raw: Any) -> TabularProfile:
         return self
 
     def measure(self, raw: Any) -> pd.DataFrame:
-        if not isinstance(raw, pd.DataFrame):
-            raise DataError(
-                f"drift is measured on a table of named columns; got {type(raw).__name__}"
-            )
-        frame = raw.set_axis(column_names(raw), axis=1)
+        if isinstance(raw, pd.DataFrame):
+            frame = raw.set_axis(column_names(raw), axis=1)
+        else:  # an array: the training columns in order, as predict reads it
+            from automl_tabular.inputs import as_frame
+
+            frame = as_frame(raw)
+            if frame.shape[1] != len(self.inputs):
+                raise DataError(
+                    f"X has {frame.shape[1]} features, but the model was trained on "
+                    f"{len(self.inputs)}; pass the same columns"
+                )
+            frame = frame.set_axis(self.inputs, axis=1)
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise DataError(
@@ -53,12 +62,16 @@ class TabularProfile(InputProfile):
         return pd.DataFrame(out, index=range(len(frame)))
 
     def get_state(self) -> dict[str, Any]:
-        return {"columns": [[name, kind] for name, kind in self.columns.items()]}
+        return {
+            "columns": [[name, kind] for name, kind in self.columns.items()],
+            "inputs": self.inputs,
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> TabularProfile:
         self = cls()
         self.columns = {name: kind for name, kind in state["columns"]}
+        self.inputs = list(state["inputs"])
         return self
 
 
