@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from deploy_models import (
     Server,
@@ -162,3 +163,28 @@ def test_a_damaged_model_folder_is_refused_at_start(tmp_path):
     )
     assert done.returncode == 2
     assert "does not match its checksum" in done.stderr
+
+
+def test_regression_server_histograms_values_and_reports_live_error(tmp_path, diabetes):
+    import automl
+
+    x, y = diabetes
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
+    result = automl.fit(
+        x[:300], y[:300], n_trials=1, models=["linear"], storage=":memory:", verbose=False,
+        cv_folds=0,
+    )  # fmt: skip
+    folder = result.save(str(tmp_path / "reg"))
+    new = frame.iloc[300:340]
+    with Server(folder) as server:
+        status, body = server.post("/predict", {"rows": records(new)})
+        assert status == 200 and "probabilities" not in body
+        assert np.allclose(body["predictions"], result.predict(x[300:340]), rtol=1e-6)
+        items = [{"id": i, "label": float(v)} for i, v in zip(body["ids"], y[300:340])]
+        assert server.post("/feedback", {"items": items})[0] == 200
+        metrics = server.metrics()
+    assert metrics["automl_predicted_value_count"] == 40
+    assert metrics["automl_live_mae"] == pytest.approx(
+        float(np.abs(result.predict(x[300:340]) - y[300:340]).mean()), rel=1e-4
+    )
+    assert metrics["automl_live_rmse"] >= metrics["automl_live_mae"]
