@@ -92,16 +92,17 @@ class FeatureBins:
 
     def index(self, values: Any) -> np.ndarray:
         """The bin of each value (the last bin: missing)."""
-        series = pd.Series(values)
         if self.kind == "numeric":
-            numbers = _numbers(series)
+            arr = np.asarray(values)
+            numbers = arr if arr.dtype == np.float64 else _numbers(pd.Series(values))
             idx = np.searchsorted(self.edges, numbers, side="left")
             return np.where(np.isnan(numbers), self.n_bins - 1, idx).astype(np.int64)
-        text = _texts(series)
-        codes = pd.Categorical(text, categories=self.levels[:-1]).codes.astype(np.int64)
-        codes[codes < 0] = len(self.levels) - 1  # "other"
-        codes[text.isna().to_numpy()] = self.n_bins - 1
-        return codes
+        lookup = {level: i for i, level in enumerate(self.levels[:-1])}
+        other, missing = len(self.levels) - 1, self.n_bins - 1
+        text = _texts(pd.Series(values)).to_list()
+        return np.array(
+            [missing if v is None else lookup.get(v, other) for v in text], dtype=np.int64
+        )
 
     def count(self, values: Any) -> np.ndarray:
         return np.bincount(self.index(values), minlength=self.n_bins).astype(np.float64)
