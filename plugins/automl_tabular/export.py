@@ -19,10 +19,9 @@ import numpy as np
 import pandas as pd
 
 from automl.errors import ExportError
-from automl.export import (
-    Exporter,
+from automl.export import Exporter, GraphInput
+from automl.onnx_parts import (
     GraphBuilder,
-    GraphInput,
     chain,
     model_of,
     sklearn_to_onnx,

@@ -23,10 +23,9 @@ from typing import Any
 import numpy as np
 
 from automl.errors import ExportError
-from automl.export import (
-    Exporter,
+from automl.export import Exporter, GraphInput
+from automl.onnx_parts import (
     GraphBuilder,
-    GraphInput,
     chain,
     model_of,
     sklearn_to_onnx,

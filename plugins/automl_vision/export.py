@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from automl.export import Exporter, GraphInput, torch_to_onnx
+from automl.export import Exporter, GraphInput
+from automl.onnx_parts import torch_to_onnx
 
 IMAGE = "image"
 
