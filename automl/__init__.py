@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from automl.errors import DataError, ParameterError, PluginError, SearchError
+from automl.errors import DataError, ExportError, ParameterError, PluginError, SearchError
 
 __version__ = "0.2.0"
 
@@ -16,6 +16,7 @@ __all__ = [
     "AutoMLRegressor",
     "DataError",
     "DataSpec",
+    "ExportError",
     "FeatureEncoder",
     "Featurizer",
     "FittedResult",

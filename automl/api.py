@@ -145,7 +145,7 @@ def fit(
         storage=session.url,
         holdout=(data.x_valid, data.y_valid),
         holdout_output=holdout_output,
-        holdout_raw=data.raw_valid,
+        holdout_raw=data.raw_valid if data.raw_valid is not None else data.x_valid,
         budget={
             "time_budget": settings.time_budget,
             "n_trials": settings.n_trials,
@@ -153,6 +153,11 @@ def fit(
         },
         trial_models=records.models,
     )
+    if data.profile is not None and data.profile_rows is not None:
+        from automl.drift import reference_for
+
+        result.profile = data.profile
+        result.drift = reference_for(result, data.profile_rows, data.x_valid, data.y_train)
     if settings.report or (settings.report is None and settings.kept):
         _write_report(result)
     if settings.save or (settings.save is None and settings.kept):

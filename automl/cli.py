@@ -1,4 +1,5 @@
-"""The ``automl`` command: fit, run, predict, report, dashboard, plugins, worker.
+"""The ``automl`` command: fit, run, predict, report, dashboard, plugins, worker, export, serve,
+monitor.
 
 Wrong usage (unknown file type, missing target column, unreadable file, unknown study) prints a
 one-line error and exits with status 2, without a traceback.
@@ -13,7 +14,7 @@ from typing import Any
 
 from automl.errors import DataError, PluginError, SearchError
 
-USAGE_ERRORS = (DataError, PluginError, FileNotFoundError, ValueError, KeyError)
+USAGE_ERRORS = (DataError, PluginError, FileNotFoundError, ValueError, KeyError, ImportError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,7 +141,73 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-trials", type=int, help="trials for this worker to run")
     p.add_argument("--time-budget", type=float, help="seconds for this worker")
     p.set_defaults(handler=_cmd_worker)
+    _add_deploy_commands(sub)
     return parser
+
+
+def _add_deploy_commands(sub: Any) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export a saved model as one ONNX graph (or TorchScript)",
+        description="Write the predict path of the model in MODEL_DIR to OUT as one ONNX graph "
+        "(or TorchScript for torch models), checked against the model's own predictions "
+        "before it is written; prints the export's metadata.",
+    )
+    p.add_argument("model_dir")
+    p.add_argument("out", help="file to write (e.g. model.onnx)")
+    p.add_argument(
+        "--format", choices=("onnx", "torchscript"), default="onnx", help="default onnx"
+    )
+    p.add_argument(
+        "--data",
+        help="rows to check the export on (a CSV/TSV/Parquet file, an image or IDX folder); "
+        "default: rows drawn from the training reference kept in the model folder",
+    )
+    p.set_defaults(handler=_cmd_export)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve a saved model over HTTP with Prometheus metrics",
+        description="Serve the model in MODEL_DIR: POST /predict, POST /feedback, GET /health, "
+        "GET /metadata, GET /metrics (Prometheus), /docs. A model folder that fails its "
+        "checksums is refused.",
+    )
+    p.add_argument("model_dir")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; use 0.0.0.0 only on purpose)",
+    )
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--window", type=int, default=1000, help="rows of the rolling drift window (default 1000)"
+    )
+    p.add_argument(
+        "--max-body-mb", type=float, default=10.0, help="largest request body (default 10 MB)"
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads one prediction may use (OpenMP, BLAS, torch; default 1: requests run "
+        "side by side; 0: the libraries' defaults)",
+    )
+    p.set_defaults(handler=_cmd_serve)
+
+    p = sub.add_parser(
+        "monitor",
+        help="drift report of new data against a saved model's training data",
+        description="Compare DATA with the training data of the model in MODEL_DIR: writes a "
+        "self-contained HTML drift report and a JSON summary with a drift flag per feature "
+        '(exit status 0 either way; read the summary\'s "drift").',
+    )
+    p.add_argument("model_dir")
+    p.add_argument("data", help="a CSV/TSV/Parquet file, an image folder or an IDX folder")
+    p.add_argument("--labels", help="column of DATA holding true labels: adds metrics")
+    p.add_argument(
+        "--out", default="drift", help="output folder (default drift/): report.html, summary.json"
+    )
+    p.set_defaults(handler=_cmd_monitor)
 
 
 def _add_search_options(p: argparse.ArgumentParser) -> None:
@@ -299,6 +366,56 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         args.storage, args.study, n_trials=args.n_trials, time_budget=args.time_budget
     )
     print(f"worker finished {done} trial(s) of study {args.study!r}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    import automl
+    from automl import studyfile
+
+    result = automl.load(args.model_dir)
+    data = studyfile.load_features(args.data, result) if args.data else None
+    meta = result.export(args.out, format=args.format, data=data)
+    print(json.dumps(meta["check"], indent=2))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from automl.serve import serve
+
+    serve(
+        args.model_dir,
+        host=args.host,
+        port=args.port,
+        window=args.window,
+        max_body_bytes=int(args.max_body_mb * 2**20),
+        threads=args.threads or None,
+    )
+    return 0
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    import automl
+    from automl import studyfile
+
+    result = automl.load(args.model_dir)
+    data = studyfile.load_features(args.data, result)
+    labels = None
+    if args.labels:
+        if not hasattr(data, "columns") or args.labels not in data.columns:
+            raise DataError(f"--labels {args.labels!r} is not a column of {args.data}")
+        labels, data = data[args.labels], data.drop(columns=[args.labels])
+    report = result.monitor(data, labels)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    html = report.write_html(str(out / "report.html"))
+    summary = report.write_json(str(out / "summary.json"))
+    flagged = ", ".join(report.drifted) or "none"
+    print(f"drift: {'yes' if report.summary['drift'] else 'no'} (features drifted: {flagged})")
+    print(f"report: {html}\nsummary: {summary}")
     return 0
 
 

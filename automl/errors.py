@@ -19,3 +19,8 @@ class ParameterError(ValueError, TypeError):
     """A keyword argument of ``fit`` (or another call) has a wrong type or value; the message
     names the keyword, what it got and what it takes. Both a ValueError and a TypeError, as
     scikit-learn's InvalidParameterError is."""
+
+
+class ExportError(ValueError):
+    """A model (or one of its steps) cannot be exported faithfully; the message names it. No
+    file is written."""

@@ -28,6 +28,8 @@ FEATURES = "features"  # the task's fitted feature encoder: features.json (+ .np
 WEIGHTS = "weights.pt"  # torch members: a state dict
 ESTIMATOR = "estimator.skops"  # scikit-learn members
 FEATURIZER = "featurizer"  # a family's own fitted input transform, if it has one
+PROFILE = "profile"  # the task's drift InputProfile (profile.json + .npz), if it has one
+DRIFT = "drift"  # the drift reference: training statistics and held-out predictions
 
 
 def save_result(result: FittedResult, path: str) -> str:
@@ -40,6 +42,11 @@ def _write(result: FittedResult, folder: Path) -> list[str]:
     from automl.search import redact
 
     features, files = artifacts.save_part(result.features, folder, FEATURES)
+    monitoring: dict[str, Any] = {}
+    for stem, part in ((PROFILE, result.profile), (DRIFT, result.drift)):
+        if part is not None:
+            monitoring[stem], written = artifacts.save_part(part, folder, stem)
+            files += written
     members = []
     for i, member in enumerate(result.members):
         sub = f"member_{i}"
@@ -52,6 +59,7 @@ def _write(result: FittedResult, folder: Path) -> list[str]:
         "automl_version": __version__,
         "task": result.task,
         "features": features,
+        **monitoring,
         "members": members,
         "spec": result.spec.to_json(),
         "target": result.target.to_json(),
@@ -155,6 +163,16 @@ def load(
         storage=storage or config["storage"],
     )
     result._direction = config.get("metric_direction", result.metric_direction)
+    if config.get(PROFILE) and config.get(DRIFT):
+        from automl.drift import DriftReference, InputProfile
+
+        read = listing.path
+        result.profile = artifacts.load_part(
+            config[PROFILE], read, PROFILE, InputProfile, packages, trusted
+        )
+        result.drift = artifacts.load_part(
+            config[DRIFT], read, DRIFT, DriftReference, packages, trusted
+        )
     return result
 
 

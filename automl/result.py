@@ -113,6 +113,10 @@ class FittedResult:
         self.trial_models = dict(trial_models or {})
         self.report_path: str | None = None
         self.model_path: str | None = None
+        # drift monitoring (automl.drift): the task's fitted InputProfile and the reference
+        # statistics of the training rows and held-out predictions; None for a task without
+        self.profile: Any = None
+        self.drift: Any = None
 
     @property
     def ensemble(self) -> list[dict[str, Any]]:
@@ -316,6 +320,22 @@ class FittedResult:
         from automl.explain import explain
 
         return explain(self, data, method, **options)
+
+    # -- deployment ---------------------------------------------------------------------------
+    def monitor(self, data: Any, y: Any = None) -> Any:
+        """Drift of ``data`` (and metrics, given labels ``y``) against the training data: a
+        ``automl.monitor.DriftReport`` (``summary``, ``write_html``, ``write_json``)."""
+        from automl.monitor import monitor
+
+        return monitor(self, data, y)
+
+    def export(self, path: str, format: str = "onnx", data: Any = None) -> dict[str, Any]:
+        """Write the predict path as one ONNX graph (or, for torch models, TorchScript),
+        checked against ``predict_proba`` / ``predict`` on the held-out rows (or ``data``);
+        returns the export's metadata (see ``automl.export.export``)."""
+        from automl.export import export
+
+        return export(self, path, format=format, data=data)
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path: str) -> str:

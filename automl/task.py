@@ -15,7 +15,9 @@ import numpy as np
 if TYPE_CHECKING:
     import optuna
 
+    from automl.drift import InputProfile
     from automl.explain import Explainer
+    from automl.export import Exporter
     from automl.targets import TargetEncoder
 
 ProblemType = Literal["binary", "multiclass", "regression"]
@@ -133,8 +135,14 @@ class TaskData:
     w_valid: np.ndarray | None = None
     # whether the validation rows were the caller's own (``fit(valid=...)``): no split made
     given_valid: bool = False
-    # the validation rows as given, before the task's features (or None): what reports show
-    # beside explanations of those rows (FeatureEncoder.readable)
+    # drift monitoring: the task's InputProfile fitted on the training rows, and those rows'
+    # statistics as new rows would show them (its measure(); text cross-fits the
+    # out-of-vocabulary rate), from which the core builds the reference kept with the model
+    profile: InputProfile | None = None
+    profile_rows: Any = None
+    # the validation rows as given, as ``predict`` takes them, when x_valid is not that (a
+    # table's raw DataFrame rows): what reports show beside explanations
+    # (FeatureEncoder.readable) and export checks run on
     raw_valid: Any = None
 
     @property
@@ -190,6 +198,23 @@ class Task(ABC):
             f"task {self.name!r} has no permutation importance of its own inputs; use "
             "result.explain(...) for attributions"
         )
+
+    def parse_rows(self, payload: Any, features: FeatureEncoder) -> Any:
+        """The rows of a JSON request body (``automl serve``'s ``POST /predict``) as
+        ``predict`` takes them; raise DataError naming what is wrong. The default: this task
+        takes no JSON rows."""
+        from automl.errors import DataError
+
+        raise DataError(f"the {self.name} task does not read rows from JSON requests")
+
+    def describe_features(self, features: FeatureEncoder) -> list[dict[str, Any]]:
+        """The model's inputs with their types (``GET /metadata``): name, type, detail."""
+        return []
+
+    def exporter(self) -> Exporter | None:
+        """How this modality's models become one ONNX graph (``automl.export``); None: the
+        task's models cannot be exported."""
+        return None
 
 
 class ModelFamily(ABC):

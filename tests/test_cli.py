@@ -18,6 +18,7 @@ DATA = Path(__file__).parent / "data" / "adult_sample.csv"
 def test_help_of_every_command_is_complete(capsys):
     parser = build_parser()
     commands = {"fit", "run", "predict", "report", "dashboard", "plugins", "worker"}
+    commands |= {"export", "serve", "monitor"}
     assert set(parser._subparsers._group_actions[0].choices) == commands
     for command in sorted(commands):
         with pytest.raises(SystemExit) as exit_info:

@@ -187,7 +187,7 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, ExplainError):
         return str(exc)
     if isinstance(exc, ImportError):
-        return f"{exc}; install the explanation extra: pip install 'automl[explain]'"
+        return f"{exc}; install the explanation extra: pip install 'automl-nn[explain]'"
     return f"the explainer failed: {type(exc).__name__}: {exc}"
 
 

@@ -11,6 +11,7 @@ from automl.errors import DataError
 from automl.task import DataSpec, Task, TaskData
 from automl_tabular.inputs import ACCEPTED, accepts, split_target
 from automl_tabular.preprocessing import TabularPreprocessor, column_names
+from automl_tabular.profile import TabularProfile
 
 MAX_EPOCHS = 60
 
@@ -36,6 +37,21 @@ class TabularTask(Task):
 
         return permutation_importance(result, data, y, **options)
 
+    def parse_rows(self, payload: Any, features: Any) -> Any:
+        from automl_tabular.profile import rows_from_json
+
+        return rows_from_json(payload, features)
+
+    def describe_features(self, features: Any) -> list[dict[str, Any]]:
+        from automl_tabular.profile import describe_columns
+
+        return describe_columns(features)
+
+    def exporter(self):
+        from automl_tabular.export import TabularExporter
+
+        return TabularExporter()
+
     def adapt(
         self,
         dataset: Any,
@@ -60,6 +76,7 @@ class TabularTask(Task):
         pre = TabularPreprocessor().fit(frame.iloc[train])
         x_train = pre.transform(frame.iloc[train])
         x_valid = pre.transform(frame.iloc[valid_rows])
+        profile = TabularProfile(pre).fit(frame.iloc[train])
         summary: dict[str, Any] = {
             "rows": len(frame),
             "columns": frame.shape[1],
@@ -88,6 +105,8 @@ class TabularTask(Task):
             valid_rows=valid_rows,
             given_valid=bool(n_given),
             raw_valid=frame.iloc[valid_rows].reset_index(drop=True),
+            profile=profile,
+            profile_rows=profile.measure(frame.iloc[train]),
         )
 
 

@@ -16,6 +16,7 @@ from automl.targets import split_target
 from automl.task import DataSpec, FeatureEncoder, Task, TaskData
 from automl_text.groups import containment_groups
 from automl_text.inputs import ACCEPTED, accepts, clean_texts, split_text_input
+from automl_text.profile import TextProfile
 from automl_text.tokenize import words
 
 MAX_EPOCHS = (6, 20)  # fewer passes over bigger sets: from-scratch text models peak early
@@ -77,6 +78,20 @@ class TextTask(Task):
 
         return TextExplainer()
 
+    def parse_rows(self, payload: Any, features: Any) -> Any:
+        from automl_text.profile import texts_from_json
+
+        return texts_from_json(payload)
+
+    def describe_features(self, features: Any) -> list[dict[str, Any]]:
+        name = features.column or "text"
+        return [{"name": name, "type": "text", "detail": "a string"}]
+
+    def exporter(self):
+        from automl_text.export import TextExporter
+
+        return TextExporter()
+
     def adapt(
         self,
         dataset: Any,
@@ -133,6 +148,7 @@ class TextTask(Task):
                 "sequence length: the sequence models truncate them (TF-IDF reads them whole)"
             )
         n_outputs = split.n_outputs
+        profile = TextProfile(column).fit(texts[train])
         summary: dict[str, Any] = {
             "rows": len(texts),
             "text_column": column,
@@ -167,4 +183,6 @@ class TextTask(Task):
             train_rows=train,
             valid_rows=valid,
             given_valid=bool(n_given),
+            profile=profile,
+            profile_rows=profile.training_rows(texts[train]),
         )

@@ -11,6 +11,7 @@ from automl.errors import DataError
 from automl.targets import split_target
 from automl.task import DataSpec, Task, TaskData
 from automl_vision import inputs
+from automl_vision.profile import ImageProfile, stats_table
 
 MAX_EPOCHS = 15
 
@@ -44,6 +45,27 @@ class VisionTask(Task):
 
         return VisionExplainer()
 
+    def parse_rows(self, payload: Any, features: Any) -> Any:
+        from automl_vision.profile import images_from_json
+
+        return images_from_json(payload)
+
+    def describe_features(self, features: Any) -> list[dict[str, Any]]:
+        h, w = features.size
+        return [
+            {
+                "name": "image",
+                "type": "image",
+                "detail": f"PNG/JPEG (base64 in JSON); resized to {h}x{w}, "
+                f"{features.channels} channel(s)",
+            }
+        ]
+
+    def exporter(self):
+        from automl_vision.export import VisionExporter
+
+        return VisionExporter()
+
     def adapt(
         self,
         dataset: Any,
@@ -70,7 +92,7 @@ class VisionTask(Task):
             raise DataError(
                 "the vision task classifies images; problem_type='regression' is not supported"
             )
-        x, labels, summary, scale = self._load(dataset, target, image_size, bad_images)
+        x, labels, summary, scale, stats = self._load(dataset, target, image_size, bad_images)
         if x.ndim == 4 and 0 in x.shape[2:]:
             raise DataError(
                 f"the images have size {x.shape[2]}x{x.shape[3]}: there are no pixels to learn "
@@ -85,7 +107,7 @@ class VisionTask(Task):
             raise DataError("the data is empty: no images to learn from")
         n_given = 0
         if valid is not None:  # the caller's validation images: the training size and channels
-            x_v, labels_v, _, _ = self._load(valid, None, tuple(x.shape[2:]), bad_images)
+            x_v, labels_v, _, _, _ = self._load(valid, None, tuple(x.shape[2:]), bad_images)
             y_v = inputs.check_labels(labels_v)
             if len(y_v) != len(x_v) or len(x_v) == 0:
                 raise DataError(
@@ -152,13 +174,16 @@ class VisionTask(Task):
             train_rows=train,
             valid_rows=valid_rows,
             given_valid=bool(n_given),
+            profile=ImageProfile(int(c), scale),
+            profile_rows=stats.iloc[train].reset_index(drop=True),
         )
 
     def _load(
         self, dataset: Any, target: Any, image_size: Any, bad_images: str
-    ) -> tuple[np.ndarray, Any, dict[str, Any], str]:
-        """uint8 (N,C,H,W) images, their raw labels, notes for the summary and how float
-        pixels are read (``inputs.FLOAT_SCALES``: fixed here, applied again at predict)."""
+    ) -> tuple[np.ndarray, Any, dict[str, Any], str, Any]:
+        """uint8 (N,C,H,W) images, their raw labels, notes for the summary, how float
+        pixels are read (``inputs.FLOAT_SCALES``: fixed here, applied again at predict) and the
+        drift statistics of each image as it came in (``profile.stats_table``)."""
         summary: dict[str, Any] = {}
         if isinstance(dataset, tuple):
             if len(dataset) != 2:
@@ -175,11 +200,13 @@ class VisionTask(Task):
                 raise DataError(f"no such image folder: {folder}")
             images, labels, notes = inputs.read_class_folder(folder, bad_images)
             summary.update(source="folder", **notes)
-            return self._stack(images, image_size, summary), labels, summary, "unit"
+            stats = stats_table(images)
+            return self._stack(images, image_size, summary), labels, summary, "unit", stats
         if inputs.is_torch_dataset(dataset):
             images, labels, scale = inputs.read_dataset(dataset)
             summary["source"] = "dataset"
-            return self._stack(images, image_size, summary), labels, summary, scale
+            stats = stats_table(images)
+            return self._stack(images, image_size, summary), labels, summary, scale, stats
         if target is None:
             raise DataError("images need labels: pass (x, y) or fit(x, y)")
         x = inputs.array_to_nchw(dataset)
@@ -189,11 +216,13 @@ class VisionTask(Task):
                 f"{len(x)} images but {n_labels} labels: pass exactly one label per image"
             )
         scale = inputs.float_scale(x) if x.dtype.kind == "f" else "unit"
-        x = inputs.fix_channels(inputs.to_uint8(x, scale=scale), 1 if x.shape[1] == 1 else 3)
+        x = inputs.to_uint8(x, scale=scale)
+        stats = stats_table(x)
+        x = inputs.fix_channels(x, 1 if x.shape[1] == 1 else 3)
         if image_size is not None and 0 not in x.shape[2:]:
             x = inputs.resize(x, inputs.choose_size([], image_size))
         summary["source"] = "array"
-        return x, target, summary, scale
+        return x, target, summary, scale, stats
 
     @staticmethod
     def _stack(images: list[np.ndarray], image_size: Any, summary: dict[str, Any]) -> np.ndarray:
