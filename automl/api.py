@@ -102,7 +102,8 @@ def fit(
     dataset, target = as_pair(dataset, target)
     with search.quiet_optuna():
         session = _open(dataset, target, settings)
-    with session.lock, search.quiet_optuna(), threads.limit(settings.n_jobs):
+    rows = session.data.n_train
+    with session.lock, search.quiet_optuna(), threads.limit(settings.n_jobs, rows):
         if not session.resumed:
             enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
         records = SearchRecords(session.metric)

@@ -144,7 +144,7 @@ def test_a_disagreeing_graph_is_not_written(tmp_path, monkeypatch):
 def test_missing_extra_is_named():
     from automl.export import require
 
-    with pytest.raises(ImportError, match=r"pip install 'automl\[deploy\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'automl-nn\[deploy\]'"):
         require("an_absent_module_for_this_test")
 
 
