@@ -108,6 +108,9 @@ def test_save_writes_state_dict_config_and_manifest(tmp_path, iris_frame):
         "member_0/weights.pt",
         "features.json",
         "features.npz",
+        "profile.json",
+        "drift.json",
+        "drift.npz",
         "MANIFEST.json",
     }
     weights = folder / "member_0" / "weights.pt"

@@ -210,6 +210,11 @@ class VisionTask(Task):
         if target is None:
             raise DataError("images need labels: pass (x, y) or fit(x, y)")
         x = inputs.array_to_nchw(dataset)
+        if 0 in x.shape[2:]:
+            raise DataError(
+                f"the images have size {x.shape[2]}x{x.shape[3]}: there are no pixels to learn "
+                "from; pass images of at least 1x1 pixels"
+            )
         n_labels = len(target) if hasattr(target, "__len__") else None
         if n_labels is not None and n_labels != len(x):
             raise DataError(

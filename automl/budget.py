@@ -1,0 +1,78 @@
+"""The time budget of one ``fit``: a single deadline for the whole call, shared out as it runs.
+
+``time_budget`` bounds the wall time of the call: input checks, preprocessing, search, refit,
+ensemble, report (explanations included) and saving. The search plans for what comes after it:
+the report's share (``REPORT_SHARE`` of the budget, at least ``MIN_REPORT`` seconds), saving,
+and the refit of the best trial as its measured training time predicts it (at most
+``MAX_REFIT_SHARE`` of the budget: a refit that would cost more is not planned, and the
+trained trial models are returned instead). The search deadline is recomputed after every
+trial, so a cheap best model leaves more time to search and a costly one less.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+REPORT_SHARE = 0.08  # of the budget, for the report (explanations included)
+MIN_REPORT = 4.0  # seconds
+MAX_REPORT = 60.0
+SAVE_SECONDS = 2.0  # writing the model folder
+MAX_REFIT_SHARE = 0.35  # a refit planned for costs at most this share of the budget
+REFIT_MARGIN = 1.25  # refits are timed from trial times; they run on more rows
+
+
+@dataclass
+class Budget:
+    """One fit's clock. ``seconds`` None: no budget (``n_trials`` alone ends the search)."""
+
+    seconds: float | None
+    started: float = field(default_factory=time.monotonic)
+    refit_planned: float = 0.0  # seconds the search keeps free for the refit (updated)
+
+    @property
+    def deadline(self) -> float | None:
+        return None if self.seconds is None else self.started + self.seconds
+
+    def left(self) -> float:
+        """Seconds until the deadline (inf without a budget)."""
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def report_seconds(self) -> float:
+        """What the report may take (explanations included)."""
+        if self.seconds is None:
+            return float("inf")
+        return min(MAX_REPORT, max(MIN_REPORT, REPORT_SHARE * self.seconds))
+
+    def after_search(self) -> float:
+        """Seconds kept free after the search: refit (as planned), report and saving."""
+        return self.refit_planned + self.report_seconds + SAVE_SECONDS
+
+    def search_deadline(self) -> float | None:
+        """When the search must end (and a running trial stop) to leave ``after_search``."""
+        if self.deadline is None:
+            return None
+        return self.deadline - self.after_search()
+
+    def plan_refit(self, seconds: float) -> None:
+        """Keep ``seconds`` (the best trial's refit, estimated) free after the search, when
+        it is within ``MAX_REFIT_SHARE`` of the budget; else plan none (trial models)."""
+        if self.seconds is None:
+            return
+        wanted = REFIT_MARGIN * seconds
+        self.refit_planned = wanted if wanted <= MAX_REFIT_SHARE * self.seconds else 0.0
+
+    def refit_fits(self, seconds: float) -> bool:
+        """Whether a refit estimated at ``seconds`` still fits before report and saving."""
+        room = self.left() - self.report_seconds - SAVE_SECONDS
+        return REFIT_MARGIN * seconds <= room
+
+
+def refit_seconds(train_seconds: float, rows_trained: int, rows_refit: int) -> float:
+    """A refit's cost from its trial's: training time scales with the rows (a trial scored by
+    cross-validation reports the sum of its folds; pass it per fold)."""
+    return train_seconds * max(1.0, rows_refit / max(1, rows_trained))
