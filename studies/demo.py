@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import time
 
-import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
@@ -22,25 +21,19 @@ def main(time_budget: float = 60.0) -> None:
     frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
     train, test = train_test_split(frame, test_size=0.25, stratify=frame["target"], random_state=0)
     started = time.monotonic()
-    result = automl.fit(
-        train, target="target", time_budget=time_budget, study_name="demo"
-    )
+    # prints the leaderboard, the chosen model, and where the report and the model went
+    result = automl.fit(train, target="target", time_budget=time_budget, study_name="demo")
     elapsed = time.monotonic() - started
-    pd.set_option("display.width", 160)
-    pd.set_option("display.max_colwidth", 60)
-    print("\nLeaderboard (validation split):")
-    print(result.leaderboard().head(15).to_string(index=False))
-    print(f"\nChosen model: {result.describe()}")
-    print(f"Problem type: {result.problem_type} ({result.problem_type_reason})")
     x_test, y_test = test.drop(columns="target"), test["target"]
     scores = result.evaluate(x_test, y_test)
     print("Test split:", ", ".join(f"{k}={v:.4f}" for k, v in scores.items()))
-    path = result.save("studies/demo/model")
-    reloaded = automl.load(path)
+    reloaded = automl.load(result.model_path)
     agree = (reloaded.predict(x_test) == result.predict(x_test)).mean()
-    print(f"Saved to {path}; reloaded model agrees on {agree:.0%} of test rows")
-    print(f"Wall time {elapsed:.1f}s (search {result.timings['search']:.1f}s, "
-          f"refit {result.timings['refit']:.1f}s)")
+    print(f"Reloaded model ({result.model_path}) agrees on {agree:.0%} of test rows")
+    print(
+        f"Wall time {elapsed:.1f}s (search {result.timings['search']:.1f}s, "
+        f"refit {result.timings['refit']:.1f}s)"
+    )
 
 
 if __name__ == "__main__":
