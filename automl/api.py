@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from automl import console, metrics, sample_weights, search, threads
+from automl.budget import Budget
 from automl.crossval import describe_validation, family_folds
 from automl.dispatch import as_pair, check_iterable_input, choose_task
 from automl.errors import DataError, ParameterError, PluginError
-from automl.final import best_trial, enqueue_defaults, final_members
-from automl.objective import SearchRecords, make_objective
+from automl.final import best_trial, enqueue_defaults, final_members, refit_estimate
+from automl.objective import TIEBREAK, SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
 from automl.result import FittedResult
 from automl.settings import FitSettings
@@ -100,30 +101,42 @@ def fit(
     )
     check_iterable_input(dataset)
     dataset, target = as_pair(dataset, target)
+    budget = Budget(settings.time_budget, started=started)
     with search.quiet_optuna():
         session = _open(dataset, target, settings)
+    timings = {"prepare": time.monotonic() - started}
     rows = session.data.n_train
-    with session.lock, search.quiet_optuna(), threads.limit(settings.n_jobs, rows):
-        if not session.resumed:
-            enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
-        records = SearchRecords(session.metric)
-        search_seconds, _ = _search(session, records, started, count_existing=True)
-        refit_started = time.monotonic()
-        best = best_trial(session.study)
-        members, valid_score, holdout_output = final_members(
-            session.registry,
-            session.study,
-            best,
-            records,
-            session.data,
-            session.metric,
-            device=settings.device,
-            seed=settings.seed,
-            refit=settings.refit,
-            ensemble=settings.ensemble,
-            ensemble_size=settings.ensemble_size,
-        )
+    progress = _progress(settings, started, session.metric.name) if settings.verbose else None
+    try:
+        with session.lock, search.quiet_optuna(), threads.limit(settings.n_jobs, rows):
+            if not session.resumed:
+                enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
+            records = SearchRecords(session.metric)
+            timings["search"], _ = _search(session, records, budget, progress, count_existing=True)
+            refit_started = time.monotonic()
+            if progress is not None:
+                progress.stage("refit" if settings.refit else "final")
+            best = best_trial(session.study)
+            members, valid_score, holdout_output, refit_note = final_members(
+                session.registry,
+                session.study,
+                best,
+                records,
+                session.data,
+                session.metric,
+                device=settings.device,
+                seed=settings.seed,
+                refit=settings.refit,
+                ensemble=settings.ensemble,
+                ensemble_size=settings.ensemble_size,
+                budget=budget,
+            )
+            timings["refit"] = time.monotonic() - refit_started
+    finally:
+        if progress is not None:
+            progress.close()
     data = session.data
+    refitted = refit_note.startswith("refitted")
     result = FittedResult(
         task=session.task.name,
         members=members,
@@ -135,13 +148,14 @@ def fit(
         study=session.study,
         best_trial=best.number,
         valid_score=valid_score,
-        refit=settings.refit,
-        timings={
-            "search": round(search_seconds, 3),
-            "refit": round(time.monotonic() - refit_started, 3),
-            "total": round(time.monotonic() - started, 3),
+        refit=refitted,
+        timings={k: round(v, 3) for k, v in timings.items()},
+        summary={
+            **data.summary,
+            "resumed": session.resumed,
+            "preset": settings.preset,
+            "refit": refit_note,
         },
-        summary={**data.summary, "resumed": session.resumed, "preset": settings.preset},
         study_name=session.study_name,
         storage=session.url,
         holdout=(data.x_valid, data.y_valid),
@@ -160,7 +174,7 @@ def fit(
         result.profile = data.profile
         result.drift = reference_for(result, data.profile_rows, data.x_valid, data.y_train)
     if settings.report or (settings.report is None and settings.kept):
-        _write_report(result)
+        _write_report(result, budget)
     if settings.save or (settings.save is None and settings.kept):
         _save_model(result)
     result.timings["total"] = round(time.monotonic() - started, 3)
@@ -169,17 +183,29 @@ def fit(
     return result
 
 
+MIN_EXPLAIN_SECONDS = 1.0  # less than this left: the report leaves its explanations out
+
+
 def _study_folder(result: FittedResult) -> Path:
     return Path(search.DEFAULT_STUDIES_DIR) / (result.study_name or "study")
 
 
-def _write_report(result: FittedResult) -> None:
-    """The report is a by-product: a failure to write it warns, it never loses the result."""
+def _write_report(result: FittedResult, budget: Budget) -> None:
+    """The report is a by-product: a failure to write it warns, it never loses the result.
+    Under a time budget its explanations get what is left of it (less saving)."""
     path = _study_folder(result) / "report.html"
     started = time.monotonic()
+    seconds = budget.explain_seconds()
+    if seconds is None:
+        options: dict[str, Any] = {}
+    elif seconds >= MIN_EXPLAIN_SECONDS:
+        options = {"explain_budget_s": seconds}
+    else:
+        left = max(0.0, budget.left())
+        options = {"explain": f"left out: {left:.0f} s of the time budget were left"}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        result.report_path = result.report(str(path))
+        result.report_path = result.report(str(path), **options)
     except OSError as exc:
         warnings.warn(f"could not write the report {path}: {exc}", stacklevel=3)
         return
@@ -235,7 +261,9 @@ def run_trials(
                 f"study {study_name!r} does not exist in {search.redact(storage)!r}; start it "
                 "with `automl fit` / `automl run` (or automl.fit) first"
             )
-        _, ran = _search(session, SearchRecords(session.metric), started, count_existing=False)
+        budget = Budget(settings.time_budget, started=started, searches_only=True)
+        records = SearchRecords(session.metric)
+        _, ran = _search(session, records, budget, None, count_existing=False)
     return ran
 
 
@@ -356,31 +384,54 @@ def _positive(positive_class: Any, data: TaskData) -> int:
 
 
 def _search(
-    session: _Session, records: SearchRecords, started: float, *, count_existing: bool
+    session: _Session,
+    records: SearchRecords,
+    budget: Budget,
+    progress: search.Progress | None,
+    *,
+    count_existing: bool,
 ) -> tuple[float, int]:
-    """Seconds spent and trials this process finished."""
+    """Seconds spent and trials this process finished. The search ends in time for what comes
+    after it: after every trial the refit of the best trial so far is planned from that
+    trial's measured training time (``automl.budget``), which moves the search's deadline."""
     settings = session.settings
-    deadline = None if settings.time_budget is None else started + settings.time_budget
     objective = make_objective(
         session.data,
         session.families,
         session.metric,
         device=settings.device,
         seed=settings.seed,
-        deadline=deadline,
+        deadline=budget.search_deadline,
         records=records,
         folds=session.folds,
+        on_step=None if progress is None else progress.tick,
     )
-    remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+    callbacks = list(settings.callbacks)
+    if settings.refit and budget.seconds is not None:
+
+        def plan(study: Any, _trial: Any) -> None:
+            best = search.best_trial(study, TIEBREAK)
+            if best is not None:
+                budget.plan_refit(refit_estimate(best, session.data))
+
+        callbacks.insert(0, plan)
     return search.run(
         session.study,
         objective,
-        time_budget=remaining,
         n_trials=settings.n_trials,
-        verbose=settings.verbose,
-        metric_name=session.metric.name,
+        progress=progress,
+        stop_at=budget.search_deadline,
         count_existing=count_existing,
-        callbacks=list(settings.callbacks),
+        callbacks=callbacks,
+    )
+
+
+def _progress(settings: FitSettings, started: float, metric_name: str) -> search.Progress:
+    return search.Progress(
+        time_budget=settings.time_budget,
+        started=started,
+        n_trials=settings.n_trials,
+        metric_name=metric_name,
     )
 
 

@@ -18,6 +18,7 @@ REPORT_SHARE = 0.08  # of the budget, for the report (explanations included)
 MIN_REPORT = 4.0  # seconds
 MAX_REPORT = 60.0
 SAVE_SECONDS = 2.0  # writing the model folder
+REPORT_OVERHEAD = 2.0  # the report's figures and page, besides its explanations
 MAX_REFIT_SHARE = 0.35  # a refit planned for costs at most this share of the budget
 REFIT_MARGIN = 1.25  # refits are timed from trial times; they run on more rows
 
@@ -29,6 +30,7 @@ class Budget:
     seconds: float | None
     started: float = field(default_factory=time.monotonic)
     refit_planned: float = 0.0  # seconds the search keeps free for the refit (updated)
+    searches_only: bool = False  # a worker (``run_trials``): no refit, report or saving
 
     @property
     def deadline(self) -> float | None:
@@ -46,10 +48,14 @@ class Budget:
         """What the report may take (explanations included)."""
         if self.seconds is None:
             return float("inf")
+        if self.searches_only:
+            return 0.0
         return min(MAX_REPORT, max(MIN_REPORT, REPORT_SHARE * self.seconds))
 
     def after_search(self) -> float:
         """Seconds kept free after the search: refit (as planned), report and saving."""
+        if self.searches_only:
+            return 0.0
         return self.refit_planned + self.report_seconds + SAVE_SECONDS
 
     def search_deadline(self) -> float | None:
@@ -57,6 +63,19 @@ class Budget:
         if self.deadline is None:
             return None
         return self.deadline - self.after_search()
+
+    def refit_deadline(self) -> float | None:
+        """When a refit must stop to leave the report and saving their time."""
+        if self.deadline is None:
+            return None
+        return self.deadline - self.report_seconds - SAVE_SECONDS
+
+    def explain_seconds(self) -> float | None:
+        """Seconds the report's explanations may take now: what is left less saving and the
+        report's own drawing (``REPORT_OVERHEAD``)."""
+        if self.deadline is None:
+            return None
+        return self.left() - SAVE_SECONDS - REPORT_OVERHEAD
 
     def plan_refit(self, seconds: float) -> None:
         """Keep ``seconds`` (the best trial's refit, estimated) free after the search, when
@@ -68,6 +87,8 @@ class Budget:
 
     def refit_fits(self, seconds: float) -> bool:
         """Whether a refit estimated at ``seconds`` still fits before report and saving."""
+        if self.seconds is None:
+            return True
         room = self.left() - self.report_seconds - SAVE_SECONDS
         return REFIT_MARGIN * seconds <= room
 

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from automl import metrics, search
+from automl.budget import Budget, refit_seconds
 from automl.ensemble import select as select_ensemble
 from automl.errors import SearchError
 from automl.objective import REASON, TIEBREAK, SearchRecords, effective_params, train_candidate
@@ -48,6 +49,19 @@ def best_trial(study: Any) -> Any:
     raise SearchError(f"no trial completed: {summary}. First reasons: {examples}")
 
 
+def refit_estimate(trial: Any, data: TaskData) -> float:
+    """Seconds the refit of ``trial`` on train+valid is expected to take, from its own training
+    time: per fit (a cross-validated trial reports the sum of its folds), for the epochs the
+    refit trains (its best epoch, of those it ran), on the refit's rows."""
+    attrs = trial.user_attrs
+    seconds = float(attrs.get("train_seconds", 0.0) or 0.0)
+    fits = max(1, len(attrs.get("fold_scores") or ()))
+    epochs = max(1, int(attrs.get("best_epoch", 1) or 1))
+    run = max(epochs, int(attrs.get("epochs_run", 1) or 1))
+    rows = int(attrs.get("rows_trained", data.n_train) or data.n_train)
+    return refit_seconds(seconds / fits * epochs / run, rows, data.n_train + data.n_valid)
+
+
 def final_members(
     registry: Registry,
     study: Any,
@@ -61,15 +75,27 @@ def final_members(
     refit: bool,
     ensemble: bool,
     ensemble_size: tuple[int, int] = (12, 25),
-) -> tuple[list[Member], float, Any]:
-    """The model(s) to return, their validation score and validation output (before refit;
-    None when a member ran in an earlier process): the best trial's configuration, or a greedy
-    ensemble of this search's trials when it beats the best trial on validation."""
+    budget: Budget | None = None,
+) -> tuple[list[Member], float, Any, str]:
+    """The model(s) to return, their validation score, validation output (before refit; None
+    when a member ran in an earlier process) and what was done about the refit, in words: the
+    best trial's configuration, or a greedy ensemble of this search's trials when it beats the
+    best trial on validation.
+
+    Under a ``budget``, a refit is run only when its expected time (``refit_estimate``) fits
+    in what is left before the report and saving; otherwise the trial models (trained on the
+    training split, as the search scored them) are returned, and the words say so. A torch
+    refit that the deadline stops anyway is dropped for its trial model the same way."""
+    budget = budget or Budget(None)
     weights, ensemble_score = ({}, metric.worst)
-    if ensemble and refit and len(records.outputs) > 1:
+    kept = records.models
+    if ensemble and len(records.outputs) > 1 and (refit or len(kept) > 1):
         top_k, rounds = ensemble_size
+        outputs = records.outputs
+        if not refit:  # an ensemble of trial models: of those kept in memory
+            outputs = {n: o for n, o in outputs.items() if n in kept}
         weights, ensemble_score = select_ensemble(
-            records.outputs, records.y, metric.weighted(records.w), top_k=top_k, rounds=rounds
+            outputs, records.y, metric.weighted(records.w), top_k=top_k, rounds=rounds
         )
     if len(weights) > 1 and metric.better(ensemble_score, best.value):
         by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
@@ -77,11 +103,25 @@ def final_members(
         score = ensemble_score
     else:
         chosen, score = [(best, 1)], best.value
+    refit_note = "not asked (refit=False): the trial model(s) trained on the training split"
+    if refit:
+        expected = sum(refit_estimate(t, data) for t, _ in chosen)
+        in_memory = all(t.number in kept for t, _ in chosen)
+        if budget.refit_fits(expected) or not in_memory:
+            refit_note = "refitted on train + validation"
+        else:
+            refit = False
+            refit_note = (
+                f"skipped: the refit was expected to take {expected:.0f} s and "
+                f"{max(0.0, budget.left()):.0f} s of the time budget were left; the trial "
+                "model(s), trained on the training split as the search scored them, are returned"
+            )
     members = []
     for trial, weight in chosen:
         family = registry.models[trial.params["model"]]
         params = effective_params(trial)
         epochs = trial.user_attrs.get("best_epoch", 1)
+        predictor = None
         if refit:
             outcome = train_candidate(
                 family,
@@ -91,18 +131,29 @@ def final_members(
                 device=device,
                 seed=seed + trial.number,
                 refit_epochs=epochs,
+                deadline=budget.refit_deadline(),
             )
+            predictor = outcome.predictor
+            if outcome.stopped_by == "time_budget" and trial.number in kept:
+                predictor = kept[trial.number]
+                refit_note = (
+                    f"stopped: the time budget ran out during the refit of trial {trial.number}"
+                    "; its trial model (trained on the training split) is returned"
+                )
+        elif trial.number in kept:
+            predictor = kept[trial.number]
         elif records.number == trial.number:
-            outcome = records.outcome
+            predictor = records.outcome.predictor
         else:  # the best trial ran in an earlier process: train it again, the same way
             outcome = train_candidate(
                 family, params, data, metric, device=device, seed=seed + trial.number
             )
-        members.append(Member(trial.number, family, params, outcome.predictor, weight, epochs))
+            predictor = outcome.predictor
+        members.append(Member(trial.number, family, params, predictor, weight, epochs))
     outputs = [records.outputs.get(t.number) for t, _ in chosen]
     holdout_output = None
     if all(o is not None for o in outputs):
         total = sum(w for _, w in chosen)
         holdout_output = sum(w * o for (_, w), o in zip(chosen, outputs)) / total
         holdout_output = holdout_output[-data.n_valid :]  # out-of-fold outputs: train, then valid
-    return members, score, holdout_output
+    return members, score, holdout_output, refit_note

@@ -7,6 +7,7 @@ the batch size, any other error fails it with the reason in its user attributes.
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,9 @@ from automl.task import ModelFamily, TaskData
 from automl.training import (
     NonFiniteLoss,
     TrainOutcome,
+    growth_parameter,
     is_out_of_memory,
+    reports_per_epoch,
     train_sklearn,
     train_torch,
 )
@@ -43,14 +46,20 @@ def train_candidate(
     on_epoch: Callable[[int, float], None] | None = None,
     deadline: float | None = None,
     refit_epochs: int | None = None,
+    reports: int = 1,
+    rows: np.ndarray | None = None,
 ) -> TrainOutcome:
-    """Train one configuration on the training split, or (``refit_epochs`` given) on
-    train+valid for exactly that many epochs, without a validation split."""
+    """Train one configuration on the training split (or on its ``rows`` only: a subsample
+    rung), or (``refit_epochs`` given) on train+valid for exactly that many epochs, without a
+    validation split. ``reports``: pruner reports per epoch (torch)."""
     import torch
 
     w_train, w_valid = data.w_train, data.w_valid
     if refit_epochs is None:
         x_train, y_train, x_valid, y_valid = data.x_train, data.y_train, data.x_valid, data.y_valid
+        if rows is not None:
+            x_train, y_train = x_train[rows], y_train[rows]
+            w_train = None if w_train is None else w_train[rows]
     else:
         x_train = np.concatenate([data.x_train, data.x_valid])
         y_train = np.concatenate([data.y_train, data.y_valid])
@@ -81,6 +90,7 @@ def train_candidate(
         deadline=deadline,
         refit_epochs=refit_epochs,
         sample_weight=w_train,
+        reports=reports,
     )
     if featurizer is not None:
         outcome.predictor = FeaturizedPredictor(featurizer, outcome.predictor, spec)
@@ -104,6 +114,7 @@ def _train_model(
     deadline,
     refit_epochs,
     sample_weight=None,
+    reports=1,
 ) -> TrainOutcome:
     if family.kind == "sklearn":
         if "random_state" in model.get_params(deep=False):
@@ -141,6 +152,7 @@ def _train_model(
         on_epoch=on_epoch,
         deadline=deadline,
         sample_weight=sample_weight,
+        reports=reports,
     )
 
 
@@ -163,6 +175,13 @@ class SearchRecords:
     models: dict[int, Any] = field(default_factory=dict)
     scores: dict[int, float] = field(default_factory=dict)
     sizes: dict[int, int] = field(default_factory=dict)
+    # seconds per training row of each family's fits so far (uninterruptible fits are not
+    # started when their expected cost is more than the time left)
+    pace: dict[str, list[float]] = field(default_factory=dict)
+
+    def expected_seconds(self, family: str, rows: int) -> float | None:
+        seen = self.pace.get(family)
+        return None if not seen else float(np.median(seen)) * rows
 
     def add(self, number: int, outcome: TrainOutcome, valid_output: np.ndarray) -> None:
         self.outputs[number] = valid_output
@@ -233,6 +252,54 @@ def _to_host(predictor: Any) -> None:
         inner.device = torch.device("cpu")
 
 
+@dataclass
+class TrialRun:
+    """What every fit of one trial shares: the trial, its family and params, and how it may
+    run (device, seed, the pruner's callback, the deadline, reports per epoch)."""
+
+    trial: optuna.Trial
+    family: ModelFamily
+    params: dict[str, Any]
+    metric: Metric
+    device: Any
+    seed: int
+    on_report: Callable[[int, float], None] | None
+    deadline: float | None
+    reports: int = 1
+
+    def train(self, data: TaskData, *, first: bool = True, rows: Any = None) -> TrainOutcome:
+        """Train on ``data`` (its ``rows`` only, when given); only the ``first`` fit of a
+        trial reports to the pruner. CUDA out-of-memory retries once at half the batch."""
+        kwargs = {
+            "device": self.device,
+            "seed": self.seed,
+            "on_epoch": self.on_report if first else None,
+            "deadline": self.deadline,
+            "reports": self.reports,
+            "rows": rows,
+        }
+        try:
+            return train_candidate(self.family, self.params, data, self.metric, **kwargs)
+        except Exception as exc:
+            torch_oom = self.family.kind == "torch" and is_out_of_memory(exc)
+            if not torch_oom or "batch_size" not in self.params:
+                raise
+        _empty_cuda_cache()
+        half = max(1, int(self.params["batch_size"]) // 2)
+        self.trial.set_user_attr("batch_size_used", half)
+        self.trial.set_user_attr(
+            "oom_retry", f"out of memory at batch size {self.params['batch_size']}"
+        )
+        self.params = {**self.params, "batch_size": half}
+        return train_candidate(self.family, self.params, data, self.metric, **kwargs)
+
+
+# an uninterruptible fit (a linear model, say) on at least this many rows, with no pace of its
+# family measured yet, first runs on SUBSAMPLE of them to measure it
+LARGE_ROWS = 20_000
+SUBSAMPLE = 0.1
+
+
 def make_objective(
     data: TaskData,
     families: list[ModelFamily],
@@ -240,14 +307,17 @@ def make_objective(
     *,
     device: Any,
     seed: int,
-    deadline: float | None,
+    deadline: float | Callable[[], float | None] | None,
     records: SearchRecords,
     folds: dict[str, int] | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> Callable[[optuna.Trial], float]:
     """The study's objective; a family with ``folds[name]`` >= 2 has its trials scored by
     k-fold cross-validation over train+valid (see ``automl.crossval``) instead of on the
     validation split. When only some families are, the ensemble is chosen on the validation
-    rows, with the cross-validated trials' out-of-fold outputs there."""
+    rows, with the cross-validated trials' out-of-fold outputs there. ``deadline``: when a
+    trial must stop (a callable is asked at each trial's start: the search plans it).
+    ``on_step()`` runs at every report to the pruner (the progress bar moves)."""
     by_name = {f.name: f for f in families}
     folds = {name: (folds or {}).get(name, 0) for name in by_name}
     k = max(folds.values(), default=0)
@@ -256,6 +326,7 @@ def make_objective(
     records.y = cv.y if every else data.y_valid
     records.w = cv.w if every else data.w_valid
     worker = orphans.this_worker()
+    reports = reports_per_epoch(data.n_train)
 
     def objective(trial: optuna.Trial) -> float:
         trial.set_user_attr(orphans.WORKER, worker)  # a resume can tell if this process died
@@ -266,24 +337,36 @@ def make_objective(
         params = dict(trial.params)
         trial.set_user_attr("summary", family.describe(params))
 
-        def on_epoch(epoch: int, score: float) -> None:
-            trial.report(score, epoch)
+        def on_report(step: int, score: float) -> None:
+            trial.report(score, step)
+            if on_step is not None:
+                on_step()
             if trial.should_prune():
-                trial.set_user_attr("epochs_run", epoch)
-                trial.set_user_attr(REASON, f"pruned by Hyperband at epoch {epoch}")
-                raise optuna.TrialPruned(f"epoch {epoch}")
+                epochs = step / reports
+                trial.set_user_attr("epochs_run", int(np.ceil(epochs)))
+                shown = f"{epochs:g}" if reports == 1 else f"{epochs:.2g}"
+                trial.set_user_attr(REASON, f"pruned by Hyperband after {shown} epoch(s)")
+                raise optuna.TrialPruned(f"step {step}")
 
+        run = TrialRun(
+            trial,
+            family,
+            params,
+            metric,
+            device,
+            seed + trial.number,
+            on_report,
+            _trial_deadline(deadline() if callable(deadline) else deadline),
+            reports,
+        )
+        n_folds = folds[family.name]
         try:
-            if not folds[family.name]:
-                outcome = _train_with_oom_retry(
-                    trial, family, params, data, metric, device, seed + trial.number, on_epoch,
-                    deadline,
-                )  # fmt: skip
+            rows, rung_note = _rows_that_fit(run, data, records, n_folds)
+            if not n_folds:
+                outcome = run.train(data, rows=rows)
                 valid_output = outcome.predictor.output(data.x_valid)
             else:
-                outcome, valid_output = _cross_validate(
-                    cv, trial, family, params, data, metric, device, seed, on_epoch, deadline
-                )
+                outcome, valid_output = _cross_validate(cv, run, data)
                 if not every:  # the validation rows are the last of train+valid
                     valid_output = valid_output[data.n_train :]
         except NonFiniteLoss as exc:
@@ -300,6 +383,14 @@ def make_objective(
         finally:
             gc.collect()
             _empty_cuda_cache()
+        trained = (len(rows) if rows is not None else data.n_train) * max(1, n_folds)
+        records.pace.setdefault(family.name, []).append(outcome.seconds / max(1, trained))
+        if rung_note:
+            outcome.note = "; ".join(filter(None, [rung_note, outcome.note]))
+        # what the refit's cost is planned from (automl.budget): rows of one fit, and the fits
+        per_fit = data.n_train if not n_folds else len(cv.splits[0][0])
+        per_fit = per_fit if rows is None else len(rows)
+        trial.set_user_attr("rows_trained", int(per_fit))
         trial.set_user_attr("best_epoch", outcome.best_epoch)
         trial.set_user_attr("epochs_run", outcome.epochs_run)
         trial.set_user_attr("stopped_by", outcome.stopped_by)
@@ -313,19 +404,68 @@ def make_objective(
     return objective
 
 
-def _cross_validate(cv, trial, family, params, data, metric, device, seed, on_epoch, deadline):
+# no trial may take more than this share of the search time left when it starts: a short
+# budget still compares several configurations (a costly first trial stops early instead)
+TRIAL_SHARE = 0.4
+
+
+def _trial_deadline(search_deadline: float | None) -> float | None:
+    if search_deadline is None:
+        return None
+    now = time.monotonic()
+    return min(search_deadline, now + TRIAL_SHARE * max(0.0, search_deadline - now))
+
+
+def _rows_that_fit(
+    run: TrialRun, data: TaskData, records: SearchRecords, n_folds: int
+) -> tuple[Any, str]:
+    """The training rows of an uninterruptible scikit-learn fit that fit in the time left:
+    all (None), or a stratified subsample with a note saying why; a fit that cannot be cut
+    and would not end in time even on the subsample is not started (pruned, with the reason).
+    Stoppable fits (torch, forests, boosting) always get all rows."""
+    if run.deadline is None or run.family.kind != "sklearn" or n_folds:
+        return None, ""
+    if growth_parameter(run.family.build(run.params, data.spec)) is not None:
+        return None, ""
+    left = run.deadline - time.monotonic()
+    expected = records.expected_seconds(run.family.name, data.n_train)
+    if expected is None and data.n_train < LARGE_ROWS:
+        return None, ""
+    if expected is not None and expected <= left:
+        return None, ""
+    n_sub = max(1000, int(SUBSAMPLE * data.n_train))
+    sub_expected = None if expected is None else expected * n_sub / data.n_train
+    if sub_expected is not None and sub_expected > left:
+        why = f"not started: a fit is expected to take {expected:.0f} s, {max(0, left):.0f} s left"
+        run.trial.set_user_attr(REASON, why)
+        raise optuna.TrialPruned(why)
+    from automl.targets import split_indices
+
+    keep, _ = split_indices(
+        data.y_train, data.problem_type, 1 - n_sub / data.n_train, seed=run.seed
+    )
+    why = (
+        f"trained on {len(keep)} of {data.n_train} rows (a subsample: this fit cannot be "
+        "stopped and "
+        + ("its cost was not known yet" if expected is None else f"would take ~{expected:.0f} s")
+        + ")"
+    )
+    return keep, why
+
+
+def _cross_validate(cv: Folds, run: TrialRun, data: TaskData) -> tuple[TrainOutcome, Any]:
     """One model per fold; only the first fold reports to the pruner, and torch models stop
     early on a share of the fold's fit rows, not on its holdout. Returns the first fold's
     outcome, scored on all out-of-fold outputs (``best_epoch``: the folds' mean; ``seconds``: their
     sum), and those outputs."""
     outcomes, oof = [], None
-    inner = EARLY_STOPPING_SHARE if family.kind == "torch" else 0.0
-    for i in range(len(cv.splits)):
-        fold = cv.fold(data, i, inner=inner)
-        outcome = _train_with_oom_retry(
-            trial, family, params, fold, metric, device, seed + trial.number,
-            on_epoch if i == 0 else None, deadline,
-        )  # fmt: skip
+    inner = EARLY_STOPPING_SHARE if run.family.kind == "torch" else 0.0
+    whole, k = run.deadline, len(cv.splits)
+    for i in range(k):
+        if whole is not None:  # each fold to come gets an equal share of the time left
+            now = time.monotonic()
+            run.deadline = now + max(0.0, whole - now) / (k - i)
+        outcome = run.train(cv.fold(data, i, inner=inner), first=i == 0)
         rows, x_hold = cv.holdout(i)
         output = outcome.predictor.output(x_hold)
         if oof is None:
@@ -334,10 +474,11 @@ def _cross_validate(cv, trial, family, params, data, metric, device, seed, on_ep
         outcomes.append(outcome)
         if i:
             _to_host(outcome.predictor)
-    trial.set_user_attr("fold_scores", [round(float(o.score), 6) for o in outcomes])
+    run.deadline = whole
+    run.trial.set_user_attr("fold_scores", [round(float(o.score), 6) for o in outcomes])
     first = outcomes[0]
     first.note = "; ".join(f"fold {i}: {o.note}" for i, o in enumerate(outcomes) if o.note)
-    first.score = float(metric(cv.y, oof, cv.w))
+    first.score = float(run.metric(cv.y, oof, cv.w))
     first.best_epoch = max(1, round(float(np.mean([o.best_epoch for o in outcomes]))))
     first.seconds = sum(o.seconds for o in outcomes)
     return first, oof
@@ -346,37 +487,6 @@ def _cross_validate(cv, trial, family, params, data, metric, device, seed, on_ep
 def _valid_loss(y: np.ndarray, output: np.ndarray, data: TaskData, w: Any = None) -> float:
     loss = METRICS["rmse" if data.problem_type == "regression" else "log_loss"]
     return round(loss(y, output, w), 6)
-
-
-def _train_with_oom_retry(trial, family, params, data, metric, device, seed, on_epoch, deadline):
-    try:
-        return train_candidate(
-            family,
-            params,
-            data,
-            metric,
-            device=device,
-            seed=seed,
-            on_epoch=on_epoch,
-            deadline=deadline,
-        )
-    except Exception as exc:
-        if family.kind != "torch" or not is_out_of_memory(exc) or "batch_size" not in params:
-            raise
-    _empty_cuda_cache()
-    half = max(1, int(params["batch_size"]) // 2)
-    trial.set_user_attr("batch_size_used", half)
-    trial.set_user_attr("oom_retry", f"out of memory at batch size {params['batch_size']}")
-    return train_candidate(
-        family,
-        {**params, "batch_size": half},
-        data,
-        metric,
-        device=device,
-        seed=seed,
-        on_epoch=on_epoch,
-        deadline=deadline,
-    )
 
 
 def _empty_cuda_cache() -> None:

@@ -211,6 +211,7 @@ def open_study(
     max_epochs: int,
     meta: dict[str, Any],
     settings: dict[str, Any] | None = None,
+    reports_per_epoch: int = 1,
     extra: dict[str, Any] | None = None,
     metric_name: str | None = None,
 ) -> tuple[optuna.Study, bool]:
@@ -221,6 +222,10 @@ def open_study(
     ``settings`` (the model families searched, seed, split ...), is refused with the setting
     named, and left untouched. On resume, trials of this host whose process died are failed and
     retried once (``automl.orphans``).
+
+    The pruner is Hyperband over the trial's steps: parts of epochs (``reports_per_epoch`` per
+    epoch, ``automl.training.reports_per_epoch``), so on a large training set a first rung
+    costs a fraction of an epoch and a short budget still compares many configurations.
     """
     with warnings.catch_warnings():  # `group` is marked experimental; we rely on it knowingly
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -228,7 +233,7 @@ def open_study(
             seed=seed, multivariate=True, group=True, n_startup_trials=8, constant_liar=True
         )
     pruner = optuna.pruners.HyperbandPruner(
-        min_resource=1, max_resource=max_epochs, reduction_factor=3
+        min_resource=1, max_resource=max_epochs * max(1, reports_per_epoch), reduction_factor=3
     )
     settings = json.loads(json.dumps(settings or {}, default=str))  # as the storage keeps it
     existing = _load_existing(study_name, storage)
@@ -328,66 +333,103 @@ def run(
     study: optuna.Study,
     objective: Callable[[optuna.Trial], float],
     *,
-    time_budget: float | None,
     n_trials: int | None,
-    verbose: bool,
-    metric_name: str,
+    progress: Progress | None,
+    stop_at: Callable[[], float | None] = lambda: None,
     count_existing: bool = True,
     callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] | None = None,
 ) -> tuple[float, int]:
-    """Run trials until ``time_budget`` seconds pass or the study holds ``n_trials`` finished
+    """Run trials until the time ``stop_at()`` returns (a ``time.monotonic`` value, asked after
+    every trial: the caller's plan may move it) or until the study holds ``n_trials`` finished
     trials (``count_existing=False``: until this call ran ``n_trials``), whichever comes first;
     Ctrl-C ends the search early but keeps what it found. Returns (seconds, trials finished
     by this call)."""
     done = len(finished_trials(study)) if count_existing else 0
     remaining = None if n_trials is None else max(0, n_trials - done)
     started = time.monotonic()
-    if remaining == 0:
+    if remaining == 0 or _past(stop_at()) and search_has_result(study):
         return 0.0, 0
-    bar = _ProgressBar(remaining, time_budget, metric_name) if verbose else None
     ran: list[int] = []
-    callbacks = [lambda _study, trial: ran.append(trial.number), *(callbacks or [])]
-    if bar:
-        callbacks.append(bar.update)
+
+    def count_and_stop(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        ran.append(trial.number)
+        if progress is not None:
+            progress.trial_done(study, trial)
+        if _past(stop_at()):
+            study.stop()
+
     try:
         study.optimize(
             objective,
             n_trials=remaining,
-            timeout=time_budget,
             catch=(Exception,),
-            callbacks=callbacks,
+            callbacks=[*(callbacks or []), count_and_stop],
             gc_after_trial=True,
         )
     except KeyboardInterrupt:
-        if bar:
-            bar.write("search interrupted: keeping the trials finished so far")
-    finally:
-        if bar:
-            bar.close()
+        if progress is not None:
+            progress.write("search interrupted: keeping the trials finished so far")
     return time.monotonic() - started, len(ran)
 
 
-class _ProgressBar:
-    """One tick per finished trial, with the best score so far and the last trial's family."""
+def _past(moment: float | None) -> bool:
+    return moment is not None and time.monotonic() >= moment
 
-    def __init__(self, total: int | None, time_budget: float | None, metric_name: str) -> None:
+
+def search_has_result(study: optuna.Study) -> bool:
+    return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+class Progress:
+    """The search's progress bar. With a time budget it runs on the clock: elapsed of the
+    budget the user gave (from the start of ``fit``), and the time left; it moves at every
+    report a trial makes to the pruner (each epoch or part of one), not only between trials.
+    Without one it counts trials. The trials run, the best score and the last trial's family
+    and state are shown beside it."""
+
+    def __init__(
+        self, *, time_budget: float | None, started: float, n_trials: int | None, metric_name: str
+    ) -> None:
         from tqdm.auto import tqdm
 
-        budget = f" (budget {time_budget:.0f}s)" if time_budget else ""
-        self.metric_name = metric_name
-        self.bar = tqdm(total=total, desc=f"search{budget}", unit="trial", dynamic_ncols=True)
+        self.metric_name, self.started, self.timed = metric_name, started, time_budget is not None
+        self.trials, self.best, self.last = 0, "-", ""
+        if self.timed:
+            fmt = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{postfix}]"
+            self.bar = tqdm(total=float(time_budget), desc="search", bar_format=fmt)
+        else:
+            self.bar = tqdm(total=n_trials, desc="search", unit="trial", dynamic_ncols=True)
+        self.tick()
 
-    def update(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        try:
-            best = f"{study.best_value:.4f}"
-        except ValueError:
-            best = "-"
-        last = f"{trial.params.get('model', '?')}:{trial.state.name.lower()}"
-        self.bar.set_postfix_str(f"best {self.metric_name}={best} last={last}")
-        self.bar.update(1)
+    def tick(self) -> None:
+        """Move the bar to the clock (called at every pruner report and every trial end)."""
+        if self.timed:
+            self.bar.n = min(self.bar.total, time.monotonic() - self.started)
+        parts = [f"{self.trials} trials", f"best {self.metric_name}={self.best}"]
+        if self.timed:  # the time left of the budget given (tqdm's own ETA assumes a rate)
+            parts.insert(0, f"{max(0.0, self.bar.total - self.bar.n):.0f} s left")
+        if self.last:
+            parts.append(f"last {self.last}")
+        self.bar.set_postfix_str(", ".join(parts), refresh=False)
+        self.bar.refresh()
+
+    def trial_done(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.trials += 1
+        if search_has_result(study):
+            self.best = f"{study.best_value:.4f}"
+        self.last = f"{trial.params.get('model', '?')}:{trial.state.name.lower()}"
+        if not self.timed:
+            self.bar.update(1)
+        self.tick()
+
+    def stage(self, name: str) -> None:
+        """Name what runs now (the search, then the refit), the clock still moving."""
+        self.bar.set_description_str(name, refresh=False)
+        self.tick()
 
     def write(self, text: str) -> None:
         self.bar.write(text)
 
     def close(self) -> None:
+        self.tick()
         self.bar.close()

@@ -23,7 +23,7 @@ def test_builtins_load_through_the_entry_point_group():
     plugins = {p["name"]: p for p in automl.list_plugins()}
     assert {"tabular", "vision", "text"} <= set(plugins)
     tab = plugins["tabular"]
-    assert tab["distribution"] == "automl" and tab["module"] == "automl_tabular"
+    assert tab["distribution"] == "automl-nn" and tab["module"] == "automl_tabular"
     assert tab["tasks"] == ["tabular"]
     assert {"mlp", "hist_gb", "random_forest", "extra_trees", "linear"} <= set(tab["models"])
 

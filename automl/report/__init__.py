@@ -30,7 +30,7 @@ def render_report(
     result: Any,
     *,
     holdout: tuple[Any, Any] | None = None,
-    explain: bool = True,
+    explain: bool | str = True,
     explain_budget_s: float | None = None,
     bounds: Any = None,
     explainer: Any = None,
@@ -53,7 +53,9 @@ def render_report(
     data = sections.guarded(sections.data_section, result)
     search = sections.guarded(sections.search_section, result)
     model = sections.guarded(sections.model_section, result, holdout)
-    if explain:
+    if isinstance(explain, str):  # the reason they are left out (fit: the budget is spent)
+        explained = {"missing": [("explanations", explain)]}
+    elif explain:
         explained = sections.guarded(
             explanations.explain_section, result, holdout, bounds, explainer=explainer
         )
@@ -99,7 +101,7 @@ def write_report(
     path: str | os.PathLike[str],
     *,
     holdout: tuple[Any, Any] | None = None,
-    explain: bool = True,
+    explain: bool | str = True,
     explain_budget_s: float | None = None,
     bounds: Any = None,
     explainer: Any = None,
@@ -107,8 +109,9 @@ def write_report(
     """Write the report page of ``result`` to ``path`` (folders made as needed); returns the path.
 
     ``holdout``: (model-ready x, encoded y) to score and explain; default ``result.holdout``.
-    ``explain=False`` leaves explanations out. ``explain_budget_s``: seconds for explanations
-    (default: 10% of the run's time or 60 s, whichever is larger); ``bounds``: an
+    ``explain=False`` (or a string: the reason, shown) leaves explanations out.
+    ``explain_budget_s``: seconds for explanations (default: 10% of the run's time or 60 s,
+    whichever is larger; ``fit`` gives what is left of its time budget); ``bounds``: an
     ``ExplainBounds`` for finer caps. ``explainer`` overrides the task's explainer.
     """
     page = render_report(

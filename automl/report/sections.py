@@ -423,7 +423,7 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
             ("best trial" if len(parts) > 1 else "chosen trial", fmt(result.best_trial)),
             (f"{result.metric} in the search", score(result.valid_score)),
             ("measured on", score_origin(result)),
-            ("refit on train + validation", fmt(bool(result.refit))),
+            ("refit", (result.summary or {}).get("refit") or fmt(bool(result.refit))),
         ]
         + ([("epochs", fmt(result.epochs))] if getattr(result, "epochs", None) else []),
         "params": [(k, fmt(v)) for k, v in sorted(result.best_params.items())],

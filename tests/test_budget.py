@@ -1,0 +1,191 @@
+"""The time budget bounds the whole fit: deadlines inside an epoch, parts of epochs as pruner
+rungs, uninterruptible fits cut to a subsample or not started, refits planned or skipped."""
+
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+import torch
+from sklearn.datasets import load_digits, load_iris
+from sklearn.preprocessing import StandardScaler
+
+import automl
+from automl import budget as budget_mod
+from automl import search
+from automl.budget import Budget
+from automl.metrics import METRICS
+from automl.objective import SearchRecords, TrialRun, _rows_that_fit
+from automl.training import reports_per_epoch, train_torch
+
+PARAMS = {"optimizer": "adam", "lr": 1e-2, "weight_decay": 0.0, "batch_size": 8}
+
+
+@pytest.fixture(scope="module")
+def iris():
+    x, y = load_iris(return_X_y=True)
+    x = StandardScaler().fit_transform(x).astype(np.float32)
+    idx = np.random.default_rng(0).permutation(len(x))
+    return x[idx[:120]], y[idx[:120]], x[idx[120:]], y[idx[120:]]
+
+
+def _net():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+
+
+class _Clock:
+    """A clock that moves one second each time it is read: the deadline arrives after an
+    exact number of batches, whatever the machine's load."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self):
+        self.now += 1.0
+        return self.now
+
+
+def test_a_deadline_mid_epoch_stops_the_trial_within_one_batch(iris, monkeypatch):
+    xt, yt, xv, yv = iris
+    clock = _Clock()
+    fake = types.SimpleNamespace(monotonic=clock.monotonic, perf_counter=time.perf_counter)
+    monkeypatch.setattr("automl.training.time", fake)
+    out = train_torch(
+        _net(),
+        PARAMS,  # 120 rows in batches of 8: 15 batches an epoch
+        xt,
+        yt,
+        xv,
+        yv,
+        problem_type="multiclass",
+        n_outputs=3,
+        metric=METRICS["accuracy"],
+        max_epochs=50,
+        device="cpu",
+        deadline=6.0,  # the clock reads 1, 2, ... after each batch: the 6th batch is the last
+    )
+    assert out.batches == 6 and out.stopped_by == "time_budget"
+    assert out.epochs_run == 1  # the first epoch never ended
+    assert out.best_epoch == 1 and 0.0 <= out.score <= 1.0  # the model as it was, scored
+    assert out.predictor.output(xv).shape == (len(xv), 3)
+
+
+def test_an_epoch_reports_in_parts_to_the_pruner(iris):
+    xt, yt, xv, yv = iris
+    steps = []
+    out = train_torch(
+        _net(),
+        PARAMS,
+        xt,
+        yt,
+        xv,
+        yv,
+        problem_type="multiclass",
+        n_outputs=3,
+        metric=METRICS["accuracy"],
+        max_epochs=3,
+        patience=50,
+        device="cpu",
+        on_epoch=lambda step, score: steps.append(step),
+        reports=4,
+    )
+    assert steps == list(range(1, 4 * out.epochs_run + 1))
+    assert out.batches == 15 * out.epochs_run
+
+
+def test_reports_per_epoch_grow_with_the_training_rows():
+    assert reports_per_epoch(500) == 1
+    assert reports_per_epoch(12_000) == 2
+    assert reports_per_epoch(48_000) == 8  # MNIST's training split: a rung is 1/8 epoch
+    assert reports_per_epoch(10**7) == 8
+
+
+def test_the_pruner_counts_parts_of_epochs(tmp_path):
+    study, _ = search.open_study(
+        "s",
+        f"sqlite:///{tmp_path / 's.db'}",
+        direction="maximize",
+        seed=0,
+        max_epochs=10,
+        meta={"data_fingerprint": "x"},
+        reports_per_epoch=8,
+    )
+    assert study.pruner._max_resource == 80
+
+
+def _linear_run(deadline, family):
+    trial = optuna.create_study().ask()
+    return TrialRun(trial, family, {"linear.C": 1.0}, METRICS["accuracy"], "cpu", 0, None, deadline)
+
+
+def test_an_uninterruptible_fit_is_subsampled_or_not_started():
+    from automl.plugins import load_registry
+
+    registry = load_registry()
+    linear = registry.models["linear"]
+    x, y = load_digits(return_X_y=True, as_frame=True)
+    big = x.sample(25_000, replace=True, random_state=0).reset_index(drop=True)
+    data = registry.tasks["tabular"].adapt(
+        big.assign(target=y.sample(25_000, replace=True, random_state=0).to_numpy()),
+        "target",
+        valid_fraction=0.2,
+        seed=0,
+    )
+    records = SearchRecords(METRICS["accuracy"])
+    run = _linear_run(time.monotonic() + 30, linear)
+    rows, note = _rows_that_fit(run, data, records, 0)  # no pace known, a large table
+    assert rows is not None and len(rows) == int(0.1 * data.n_train)
+    assert "subsample" in note and "not known" in note
+    records.pace["linear"] = [1.0 / data.n_train]  # 1 s for all rows: fits in 30 s
+    assert _rows_that_fit(run, data, records, 0) == (None, "")
+    records.pace["linear"] = [100.0 / data.n_train]  # 100 s: a subsample (10 s) fits
+    rows, note = _rows_that_fit(run, data, records, 0)
+    assert len(rows) < data.n_train and "would take ~100 s" in note
+    records.pace["linear"] = [1000.0 / data.n_train]  # even the subsample would take 100 s
+    with pytest.raises(optuna.TrialPruned, match="not started"):
+        _rows_that_fit(run, data, records, 0)
+    assert "not started" in run.trial.user_attrs["reason"]
+
+
+def test_budget_plans_refit_report_and_saving():
+    b = Budget(100.0)
+    assert b.report_seconds == pytest.approx(8.0)
+    before = b.search_deadline()
+    b.plan_refit(20.0)  # 25 s with its margin: within 35 s
+    assert b.refit_planned == pytest.approx(25.0)
+    assert b.search_deadline() == pytest.approx(before - 25.0)
+    b.plan_refit(40.0)  # 50 s: more than 35% of the budget, not planned (trial models)
+    assert b.refit_planned == 0.0
+    assert b.refit_fits(10.0) and not b.refit_fits(200.0)
+    assert Budget(None).search_deadline() is None and Budget(None).refit_fits(1e9)
+    assert Budget(30.0, searches_only=True).after_search() == 0.0
+    assert budget_mod.MIN_REPORT <= Budget(10.0).report_seconds <= budget_mod.MAX_REPORT
+
+
+def test_a_short_budget_bounds_the_whole_fit_and_says_what_became_of_the_refit(tmp_path):
+    x, y = load_digits(return_X_y=True, as_frame=True)
+    started = time.monotonic()
+    result = automl.fit(
+        x,
+        y,
+        time_budget=15,
+        models=["mlp", "random_forest", "linear"],
+        storage=f"sqlite:///{tmp_path / 'b.db'}",
+        study_name="budget",
+        report=True,
+        save=False,
+        verbose=False,
+    )
+    wall = time.monotonic() - started
+    assert wall < 40, result.timings
+    note = result.summary["refit"]
+    assert note.startswith(("refitted", "skipped", "stopped")), note
+    assert result.refit == note.startswith("refitted")
+    assert set(result.timings) >= {"prepare", "search", "refit", "report", "total"}
+    assert len(result.leaderboard()) >= 2  # a short budget still searches
+    page = Path(result.report_path).read_text(encoding="utf-8")
+    assert note.split(":")[0] in page
+    assert result.predict(x.head(5)).shape == (5,)
