@@ -22,6 +22,7 @@ from automl.predictors import FeaturizedPredictor
 from automl.task import ModelFamily, TaskData
 from automl.training import (
     NonFiniteLoss,
+    StoppedUnscored,
     TrainOutcome,
     growth_parameter,
     is_out_of_memory,
@@ -48,10 +49,12 @@ def train_candidate(
     refit_epochs: int | None = None,
     reports: int = 1,
     rows: np.ndarray | None = None,
+    score_partial: bool = True,
 ) -> TrainOutcome:
     """Train one configuration on the training split (or on its ``rows`` only: a subsample
     rung), or (``refit_epochs`` given) on train+valid for exactly that many epochs, without a
-    validation split. ``reports``: pruner reports per epoch (torch)."""
+    validation split. ``reports``: pruner reports per epoch; ``score_partial``: see
+    ``train_torch`` (torch)."""
     import torch
 
     w_train, w_valid = data.w_train, data.w_valid
@@ -91,6 +94,7 @@ def train_candidate(
         refit_epochs=refit_epochs,
         sample_weight=w_train,
         reports=reports,
+        score_partial=score_partial,
     )
     if featurizer is not None:
         outcome.predictor = FeaturizedPredictor(featurizer, outcome.predictor, spec)
@@ -115,6 +119,7 @@ def _train_model(
     refit_epochs,
     sample_weight=None,
     reports=1,
+    score_partial=True,
 ) -> TrainOutcome:
     if family.kind == "sklearn":
         if "random_state" in model.get_params(deep=False):
@@ -153,6 +158,7 @@ def _train_model(
         deadline=deadline,
         sample_weight=sample_weight,
         reports=reports,
+        score_partial=score_partial,
     )
 
 
@@ -266,6 +272,7 @@ class TrialRun:
     on_report: Callable[[int, float], None] | None
     deadline: float | None
     reports: int = 1
+    score_partial: bool = True  # a trial stopped in its first epoch is scored (else pruned)
 
     def train(self, data: TaskData, *, first: bool = True, rows: Any = None) -> TrainOutcome:
         """Train on ``data`` (its ``rows`` only, when given); only the ``first`` fit of a
@@ -277,6 +284,7 @@ class TrialRun:
             "deadline": self.deadline,
             "reports": self.reports,
             "rows": rows,
+            "score_partial": self.score_partial,
         }
         try:
             return train_candidate(self.family, self.params, data, self.metric, **kwargs)
@@ -348,6 +356,7 @@ def make_objective(
                 trial.set_user_attr(REASON, f"pruned by Hyperband after {shown} epoch(s)")
                 raise optuna.TrialPruned(f"step {step}")
 
+        search_until = deadline() if callable(deadline) else deadline
         run = TrialRun(
             trial,
             family,
@@ -356,20 +365,25 @@ def make_objective(
             device,
             seed + trial.number,
             on_report,
-            _trial_deadline(deadline() if callable(deadline) else deadline),
+            _trial_deadline(search_until, records.number is None),
             reports,
+            score_partial=records.number is None,  # the first trial to finish is always scored
         )
         n_folds = folds[family.name]
         try:
             rows, rung_note = _rows_that_fit(run, data, records, n_folds)
             if not n_folds:
                 outcome = run.train(data, rows=rows)
-                valid_output = outcome.predictor.output(data.x_valid)
+                valid_output = outcome.valid_output  # kept by training, or scored now
+                if valid_output is None:
+                    valid_output = outcome.predictor.output(data.x_valid)
             else:
                 outcome, valid_output = _cross_validate(cv, run, data)
                 if not every:  # the validation rows are the last of train+valid
                     valid_output = valid_output[data.n_train :]
-        except NonFiniteLoss as exc:
+        except (NonFiniteLoss, StoppedUnscored) as exc:
+            if isinstance(exc, StoppedUnscored):  # what is left of the search ends no epoch
+                trial.study.stop()
             trial.set_user_attr(REASON, str(exc))
             raise optuna.TrialPruned(str(exc)) from None
         except optuna.TrialPruned:
@@ -405,15 +419,19 @@ def make_objective(
 
 
 # no trial may take more than this share of the search time left when it starts: a short
-# budget still compares several configurations (a costly first trial stops early instead)
+# budget still compares several configurations (a costly trial stops early instead); until a
+# trial has finished, FIRST_SHARE (the search must return a model, and its first trials are
+# the families' defaults)
 TRIAL_SHARE = 0.4
+FIRST_SHARE = 0.7
 
 
-def _trial_deadline(search_deadline: float | None) -> float | None:
+def _trial_deadline(search_deadline: float | None, first: bool) -> float | None:
     if search_deadline is None:
         return None
     now = time.monotonic()
-    return min(search_deadline, now + TRIAL_SHARE * max(0.0, search_deadline - now))
+    share = FIRST_SHARE if first else TRIAL_SHARE
+    return min(search_deadline, now + share * max(0.0, search_deadline - now))
 
 
 def _rows_that_fit(

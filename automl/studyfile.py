@@ -281,6 +281,8 @@ def execute(
         if "roc_auc" in scores and result.metric != "roc_auc":
             row["roc_auc"] = round(scores["roc_auc"], 4)
     states = [t.state.name for t in result.study.trials]
+    row["timings"] = dict(result.timings)
+    row["refit"] = result.summary.get("refit")
     row.update(
         seconds=round(seconds, 1),
         trials=len(states),

@@ -22,9 +22,17 @@ DEFAULT_PATIENCE = 8
 ROWS_PER_REPORT = 5000
 MAX_REPORTS_PER_EPOCH = 8
 REPORT_ROWS = 2000
+# a forward pass costs about this share of a training step (forward and backward), per row:
+# before its first validation pass a trial stops in time to score the model it has
+EVAL_SHARE = 0.4
 # a forest or a gradient boosting model searched under a time budget grows this many trees
 # (boosting iterations) at a time
 TREE_CHUNK = 50
+
+
+class StoppedUnscored(RuntimeError):
+    """The deadline came before the first epoch ended, and scoring the model as it was then
+    was not wanted (``score_partial=False``: the search has a finished trial already)."""
 
 
 class NonFiniteLoss(RuntimeError):
@@ -41,6 +49,7 @@ class TrainOutcome:
     seconds: float
     note: str = ""  # what a reader of the leaderboard should know (a forest cut short, say)
     batches: int = 0  # optimizer steps taken (torch)
+    valid_output: np.ndarray | None = None  # the kept model's output on the validation rows
 
 
 def reports_per_epoch(n_train: int) -> int:
@@ -97,6 +106,7 @@ def train_torch(
     schedule_epochs: int | None = None,
     sample_weight: np.ndarray | None = None,
     reports: int = 1,
+    score_partial: bool = True,
 ) -> TrainOutcome:
     """Train with the trial's optimizer; keep the weights of the best validation epoch.
 
@@ -111,7 +121,9 @@ def train_torch(
     ``on_epoch(step, score)`` runs ``reports`` times per epoch (multi-fidelity: the step counts
     parts of epochs; the parts before an epoch's end are scored on at most ``REPORT_ROWS``
     validation rows). The ``deadline`` is checked after every batch: a trial stops within one
-    batch of it, keeping its best epoch, or, when no epoch had ended, the model as it is then.
+    batch of it (and, before its first validation pass, in time for that pass), keeping its
+    best epoch, or, when no epoch had ended, the model as it is then; with ``score_partial``
+    False that case raises ``StoppedUnscored`` instead of paying for a validation pass.
     """
     import torch
 
@@ -162,6 +174,10 @@ def train_torch(
 
     best_score, best_epoch, best_state, stale = math.nan, 0, None, 0
     stopped_by, epoch, batches, out_of_time = "max_epochs", 0, 0, False
+    # closing: what the validation pass that scores a model stopped in its first epoch costs,
+    # from the pace of the batches after the first (which pays for warming up)
+    best_output, rows_seen, closing, warm = None, 0, 0.0, None
+    n_valid = 0 if x_valid is None else len(x_valid)
     for epoch in range(1, max_epochs + 1):
         module.train()
         order = torch.randperm(len(x), device=holder, generator=generator)
@@ -184,7 +200,14 @@ def train_torch(
             if scheduler is not None and scheduler.last_epoch < scheduler.total_steps - 1:
                 scheduler.step()
             batches += 1
-            if deadline is not None and time.monotonic() >= deadline:
+            rows_seen += len(idx)
+            closing = 0.0
+            if warm is None:
+                warm = (time.perf_counter(), rows_seen)
+            elif best_state is None and n_valid:  # the pass that will score this model
+                per_row = (time.perf_counter() - warm[0]) / (rows_seen - warm[1])
+                closing = EVAL_SHARE * per_row * n_valid
+            if deadline is not None and time.monotonic() + closing >= deadline:
                 out_of_time = True
                 break
             if b in parts and sample is not None and on_epoch is not None:  # a part's rung
@@ -194,19 +217,26 @@ def train_torch(
                 on_epoch((epoch - 1) * reports + parts[b], part)
         if out_of_time:
             stopped_by = "time_budget"
+            if x_valid is not None and best_state is None and not score_partial:
+                raise StoppedUnscored(
+                    f"the time budget stopped it after {batches} batch(es), before its first "
+                    "epoch ended (not scored: another trial has finished)"
+                )
             if x_valid is None or best_state is None:  # no epoch ended: keep the model as is
                 best_epoch = epoch
                 if x_valid is not None:
-                    best_score = metric(y_valid, predictor.output(x_valid))
+                    best_output = predictor.output(x_valid)
+                    best_score = metric(y_valid, best_output)
             break
         if x_valid is None:
             best_epoch = epoch
         else:
-            score = metric(y_valid, predictor.output(x_valid))
+            output = predictor.output(x_valid)
+            score = metric(y_valid, output)
             if not math.isfinite(score):
                 raise NonFiniteLoss(f"non-finite validation {metric.name} at epoch {epoch}")
             if best_state is None or metric.better(score, best_score):
-                best_score, best_epoch, stale = score, epoch, 0
+                best_score, best_epoch, stale, best_output = score, epoch, 0, output
                 best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
             else:
                 stale += 1
@@ -228,6 +258,7 @@ def train_torch(
         stopped_by,
         time.perf_counter() - started,
         batches=batches,
+        valid_output=best_output,
     )
 
 
@@ -295,8 +326,10 @@ def train_sklearn(
     else:
         estimator.fit(x_train, y_train, **fit_kwargs)
     predictor = SklearnPredictor(estimator, problem_type, n_outputs)
-    score = math.nan if x_valid is None else metric(y_valid, predictor.output(x_valid))
-    return TrainOutcome(predictor, score, 1, 1, stopped_by, time.perf_counter() - started, note)
+    output = None if x_valid is None else predictor.output(x_valid)
+    score = math.nan if output is None else metric(y_valid, output)
+    seconds = time.perf_counter() - started
+    return TrainOutcome(predictor, score, 1, 1, stopped_by, seconds, note, valid_output=output)
 
 
 def growth_parameter(estimator: Any) -> str | None:

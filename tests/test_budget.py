@@ -118,7 +118,9 @@ def test_the_pruner_counts_parts_of_epochs(tmp_path):
 
 def _linear_run(deadline, family):
     trial = optuna.create_study().ask()
-    return TrialRun(trial, family, {"linear.C": 1.0}, METRICS["accuracy"], "cpu", 0, None, deadline)
+    return TrialRun(
+        trial, family, {"linear.C": 1.0}, METRICS["accuracy"], "cpu", 0, None, deadline
+    )
 
 
 def test_an_uninterruptible_fit_is_subsampled_or_not_started():
@@ -189,3 +191,27 @@ def test_a_short_budget_bounds_the_whole_fit_and_says_what_became_of_the_refit(t
     page = Path(result.report_path).read_text(encoding="utf-8")
     assert note.split(":")[0] in page
     assert result.predict(x.head(5)).shape == (5,)
+
+
+def test_a_trial_stopped_in_its_first_epoch_is_not_scored_when_asked(iris, monkeypatch):
+    from automl.training import StoppedUnscored
+
+    xt, yt, xv, yv = iris
+    fake = types.SimpleNamespace(monotonic=_Clock().monotonic, perf_counter=time.perf_counter)
+    monkeypatch.setattr("automl.training.time", fake)
+    with pytest.raises(StoppedUnscored, match="after 3 batch"):
+        train_torch(
+            _net(),
+            PARAMS,
+            xt,
+            yt,
+            xv,
+            yv,
+            problem_type="multiclass",
+            n_outputs=3,
+            metric=METRICS["accuracy"],
+            max_epochs=5,
+            device="cpu",
+            deadline=3.0,
+            score_partial=False,
+        )
