@@ -373,17 +373,28 @@ def output_label(result: Any, cls: int) -> str:
     return f"{name}"
 
 
+CHUNK_FILL = 0.8  # a chunk may fill this share of the time left, at the pace measured so far
+
+
 def run_chunks(
-    fn: Any, n: int, deadline: float, chunk: int, note: list[str], what: str
+    fn: Any, n: int, deadline: float, chunk: int, note: list[str], what: str, first: int = 1
 ) -> tuple[list[Any], int]:
-    """Call ``fn(start, stop)`` over ``range(n)`` in chunks until the deadline; returns the
-    pieces and the rows done (the first chunk always runs), adding a note when stopped early."""
-    pieces, done = [], 0
+    """Call ``fn(start, stop)`` over ``range(n)`` in chunks of at most ``chunk`` rows until the
+    deadline; returns the pieces and the rows done, adding a note when stopped early. The first
+    call explains ``first`` rows (it always runs; default one) and times them; later chunks
+    are sized to the time left at that pace, and no chunk starts that one row's time would
+    carry past the deadline (a deep forest's TreeExplainer can take seconds a row)."""
+    pieces, done, size, per_row = [], 0, max(1, min(first, chunk)), 0.0
     while done < n:
-        if done and time.monotonic() >= deadline:
+        left = deadline - time.monotonic()
+        if done and left < per_row:
             note.append(f"{what}: time budget spent after {done} of {n} rows; the rest left out")
             break
-        stop = min(n, done + chunk)
+        if done:
+            size = int(max(1, min(chunk, CHUNK_FILL * left / max(per_row, 1e-9))))
+        stop = min(n, done + size)
+        started = time.monotonic()
         pieces.append(fn(done, stop))
+        per_row = (time.monotonic() - started) / (stop - done)  # the latest pace
         done = stop
     return pieces, done

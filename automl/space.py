@@ -18,6 +18,17 @@ INITS = ("default", "xavier", "kaiming", "normal")
 BATCH_SIZES = (32, 64, 128, 256, 512)
 LR_SCHEDULES = ("constant", "cosine", "onecycle")
 LR_RANGE = (1e-4, 3e-2)
+# the shared space's parameter names: the only ones a family may suggest without its prefix
+SHARED_PARAMS = (
+    "activation",
+    "init",
+    "optimizer",
+    "lr",
+    "weight_decay",
+    "batch_size",
+    "lr_schedule",
+    "label_smoothing",
+)
 WEIGHT_DECAY_RANGE = (1e-7, 1e-2)
 
 

@@ -164,7 +164,11 @@ class Task(ABC):
 
     @abstractmethod
     def accepts(self, dataset: Any, target: Any = None) -> float:
-        """How well this task fits the raw input: 0 (not at all) to 1 (certainly)."""
+        """How well this task fits the raw input, on one scale shared by every plugin (the
+        highest score wins): 1.0 an input only this task reads (its own container type), 0.95
+        an input plainly of this task's kind (image arrays, a table whose only feature is
+        text), 0.9 a table with its target (tables), 0.8 a file path the task reads, 0.5-0.6 a
+        plausible but ambiguous input, 0 not at all."""
 
     @abstractmethod
     def adapt(
@@ -222,8 +226,10 @@ class ModelFamily(ABC):
 
     ``kind`` is "torch" (``build`` returns an ``nn.Module`` trained by ``automl.training``) or
     "sklearn" (``build`` returns an unfitted scikit-learn estimator). Parameter names a family
-    suggests are prefixed with its name (``"mlp.depth"``) so families never clash; torch families
-    also receive the shared training space (optimizer, lr, batch size ...) from ``automl.space``.
+    suggests are prefixed with its name (``"mlp.depth"``) so families never clash, except the
+    core's shared space (``automl.space.SHARED_PARAMS``) and the ``shared_prefixes`` a plugin
+    declares; torch families also receive the shared training space (optimizer, lr, batch size
+    ...) from ``automl.space``.
     """
 
     name: ClassVar[str]
@@ -238,6 +244,9 @@ class ModelFamily(ABC):
     # types beyond skops' defaults that this family's fitted estimators hold (e.g. a KD-tree),
     # which ``automl.load`` may rebuild for this family's members ("module.QualName")
     trusted_types: ClassVar[tuple[str, ...]] = ()
+    # prefixes of parameters a plugin's families share on purpose (vision's "aug." for the
+    # augmentation every image family searches), beside the core's shared training space
+    shared_prefixes: ClassVar[tuple[str, ...]] = ()
 
     def supports(self, data: TaskData) -> bool:
         """Whether this family can be searched on this data (e.g. by problem type or size)."""

@@ -128,9 +128,14 @@ from sklearn.datasets import load_iris
 plugins = {p["name"]: p for p in automl.list_plugins()}
 result = automl.fit(load_iris(), models=["knn"], n_trials=3, storage=":memory:", verbose=False)
 saved = result.save("knn_model")
+from automl.plugins import load_registry
+from automl.testing import check_family
+from automl_knn_plugin import KNNFamily
+data = load_registry().tasks["tabular"].adapt(load_iris(as_frame=True).frame, "target")
 print(json.dumps({"plugin": plugins["knn"], "model": result.model_name,
                   "score": result.valid_score,
-                  "loaded": automl.load(saved).model_name}))
+                  "loaded": automl.load(saved).model_name,
+                  "checks": check_family(KNNFamily(), data)}))
 """
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
@@ -147,6 +152,7 @@ print(json.dumps({"plugin": plugins["knn"], "model": result.model_name,
     assert found["plugin"]["version"] == "0.3.0" and found["plugin"]["models"] == ["knn"]
     assert found["model"] == "knn" and found["loaded"] == "knn"
     assert found["score"] > 0.8
+    assert found["checks"] == ["suggest", "build", "train"]  # the conformance kit passes
     # without the package on the path the family is unknown: it came from the install
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300

@@ -189,7 +189,9 @@ def _shap(result, x, background, classes, bounds, deadline, notes):
         return maps.reshape(len(maps), -1), base
 
     try:
-        pieces, _ = run_chunks(run, len(x), deadline, CHUNK, notes, "GradientExplainer")
+        pieces, _ = run_chunks(  # a whole chunk first: its rows share one sampling seed
+            run, len(x), deadline, CHUNK, notes, "GradientExplainer", first=CHUNK
+        )
     finally:
         for _, _, _, module in members:
             module.eval()

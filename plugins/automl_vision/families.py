@@ -51,6 +51,7 @@ class _VisionFamily(ModelFamily):
     task = "vision"
     kind = "torch"
     problem_types = PROBLEM_TYPES
+    shared_prefixes = ("aug.",)  # the augmentation space, searched by every image family
 
     def suggest(self, trial, data: TaskData) -> None:
         self.suggest_own(trial, data)
