@@ -26,7 +26,6 @@ __all__ = [
     "SearchError",
     "Task",
     "TaskData",
-    "datasets",
     "fit",
     "hookimpl",
     "list_plugins",
@@ -52,7 +51,6 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from automl import datasets
     from automl.api import fit
     from automl.estimators import AutoMLClassifier, AutoMLRegressor
     from automl.hookspecs import hookimpl
@@ -64,12 +62,6 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "datasets":  # a submodule: local dataset readers (IDX ...), loaded on first use
-        import importlib
-
-        module = importlib.import_module("automl.datasets")
-        globals()[name] = module
-        return module
     if name in _LAZY:
         import importlib
 

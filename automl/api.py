@@ -183,7 +183,7 @@ def fit(
     return result
 
 
-MIN_EXPLAIN_SECONDS = 1.0  # less than this left: the report leaves its explanations out
+MIN_EXPLAIN_SECONDS = 2.0  # less than this left: the report leaves its explanations out
 
 
 def _study_folder(result: FittedResult) -> Path:

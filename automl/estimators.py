@@ -31,6 +31,7 @@ class _AutoMLEstimator(BaseEstimator):
         verbose: bool = False,
         preset: str | None = None,
         n_jobs: int | None = None,
+        task: str | None = None,
     ) -> None:
         self.time_budget = time_budget
         self.n_trials = n_trials
@@ -44,13 +45,14 @@ class _AutoMLEstimator(BaseEstimator):
         self.verbose = verbose
         self.preset = preset
         self.n_jobs = n_jobs
+        self.task = task  # None: inferred by the plugins from X (a validated 2-D array)
 
     def _fit(self, X: Any, y: Any, problem_type: str) -> _AutoMLEstimator:
         from automl.api import fit
 
         self.result_ = fit(
             (X, y),
-            task="tabular",
+            task=self.task,
             problem_type=problem_type,
             metric=self.metric,
             time_budget=self.time_budget,

@@ -131,13 +131,22 @@ def read(path: str) -> StudySpec:
     )
 
 
-def _is_idx_folder(path: Path) -> bool:
-    return path.is_dir() and any("idx" in p.name for p in path.iterdir())
+def _read_by_task(path: Path, split: str) -> Any:
+    """What the first task that reads ``path`` makes of it (``Task.read_path``), or None."""
+    from automl.plugins import load_registry
+
+    for task in load_registry().tasks.values():
+        found = task.read_path(path, split)
+        if found is not None:
+            return found
+    return None
 
 
 def load_dataset(path: str, split: str = "train") -> Any:
     """What ``fit`` gets for a data path: a DataFrame for tables (the target stays a column),
-    ``(x, y)`` for an IDX folder, the path itself for other folders (image or text classes)."""
+    ``(x, y)`` for an ``.npz`` of ``x_<split>`` / ``y_<split>`` arrays, what a task's
+    ``read_path`` makes of a path it knows (vision: an IDX folder gives ``(x, y)``), else the
+    path itself for other folders (image or text classes)."""
     p = Path(path)
     if not p.exists():
         raise DataError(f"no such file or folder: {p}")
@@ -150,11 +159,8 @@ def load_dataset(path: str, split: str = "train") -> Any:
                 raise DataError(f"{p} lacks {keys}; it holds {arrays.files}")
             return arrays[keys[0]], arrays[keys[1]]
     if p.is_dir():
-        if _is_idx_folder(p):
-            from automl.datasets import load_idx
-
-            return load_idx(str(p), split=split)
-        return str(p)
+        found = _read_by_task(p, split)
+        return str(p) if found is None else found
     if not p.name.lower().endswith(TABLE_SUFFIXES):
         raise DataError(
             f"unknown file type {p.name!r}: pass a CSV/TSV/Parquet file, an .npz with "
@@ -174,8 +180,21 @@ def _read_table(p: Path) -> Any:
         raise DataError(f"cannot read {p}: {exc}".splitlines()[0]) from None
 
 
+def _has_own_test_split(path: Path) -> bool:
+    """An ``.npz`` (its ``x_test``), or a folder a task reads a test split from (IDX)."""
+    if path.name.endswith(".npz"):
+        return True
+    if not path.is_dir():
+        return False
+    try:
+        return _read_by_task(path, "test") is not None
+    except DataError:
+        return False
+
+
 def load_features(path: str, result: Any) -> Any:
-    """Predict-time input from a data path (an IDX folder gives its images)."""
+    """Predict-time input from a data path (a folder a task reads as ``(x, y)``, such as an
+    IDX folder, gives its images)."""
     data = load_dataset(path, split="test")
     return data[0] if isinstance(data, tuple) else data
 
@@ -184,7 +203,7 @@ def split(spec: StudySpec, data: Any) -> tuple[Any, Any, Any]:
     """(train data for fit, test features, test labels) per the spec's test / test_size."""
     if spec.test:
         test = load_dataset(spec.test, split="test")
-    elif (_is_idx_folder(Path(spec.data)) or spec.data.endswith(".npz")) and not spec.test_size:
+    elif not spec.test_size and _has_own_test_split(Path(spec.data)):
         test = load_dataset(spec.data, split="test")
     elif spec.test_size:
         import pandas as pd

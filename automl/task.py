@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
@@ -186,6 +187,13 @@ class Task(ABC):
     def describe_input(self) -> str:
         """One line for error messages: which inputs this task accepts."""
         return self.name
+
+    def read_path(self, path: Path, split: str = "train") -> Any:
+        """Read a data path given to ``automl run`` / a study file / ``automl predict`` that this
+        task knows how to read (the vision task: a folder of MNIST-style IDX files) into what
+        ``adapt`` takes, for ``split`` ("train" or "test"); None (the default): not such a
+        path. Tables (CSV, TSV, Parquet) and ``.npz`` arrays are read by the core."""
+        return None
 
     def explainer(self) -> Explainer | None:
         """How this modality's models are explained (SHAP, LIME) in reports and

@@ -145,8 +145,9 @@ def train_torch(
         w = np.asarray(sample_weight, dtype=np.float32)
         weights = torch.as_tensor(w / max(float(w.mean()), 1e-12)).to(holder)
     module = module.to(dev)
-    if dev.type == "cuda" and x.ndim == 4:
-        module = module.to(memory_format=torch.channels_last)
+    on_device = getattr(module, "on_device", None)  # a model's own layout for the device
+    if callable(on_device):
+        on_device(dev)
     optimizer = space.make_optimizer(params, module.parameters())
     smoothing = float(params.get("label_smoothing", 0.0))
     reduction = "mean" if weights is None else "none"

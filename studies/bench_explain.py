@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from automl_vision.idx import load_idx
 import pandas as pd
 
 import automl
@@ -41,7 +42,7 @@ def fit(name: str, time_budget: float, seed: int):
     common["study_name"] = f"bench-explain-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     common["storage"] = ":memory:"
     if name in ("mnist", "fashion_mnist"):
-        x, y = automl.datasets.load_idx(DATA / name)
+        x, y = load_idx(DATA / name)
         pick = np.random.default_rng(seed).choice(len(x), IMAGES, replace=False)
         return automl.fit((x[pick], y[pick]), models=["convnet"], **common)
     if name == "sms_spam_ensemble":

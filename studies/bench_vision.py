@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from automl_vision.idx import load_idx
 
 import automl
 
@@ -29,8 +30,8 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if name == "cifar10":
         with np.load(DATA / "cifar10_jpeg_subset.npz") as f:
             return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
-    x, y = automl.datasets.load_idx(DATA / name)
-    x_test, y_test = automl.datasets.load_idx(DATA / name, split="test")
+    x, y = load_idx(DATA / name)
+    x_test, y_test = load_idx(DATA / name, split="test")
     return x, y, x_test, y_test
 
 

@@ -125,6 +125,7 @@ def test_wrong_usage_is_one_line_and_exit_2(argv, message, capsys):
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_console_script_errors_without_traceback():
     script = Path(sys.executable).with_name("automl")
     out = subprocess.run(

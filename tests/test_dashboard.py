@@ -49,6 +49,7 @@ def _wait_for_text(tools: DevTools, needle: str, timeout: float = 60) -> str:
     pytest.fail(f"{needle!r} never appeared; the page says: {text[:500]!r}")
 
 
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_dashboard_serves_every_study_in_a_browser(tmp_path, iris_frame, adult):
     binary = chromium()
     automl.fit(

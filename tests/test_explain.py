@@ -307,6 +307,7 @@ def test_readable_rows_read_model_ready_columns_back(adult_frame):
     assert "a level of its own" in pre.describe_missing()["workclass"]
 
 
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_import_automl_stays_light():
     code = (
         "import sys, automl, automl.explain, automl.report; "

@@ -148,6 +148,7 @@ def test_missing_extra_is_named():
         require("an_absent_module_for_this_test")
 
 
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_cli_exports_a_loaded_model_checked_on_reference_rows(tmp_path):
     _, folder = table_model()
     out = tmp_path / "cli.onnx"

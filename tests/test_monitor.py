@@ -88,6 +88,7 @@ def test_text_drift_watches_unknown_words():
     assert "oov_rate" in result.monitor(gibberish).drifted
 
 
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_the_report_opens_in_chromium(tmp_path):
     binary = chromium()
     result, _ = table_model()
@@ -127,6 +128,7 @@ def test_the_report_opens_in_chromium(tmp_path):
     assert shot.stat().st_size > 30_000
 
 
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_cli_monitor_writes_report_and_summary(tmp_path):
     _, folder = table_model()
     csv = tmp_path / "new.csv"

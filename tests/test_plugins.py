@@ -98,6 +98,7 @@ def test_every_hook_is_documented_and_tested():
     assert all(name in readme for name in specs)
 
 
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_third_party_plugin_installed_for_real(tmp_path):
     """pip-installs tests/plugin_pkg into a folder, then a fresh interpreter with that folder on
     its path finds the plugin through its entry point and a search can choose its family."""

@@ -96,6 +96,7 @@ def _check_twenty_more(study: optuna.Study) -> None:
     assert study.best_value == max(t.value for t in complete)
 
 
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_four_workers_on_postgresql(iris_csv):
     """4 worker processes x 5 trials against the real PostgreSQL server (database `test`)."""
     try:
@@ -116,6 +117,7 @@ def test_four_workers_on_postgresql(iris_csv):
         optuna.delete_study(study_name=name, storage=POSTGRES)
 
 
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_four_workers_on_a_journal_file(iris_csv, tmp_path):
     journal = str(tmp_path / "shared.log")
     _worker_study(journal, "journal", iris_csv)

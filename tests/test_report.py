@@ -227,6 +227,7 @@ def _open_in_chromium(binary: str, page: Path, shot: Path, profile: Path) -> dic
 
 
 @pytest.mark.parametrize("name", ["adult_forest", "faults"])
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_the_page_renders_in_chromium(tmp_path, name):
     binary = chromium()
     page_path = Path(write_report(fitted(name), tmp_path / "report.html", bounds=BOUNDS))
@@ -244,6 +245,7 @@ def test_the_page_renders_in_chromium(tmp_path, name):
 
 
 @pytest.mark.parametrize("kind", ["image", "text"])
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_image_and_text_pages_render_in_chromium(tmp_path, kind):
     """Pictures for images, highlighted words for text; a clean console and no requests."""
     import torch

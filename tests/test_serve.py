@@ -149,6 +149,7 @@ def test_text_server_reads_strings():
     assert 'automl_feature_drift_psi{feature="oov_rate"}' in metrics
 
 
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_a_damaged_model_folder_is_refused_at_start(tmp_path):
     _, folder = text_model()
     copy = tmp_path / "model"

@@ -13,6 +13,7 @@ import torch
 from automl_vision import inputs
 from automl_vision.augment import ImageModel, default_augmentation
 from automl_vision.families import ConvNetFamily
+from automl_vision.idx import load_idx
 from automl_vision.task import VisionTask
 from PIL import Image
 
@@ -53,10 +54,10 @@ def test_load_idx_gz_and_raw(tmp_path, mnist):
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", mnist["y_train"][:50])
     write_idx(tmp_path / "t10k-images-idx3-ubyte", mnist["x_test"][:20], compress=False)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", mnist["y_test"][:20], compress=False)
-    x, y = automl.datasets.load_idx(tmp_path)
+    x, y = load_idx(tmp_path)
     assert x.shape == (50, 28, 28) and x.dtype == np.uint8 and y.dtype == np.int64
     assert np.array_equal(x, mnist["x_train"][:50]) and np.array_equal(y, mnist["y_train"][:50])
-    xt, yt = automl.datasets.load_idx(tmp_path, split="test")
+    xt, yt = load_idx(tmp_path, split="test")
     assert np.array_equal(xt, mnist["x_test"][:20]) and len(yt) == 20
 
 
@@ -64,20 +65,21 @@ def test_load_idx_bad_files(tmp_path, mnist):
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x08\x03\x00\x00garbage")
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", mnist["y_train"][:5])
     with pytest.raises(automl.DataError, match="bad magic number"):
-        automl.datasets.load_idx(tmp_path)
+        load_idx(tmp_path)
     header = bytes([0, 0, 8, 3]) + struct.pack(">3I", 5, 28, 28)
     (tmp_path / "train-images-idx3-ubyte").write_bytes(header + b"\x00" * 100)
     with pytest.raises(automl.DataError, match="truncated or corrupt"):
-        automl.datasets.load_idx(tmp_path)
+        load_idx(tmp_path)
     write_idx(tmp_path / "train-images-idx3-ubyte", mnist["x_train"][:6], compress=False)
     with pytest.raises(automl.DataError, match="6 images but .* 5 labels"):
-        automl.datasets.load_idx(tmp_path)
+        load_idx(tmp_path)
     with pytest.raises(automl.DataError, match="no test"):
-        automl.datasets.load_idx(tmp_path, split="test")
+        load_idx(tmp_path, split="test")
 
 
+@pytest.mark.slow  # a subprocess, a browser or a server
 def test_import_stays_light():
-    code = "import sys, automl; automl.datasets; print('torch' in sys.modules)"
+    code = "import sys, automl, automl_vision.idx; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -31,6 +31,8 @@ from automl.report.sections import fmt
 
 SHAP_SHARE = 0.70  # of the explanation budget, for SHAP on the global rows
 LIME_SHARE = 0.20  # then LIME on the example rows; the rest: deletion checks and figures
+SHORT_BUDGET = 15.0  # seconds: below this, SHAP integrates over SHORT_BACKGROUND rows
+SHORT_BACKGROUND = 20
 TOP_FEATURES = 15
 TOP_TOKENS = 10
 MAX_CLASSES = 10
@@ -79,6 +81,10 @@ def explain_section(
     except ExplainError as exc:
         missing.append(("explanations", str(exc)))
         return out
+    if seconds < SHORT_BUDGET and bounds.background > SHORT_BACKGROUND:
+        # SHAP's cost grows with the background (interventional tree SHAP: linearly): a short
+        # budget (a fit's short time_budget) explains on a smaller one, as the bounds table says
+        bounds = bounds.with_(background=SHORT_BACKGROUND)
     unit = str(getattr(found, "unit", "row"))
     count = bounds.examples if bounds.examples is not None else int(getattr(found, "examples", 3))
     out.update(unit=unit, about=getattr(found, "about", ""))

@@ -85,6 +85,12 @@ class ImageModel(nn.Module):
         self.scale = float(params.get("aug.scale", 0.0))
         self.body = body
 
+    def on_device(self, device: torch.device) -> None:
+        """Called by the core's training loop once the model is on ``device``: on CUDA the
+        convolutions run channels-last (tensor cores), as the inputs are made in forward."""
+        if device.type == "cuda":
+            self.to(memory_format=torch.channels_last)
+
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         if self.crop_pad > 0:
             x = random_crop(x, self.crop_pad)

@@ -40,6 +40,12 @@ class VisionTask(Task):
     def describe_input(self) -> str:
         return inputs.ACCEPTED
 
+    def read_path(self, path: Path, split: str = "train") -> Any:
+        """An IDX folder (MNIST layout) as ``(images, labels)`` of ``split``."""
+        from automl_vision.idx import is_idx_folder, load_idx
+
+        return load_idx(path, split=split) if is_idx_folder(path) else None
+
     def explainer(self):
         from automl_vision.explain import VisionExplainer
 

@@ -1,4 +1,4 @@
-"""Local dataset readers. Nothing here downloads anything.
+"""MNIST-style IDX folders (the vision task's ``read_path``). Nothing here downloads anything.
 
 ``load_idx(folder)`` reads MNIST-style IDX files (gzip-compressed or raw): the big-endian header
 ``0x00 0x00 <dtype code> <ndim>``, one 32-bit size per dimension, then the values in row-major
@@ -57,6 +57,11 @@ def read_idx(path: str | Path) -> np.ndarray:
         )
     arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return arr.astype(dtype.newbyteorder("="), copy=True)
+
+
+def is_idx_folder(path: Path) -> bool:
+    """A folder holding IDX files (``*idx3*`` images, ``*idx1*`` labels)."""
+    return path.is_dir() and any("idx" in p.name for p in path.iterdir())
 
 
 def _find(folder: Path, prefixes: tuple[str, ...], kind: str, code: str) -> Path | None:
