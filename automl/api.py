@@ -183,6 +183,8 @@ def fit(
     return result
 
 
+# an ensemble is planned for as the refit of this many best trials (it usually takes a few)
+ENSEMBLE_PLAN = 3
 MIN_EXPLAIN_SECONDS = 2.0  # less than this left: the report leaves its explanations out
 
 
@@ -410,9 +412,10 @@ def _search(
     if settings.refit and budget.seconds is not None:
 
         def plan(study: Any, _trial: Any) -> None:
-            best = search.best_trial(study, TIEBREAK)
-            if best is not None:
-                budget.plan_refit(refit_estimate(best, session.data))
+            top = search.top_trials(study, TIEBREAK, ENSEMBLE_PLAN if settings.ensemble else 1)
+            if top:
+                costs = [refit_estimate(t, session.data) for t in top]
+                budget.plan_refit(sum(costs), best_only=costs[0])
 
         callbacks.insert(0, plan)
     return search.run(

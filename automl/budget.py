@@ -82,13 +82,19 @@ class Budget:
             return None
         return self.left() - SAVE_SECONDS - REPORT_OVERHEAD
 
-    def plan_refit(self, seconds: float) -> None:
-        """Keep ``seconds`` (the best trial's refit, estimated) free after the search, when
-        it is within ``MAX_REFIT_SHARE`` of the budget; else plan none (trial models)."""
+    def plan_refit(self, seconds: float, best_only: float | None = None) -> None:
+        """Keep ``seconds`` (the refit of what the search would return now, estimated: the
+        best trials an ensemble may take) free after the search, when it is within
+        ``MAX_REFIT_SHARE`` of the budget; else ``best_only`` (the best trial's refit) when
+        that is; else plan none (the trial models are returned)."""
         if self.seconds is None:
             return
-        wanted = REFIT_MARGIN * seconds
-        self.refit_planned = wanted if wanted <= MAX_REFIT_SHARE * self.seconds else 0.0
+        cap = MAX_REFIT_SHARE * self.seconds
+        for wanted in (seconds, best_only):
+            if wanted is not None and REFIT_MARGIN * wanted <= cap:
+                self.refit_planned = REFIT_MARGIN * wanted
+                return
+        self.refit_planned = 0.0
 
     def refit_fits(self, seconds: float) -> bool:
         """Whether a refit estimated at ``seconds`` still fits before report and saving."""

@@ -59,7 +59,12 @@ def refit_estimate(trial: Any, data: TaskData) -> float:
     epochs = max(1, int(attrs.get("best_epoch", 1) or 1))
     run = max(epochs, int(attrs.get("epochs_run", 1) or 1))
     rows = int(attrs.get("rows_trained", data.n_train) or data.n_train)
-    return refit_seconds(seconds / fits * epochs / run, rows, data.n_train + data.n_valid)
+    batches, per_epoch = attrs.get("train_batches"), attrs.get("batches_per_epoch")
+    if batches and per_epoch:  # torch: per batch, for best_epoch whole epochs
+        per_fit = seconds / fits / batches * per_epoch * epochs
+    else:
+        per_fit = seconds / fits * epochs / run
+    return refit_seconds(per_fit, rows, data.n_train + data.n_valid)
 
 
 def final_members(

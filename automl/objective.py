@@ -409,6 +409,9 @@ def make_objective(
         trial.set_user_attr("epochs_run", outcome.epochs_run)
         trial.set_user_attr("stopped_by", outcome.stopped_by)
         trial.set_user_attr("train_seconds", round(outcome.seconds, 3))
+        if outcome.batches:  # a refit's time is planned per batch (a trial may end mid-epoch)
+            trial.set_user_attr("train_batches", outcome.batches)
+            trial.set_user_attr("batches_per_epoch", outcome.batches_per_epoch)
         if outcome.note:
             trial.set_user_attr(NOTE, outcome.note)
         trial.set_user_attr(TIEBREAK, _valid_loss(records.y, valid_output, data, records.w))

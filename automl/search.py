@@ -311,14 +311,20 @@ def _check_meta(
 def best_trial(study: optuna.Study, tiebreak: str) -> optuna.trial.FrozenTrial | None:
     """The best complete trial; ties (common for accuracy on small validation splits) go to
     the lower ``tiebreak`` user attribute (validation log-loss or RMSE, recorded per trial)."""
+    top = top_trials(study, tiebreak, 1)
+    return top[0] if top else None
+
+
+def top_trials(study: optuna.Study, tiebreak: str, k: int) -> list[optuna.trial.FrozenTrial]:
+    """The ``k`` best complete trials, best first (ties as in ``best_trial``)."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not complete:
-        return None
     sign = 1 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1
-    return max(
+    ranked = sorted(
         complete,
         key=lambda t: (sign * t.value, -t.user_attrs.get(tiebreak, float("inf")), -t.number),
+        reverse=True,
     )
+    return ranked[:k]
 
 
 def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:

@@ -49,6 +49,7 @@ class TrainOutcome:
     seconds: float
     note: str = ""  # what a reader of the leaderboard should know (a forest cut short, say)
     batches: int = 0  # optimizer steps taken (torch)
+    batches_per_epoch: int = 0  # (torch) what one whole epoch takes
     valid_output: np.ndarray | None = None  # the kept model's output on the validation rows
 
 
@@ -259,6 +260,7 @@ def train_torch(
         stopped_by,
         time.perf_counter() - started,
         batches=batches,
+        batches_per_epoch=n_batches,
         valid_output=best_output,
     )
 

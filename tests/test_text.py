@@ -104,15 +104,16 @@ def test_each_family_trains_saves_loads_and_predicts(family, small, tmp_path):
 
 
 def test_starting_configurations_come_before_the_sampler(small):
-    """TF-IDF's baseline and its further starting configuration run first, then the next
+    """TF-IDF's default and its further starting configurations run first, then the next
     family's default; an n_trials below the number of starting configurations keeps one per
     family."""
     kw = {**QUICK, "models": ["tfidf_linear", "fasttext"], "refit": False, "report": False}
-    result = automl.fit(small, target="label", **{**kw, "n_trials": 3})
-    first, second, third = result.study.trials
+    result = automl.fit(small, target="label", **{**kw, "n_trials": 4})
+    first, second, third, fourth = result.study.trials
     assert (first.params["tfidf_linear.char"], first.params["tfidf_linear.C"]) == ("2-5", 10.0)
     assert (second.params["tfidf_linear.char"], second.params["tfidf_linear.C"]) == ("1-4", 100.0)
-    assert third.params["model"] == "fasttext"
+    assert (third.params["tfidf_linear.char"], third.params["tfidf_linear.C"]) == ("none", 1.0)
+    assert fourth.params["model"] == "fasttext"
     two = automl.fit(small, target="label", **{**kw, "n_trials": 2})
     assert [t.params["model"] for t in two.study.trials] == ["tfidf_linear", "fasttext"]
 
