@@ -16,11 +16,12 @@ from automl.crossval import describe_validation, family_folds
 from automl.dispatch import as_pair, check_iterable_input, choose_task
 from automl.errors import DataError, ParameterError, PluginError
 from automl.final import best_trial, enqueue_defaults, final_members, refit_estimate
-from automl.objective import TIEBREAK, SearchRecords, make_objective
+from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
 from automl.result import FittedResult
 from automl.settings import FitSettings
 from automl.task import Task, TaskData
+from automl.trial_attrs import TIEBREAK
 
 
 def fit(
@@ -184,7 +185,7 @@ def fit(
 
 
 # an ensemble is planned for as the refit of this many best trials (it usually takes a few)
-ENSEMBLE_PLAN = 3
+ENSEMBLE_PLAN = 5
 MIN_EXPLAIN_SECONDS = 2.0  # less than this left: the report leaves its explanations out
 
 

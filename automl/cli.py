@@ -309,7 +309,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if not (folder / "MANIFEST.json").is_file() and (folder / "model").is_dir():
         folder = folder / "model"  # a study folder: its saved model
     result = automl.load(str(folder))
-    data = studyfile.load_features(args.data, result)
+    data = studyfile.load_features(args.data)
     frame = pd.DataFrame({"prediction": result.predict(data)})
     if result.problem_type != "regression" and result.predictor.has_proba:
         proba = result.predict_proba(data)
@@ -376,7 +376,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from automl import studyfile
 
     result = automl.load(args.model_dir)
-    data = studyfile.load_features(args.data, result) if args.data else None
+    data = studyfile.load_features(args.data) if args.data else None
     meta = result.export(args.out, format=args.format, data=data)
     print(json.dumps(meta["check"], indent=2))
     print(f"wrote {args.out}")
@@ -402,7 +402,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     from automl import studyfile
 
     result = automl.load(args.model_dir)
-    data = studyfile.load_features(args.data, result)
+    data = studyfile.load_features(args.data)
     labels = None
     if args.labels:
         if not hasattr(data, "columns") or args.labels not in data.columns:

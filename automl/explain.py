@@ -201,10 +201,7 @@ class Drawing:
 
 # -- finding the explainer -----------------------------------------------------------------------
 def task_of(result: Any) -> Task | None:
-    """The Task object behind a result: its own, or the loaded plugin's of that name."""
-    task = getattr(result, "task_object", None)
-    if task is not None:
-        return task
+    """The Task object behind a result: the loaded plugin's of its task name."""
     from automl.plugins import load_registry
 
     try:

@@ -10,10 +10,11 @@ from automl import metrics, search
 from automl.budget import Budget, refit_seconds
 from automl.ensemble import select as select_ensemble
 from automl.errors import SearchError
-from automl.objective import REASON, TIEBREAK, SearchRecords, effective_params, train_candidate
+from automl.objective import SearchRecords, effective_params, train_candidate
 from automl.plugins import Registry
 from automl.result import Member
 from automl.task import TaskData
+from automl.trial_attrs import REASON, TIEBREAK
 
 
 def enqueue_defaults(

@@ -24,16 +24,13 @@ from automl.training import (
     NonFiniteLoss,
     StoppedUnscored,
     TrainOutcome,
-    growth_parameter,
     is_out_of_memory,
     reports_per_epoch,
+    sklearn_growth,
     train_sklearn,
     train_torch,
 )
-
-REASON = "reason"  # user attribute naming why a trial was pruned or failed
-NOTE = "note"  # user attribute: what else the leaderboard should say of a completed trial
-TIEBREAK = "valid_loss"  # validation log-loss (classification) or RMSE: breaks ties in the score
+from automl.trial_attrs import NOTE, REASON, TIEBREAK
 
 
 def train_candidate(
@@ -138,6 +135,7 @@ def _train_model(
             metric=metric,
             deadline=deadline,
             sample_weight=sample_weight,
+            growth=family.growth,
         )
     space.init_weights(model, params.get("init", "default"), params.get("activation", "relu"))
     return train_torch(
@@ -446,7 +444,8 @@ def _rows_that_fit(
     Stoppable fits (torch, forests, boosting) always get all rows."""
     if run.deadline is None or run.family.kind != "sklearn" or n_folds:
         return None, ""
-    if growth_parameter(run.family.build(run.params, data.spec)) is not None:
+    growth = run.family.growth or sklearn_growth(run.family.build(run.params, data.spec))
+    if growth is not None:
         return None, ""
     left = run.deadline - time.monotonic()
     expected = records.expected_seconds(run.family.name, data.n_train)

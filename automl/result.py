@@ -10,7 +10,7 @@ import pandas as pd
 
 from automl.errors import DataError
 from automl.metrics import Metric, report_metrics
-from automl.objective import NOTE, REASON
+from automl.trial_attrs import NOTE, REASON
 
 if TYPE_CHECKING:
     import optuna

@@ -74,7 +74,6 @@ def make_scheduler(params: dict[str, Any], optimizer: Any, total_steps: int) -> 
         )
     else:
         raise ValueError(f"unknown lr_schedule {name!r}; choose one of {LR_SCHEDULES}")
-    sched.total_steps = total_steps
     return sched
 
 
@@ -133,3 +132,14 @@ def init_weights(module: nn.Module, scheme: str, activation: str = "relu") -> No
             nn.init.normal_(layer.weight, std=0.02)
         if layer.bias is not None:
             nn.init.zeros_(layer.bias)
+
+
+def linear_model(problem_type: str, C: float, *, class_weight: Any = None, max_iter: int = 2000):
+    """The linear model a family's ``C`` (inverse regularisation) names: ridge regression
+    (``alpha = 1/C``) for regression, else logistic regression; shared by the families of
+    several plugins (tables' ``linear``, text's ``tfidf_linear``)."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    if problem_type == "regression":
+        return Ridge(alpha=1.0 / C)
+    return LogisticRegression(C=C, class_weight=class_weight, max_iter=max_iter)

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from automl.errors import DataError
+from automl.tables import TABLE_SUFFIXES, read_table
 
-TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".pq")
 KNOWN_KEYS = {
     "name",
     "data",
@@ -166,18 +166,7 @@ def load_dataset(path: str, split: str = "train") -> Any:
             f"unknown file type {p.name!r}: pass a CSV/TSV/Parquet file, an .npz with "
             "x_train/y_train, an image folder (one sub-folder per class) or an IDX folder"
         )
-    return _read_table(p)
-
-
-def _read_table(p: Path) -> Any:
-    import pandas as pd
-
-    try:
-        if p.name.lower().endswith((".parquet", ".pq")):
-            return pd.read_parquet(p)
-        return pd.read_csv(p, sep="\t" if ".tsv" in p.name.lower() else ",")
-    except (ValueError, UnicodeDecodeError, OSError, ImportError) as exc:
-        raise DataError(f"cannot read {p}: {exc}".splitlines()[0]) from None
+    return read_table(p)
 
 
 def _has_own_test_split(path: Path) -> bool:
@@ -192,7 +181,7 @@ def _has_own_test_split(path: Path) -> bool:
         return False
 
 
-def load_features(path: str, result: Any) -> Any:
+def load_features(path: str) -> Any:
     """Predict-time input from a data path (a folder a task reads as ``(x, y)``, such as an
     IDX folder, gives its images)."""
     data = load_dataset(path, split="test")

@@ -159,7 +159,6 @@ class Task(ABC):
     """A kind of input a plugin handles (tables, images, text ...)."""
 
     name: ClassVar[str]
-    modality: ClassVar[str] = ""
     # fit(cv_folds="auto") cross-validates data sets of at most this many rows (0: never)
     cv_max_rows: ClassVar[int] = 0
 
@@ -255,6 +254,12 @@ class ModelFamily(ABC):
     # prefixes of parameters a plugin's families share on purpose (vision's "aug." for the
     # augmentation every image family searches), beside the core's shared training space
     shared_prefixes: ClassVar[tuple[str, ...]] = ()
+    # how a fit of this family's scikit-learn estimator is continued (warm_start) into the very
+    # model one fit gives, so that a trial stops near a deadline keeping what it grew:
+    # ("n_estimators", "chunks") grows trees 50 at a time; ("max_iter", "paced") times 50
+    # boosting iterations, then continues once as far as that pace reaches. None: guessed
+    # (an estimator with n_estimators and warm_start grows in chunks; others fit once)
+    growth: ClassVar[tuple[str, str] | None] = None
 
     def supports(self, data: TaskData) -> bool:
         """Whether this family can be searched on this data (e.g. by problem type or size)."""
@@ -280,6 +285,12 @@ class ModelFamily(ABC):
         """Further starting configurations, tried right after ``default_params`` (when the
         search has no ``n_trials`` below the number of starting configurations)."""
         return []
+
+    def model_size(self, model: Any) -> tuple[int, str] | None:
+        """The size of a trained model of this family for the report, as (count, what is
+        counted), e.g. ``(5120, "tree nodes in 40 trees")``; None: the core counts torch
+        parameters, linear coefficients and scikit-learn trees (``tree_`` / ``estimators_``)."""
+        return None
 
     def describe(self, params: dict[str, Any]) -> str:
         """A short human summary of the architecture for leaderboards and reports."""

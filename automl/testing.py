@@ -206,6 +206,7 @@ def check_family(family: ModelFamily, data: TaskData) -> list[str]:
     from automl import space
     from automl.metrics import resolve
     from automl.objective import train_candidate
+    from automl.search import quiet_optuna
 
     done: list[str] = []
     _require(isinstance(family, ModelFamily), family, "is not an automl.ModelFamily")
@@ -213,8 +214,8 @@ def check_family(family: ModelFamily, data: TaskData) -> list[str]:
     _require(isinstance(family.task, str) and family.task, family, "names no task")
     _require(family.supports(data), family, f"does not support this {data.problem_type} data")
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    with quiet_optuna():
+        trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
     family.suggest(trial, data)
     own = dict(trial.params)
     _require(bool(own), family, "suggests no parameter")

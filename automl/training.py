@@ -161,9 +161,8 @@ def train_torch(
     generator = torch.Generator(device=holder).manual_seed(seed)
     batch = int(params.get("batch_size", 128))
     steps_per_epoch = max(1, math.ceil(len(x) / batch))
-    scheduler = space.make_scheduler(
-        params, optimizer, total_steps=(schedule_epochs or max_epochs) * steps_per_epoch
-    )
+    total_steps = (schedule_epochs or max_epochs) * steps_per_epoch
+    scheduler = space.make_scheduler(params, optimizer, total_steps=total_steps)
 
     reports = max(1, int(reports))
     n_batches = max(1, math.ceil(len(x) / batch))
@@ -199,7 +198,7 @@ def train_torch(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            if scheduler is not None and scheduler.last_epoch < scheduler.total_steps - 1:
+            if scheduler is not None and scheduler.last_epoch < total_steps - 1:
                 scheduler.step()
             batches += 1
             rows_seen += len(idx)
@@ -277,6 +276,7 @@ def train_sklearn(
     metric: Metric | None,
     deadline: float | None = None,
     sample_weight: np.ndarray | None = None,
+    growth: tuple[str, str] | None = None,
 ) -> TrainOutcome:
     """Fit a scikit-learn estimator once and score it on the validation split; with
     ``sample_weight`` when the estimator's ``fit`` takes one (else the note says it trained
@@ -284,18 +284,21 @@ def train_sklearn(
 
     With a ``deadline`` (a ``time.monotonic()`` value), a model that can be grown stops near the
     deadline instead of overrunning the search's budget by minutes when its trial starts late,
-    keeps what it grew (the same trees a single fit grows first) and says so in ``note``:
+    keeps what it grew (the same trees a single fit grows first) and says so in ``note``. How it
+    grows is its family's ``ModelFamily.growth`` (``growth``; None: ``sklearn_growth``'s guess):
 
-    - a forest (``n_estimators`` and ``warm_start``) grows TREE_CHUNK trees at a time until the
-      deadline passes;
-    - histogram gradient boosting fits TREE_CHUNK iterations, times them, and continues (a warm
-      start: same early-stopping split and history) to as many iterations as that pace allows
-      before the deadline, or to its own ``max_iter`` and early stopping when time allows. One
-      continuation, not many chunks: every warm start recomputes the predictions of all the
-      trees so far, which in chunks of 50 doubled the time of an 800-iteration fit.
+    - ``(parameter, "chunks")``, a forest's ``("n_estimators", "chunks")``: TREE_CHUNK trees
+      at a time until the deadline passes;
+    - ``(parameter, "paced")``, boosting's ``("max_iter", "paced")``: TREE_CHUNK iterations,
+      timed, then one continuation (a warm start: same early-stopping split and history) to as
+      many iterations as that pace allows before the deadline, or to its own limit and early
+      stopping when time allows. One continuation, not many chunks: every warm start of
+      histogram gradient boosting recomputes the predictions of all the trees so far, which in
+      chunks of 50 doubled the time of an 800-iteration fit.
     """
     started = time.perf_counter()
-    size = growth_parameter(estimator)
+    growth = growth or sklearn_growth(estimator)
+    size, how = growth if growth is not None else (None, None)
     note, stopped_by = "", "fit"
     fit_kwargs: dict[str, Any] = {}
     if sample_weight is not None:
@@ -310,22 +313,22 @@ def train_sklearn(
         grown = min(TREE_CHUNK, wanted)
         estimator.set_params(warm_start=True, **{size: grown})
         estimator.fit(x_train, y_train, **fit_kwargs)
-        if size == "max_iter":
+        if how == "paced":
             pace = max(time.perf_counter() - started, 1e-6) / grown  # seconds per iteration
             target = min(wanted, grown + int(max(0.0, deadline - time.monotonic()) / pace))
             if grown < target and not _stopped_early(estimator, grown):
                 grown = target
-                estimator.set_params(max_iter=grown)
+                estimator.set_params(**{size: grown})
                 estimator.fit(x_train, y_train, **fit_kwargs)
         else:
             while grown < wanted and time.monotonic() < deadline:
                 grown = min(grown + TREE_CHUNK, wanted)
-                estimator.set_params(n_estimators=grown)
+                estimator.set_params(**{size: grown})
                 estimator.fit(x_train, y_train, **fit_kwargs)
         estimator.set_params(warm_start=False)
         if grown < wanted and not _stopped_early(estimator, grown):
             stopped_by = "time_budget"
-            note = "; ".join(filter(None, [note, _budget_note(size, grown, wanted)]))
+            note = "; ".join(filter(None, [note, _budget_note(how, grown, wanted)]))
     else:
         estimator.fit(x_train, y_train, **fit_kwargs)
     predictor = SklearnPredictor(estimator, problem_type, n_outputs)
@@ -335,18 +338,15 @@ def train_sklearn(
     return TrainOutcome(predictor, score, 1, 1, stopped_by, seconds, note, valid_output=output)
 
 
-def growth_parameter(estimator: Any) -> str | None:
-    """The parameter by which a fit can be continued (``warm_start``) into the very model one fit
-    would give: ``max_iter`` of histogram gradient boosting, ``n_estimators`` of a forest (or
-    any bagging-style ensemble); None for other estimators."""
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-
+def sklearn_growth(estimator: Any) -> tuple[str, str] | None:
+    """How a scikit-learn estimator whose family declares no ``growth`` can be continued
+    (``warm_start``) into the very model one fit would give: an estimator with
+    ``n_estimators`` (a forest, any bagging-style ensemble) in chunks of trees; None for
+    others."""
     params = estimator.get_params(deep=False)
-    if "warm_start" not in params:
-        return None
-    if isinstance(estimator, (HistGradientBoostingClassifier, HistGradientBoostingRegressor)):
-        return "max_iter"
-    return "n_estimators" if "n_estimators" in params else None
+    if "warm_start" in params and "n_estimators" in params:
+        return ("n_estimators", "chunks")
+    return None
 
 
 def _stopped_early(estimator: Any, grown: int) -> bool:
@@ -354,8 +354,8 @@ def _stopped_early(estimator: Any, grown: int) -> bool:
     return getattr(estimator, "n_iter_", grown) < grown
 
 
-def _budget_note(size: str, grown: int, wanted: int) -> str:
-    if size == "max_iter":
+def _budget_note(how: str | None, grown: int, wanted: int) -> str:
+    if how == "paced":
         return (
             f"time budget reached: stopped after {grown} boosting iterations, before early "
             "stopping (a refit runs to early stopping)"

@@ -41,7 +41,7 @@ def run_worker(
             f"study {study!r} was not started from a data path, so a worker cannot load its "
             "data; start it with `automl fit DATA --storage ...` or `automl run`"
         )
-    spec = studyfile.StudySpec(name=study, **{k: v for k, v in recipe.items()})
+    spec = studyfile.StudySpec(name=study, **recipe)
     train, _, _ = studyfile.split(spec, studyfile.load_dataset(spec.data))
     target = spec.target if not isinstance(train, (tuple, str)) else None
     if n_trials is None and time_budget is None:

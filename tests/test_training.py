@@ -258,6 +258,7 @@ def test_gradient_boosting_stops_near_the_deadline_and_otherwise_matches_one_fit
     x, y = load_breast_cancer(return_X_y=True)
     x_train, y_train, x_valid, y_valid = x[:450], y[:450], x[450:], y[450:]
     kw = {"problem_type": "binary", "n_outputs": 2, "metric": METRICS["accuracy"]}
+    kw["growth"] = ("max_iter", "paced")  # as the hist_gb family declares
 
     def boosting(**params):
         # a slow learning rate: its early stopping does not end the first chunk of iterations

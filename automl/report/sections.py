@@ -257,8 +257,9 @@ def _trial_points(study: Any) -> list[dict[str, Any]]:
                 "state": t.state.name.lower(),
                 "value": t.value,
                 "last": reported[max(reported)] if reported else None,
-                "epochs": max(reported) if reported else t.user_attrs.get("epochs_run"),
-                "by_epoch": bool(reported),
+                # the pruner's steps may be parts of epochs: the trial's own count first
+                "epochs": t.user_attrs.get("epochs_run") or (max(reported) if reported else None),
+                "by_epoch": bool(reported) or bool(t.user_attrs.get("train_batches")),
                 "stopped_by": t.user_attrs.get("stopped_by"),
                 "seconds": t.duration.total_seconds() if t.duration else None,
             }
@@ -289,12 +290,10 @@ def _importances(study: Any, result: Any, missing: list) -> list[dict[str, Any]]
                 )
             )
             continue
-        level = optuna.logging.get_verbosity()
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        try:
+        from automl.search import quiet_optuna
+
+        with quiet_optuna():
             sub = optuna.create_study(direction=study.direction)
-        finally:
-            optuna.logging.set_verbosity(level)
         sub.add_trials(trials)
         varying = [
             name
@@ -502,7 +501,7 @@ def _architecture(predictor: Any, family: Any, params: dict[str, Any]) -> dict[s
         count = sum(int(p.numel()) for p in inner.module.parameters())
     elif hasattr(inner, "estimator"):
         summary = repr(inner.estimator)
-        count, unit = _sklearn_size(inner.estimator)
+        count, unit = family.model_size(inner.estimator) or _sklearn_size(inner.estimator)
     return {
         "family": family.name,
         "kind": kind,
@@ -522,10 +521,6 @@ def _sklearn_size(estimator: Any) -> tuple[int | None, str]:
         flat = np.ravel(np.asarray(trees, dtype=object))
         nodes = sum(int(t.tree_.node_count) for t in flat if hasattr(t, "tree_"))
         return nodes, f"tree nodes in {len(flat)} trees"
-    predictors = getattr(estimator, "_predictors", None)
-    if predictors is not None:
-        flat = [p for stage in predictors for p in stage]
-        return sum(len(p.nodes) for p in flat), f"tree nodes in {len(flat)} trees"
     if hasattr(estimator, "tree_"):
         return int(estimator.tree_.node_count), "tree nodes"
     return None, ""

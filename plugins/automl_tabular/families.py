@@ -71,8 +71,6 @@ class _TreeFamily(ModelFamily):
 
     def featurizer(self, params: dict[str, Any], data: TaskData) -> Featurizer | None:
         choice = params.get(f"{self.name}.pair_columns")
-        if choice is None and params.get(f"{self.name}.pairs"):
-            choice = "both"  # a trial of a study started before pair_columns: sums and differences
         if choice in (None, "none"):
             return None
         if choice not in interactions.CHOICES:
@@ -93,6 +91,15 @@ class HistGradientBoostingFamily(_TreeFamily):
     fast = True  # searched by preset="fast"
     task = "tabular"
     kind = "sklearn"
+    growth = ("max_iter", "paced")  # a trial stops near its deadline (automl.training)
+
+    def model_size(self, model: Any) -> tuple[int, str] | None:
+        """Tree nodes over the boosting iterations (one tree per class and iteration)."""
+        stages = getattr(model, "_predictors", None)
+        if stages is None:
+            return None
+        trees = [tree for stage in stages for tree in stage]
+        return sum(len(tree.nodes) for tree in trees), f"tree nodes in {len(trees)} trees"
 
     def suggest(self, trial, data: TaskData) -> None:
         trial.suggest_float("hist_gb.learning_rate", 0.01, 0.3, log=True)
@@ -194,11 +201,7 @@ class LinearFamily(ModelFamily):
         trial.suggest_float("linear.C", 1e-4, 1e3, log=True)
 
     def build(self, params: dict[str, Any], spec: DataSpec):
-        from sklearn.linear_model import LogisticRegression, Ridge
-
-        if spec.problem_type == "regression":
-            return Ridge(alpha=1.0 / params["linear.C"])
-        return LogisticRegression(C=params["linear.C"], max_iter=2000)
+        return space.linear_model(spec.problem_type, params["linear.C"])
 
     def default_params(self, data: TaskData) -> dict[str, Any]:
         return {"linear.C": 1.0}

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from automl.errors import DataError
+from automl.tables import is_table_path, read_table
 
-TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".pq")
 ACCEPTED = (
     "tables: a pandas DataFrame with target='column', an (X, y) pair of 2-D numpy arrays or "
     "DataFrames, a CSV/TSV/Parquet path with target='column', or a scikit-learn Bunch"
 )
-
-
-def is_table_path(obj: Any) -> bool:
-    return isinstance(obj, (str, Path)) and str(obj).lower().endswith(TABLE_SUFFIXES)
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no such file: {path}")
-    name = path.name.lower()
-    try:
-        if name.endswith((".parquet", ".pq")):
-            return pd.read_parquet(path)
-        sep = "\t" if ".tsv" in name else ","
-        return pd.read_csv(path, sep=sep)
-    except ImportError as exc:
-        raise DataError(f"cannot read {path}: {exc}; install pyarrow for Parquet files") from None
-    except (ValueError, UnicodeDecodeError, OSError) as exc:
-        raise DataError(f"cannot read {path} as a table: {exc}") from None
 
 
 def as_frame(x: Any) -> pd.DataFrame:

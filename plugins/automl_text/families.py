@@ -44,13 +44,10 @@ class TfidfLinearFamily(ModelFamily):
         )
 
     def build(self, params: dict[str, Any], spec: DataSpec):
-        from sklearn.linear_model import LogisticRegression, Ridge
-
-        if spec.problem_type == "regression":
-            return Ridge(alpha=1.0 / params["tfidf_linear.C"])
         weight = params.get("tfidf_linear.class_weight", "none")
-        return LogisticRegression(
-            C=params["tfidf_linear.C"],
+        return space.linear_model(
+            spec.problem_type,
+            params["tfidf_linear.C"],
             class_weight=None if weight == "none" else weight,
             max_iter=3000,
         )

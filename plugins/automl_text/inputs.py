@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from automl.errors import DataError
+from automl.tables import is_table_path, read_table
 
-TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 MAX_CHARS = 20_000  # longer texts are cut here (reported); no searched sequence gets near it
 ACCEPTED = (
     "text: (texts, labels) with texts a list/Series of strings; a DataFrame or CSV path with "
@@ -26,10 +26,6 @@ ACCEPTED = (
     "sub-folder of .txt files per class"
 )
 SNIFF_ROWS = 300
-
-
-def is_table_path(obj: Any) -> bool:
-    return isinstance(obj, (str, Path)) and str(obj).lower().endswith(TABLE_SUFFIXES)
 
 
 def is_class_folder(obj: Any) -> bool:
@@ -40,17 +36,6 @@ def is_class_folder(obj: Any) -> bool:
     if not path.is_dir():
         return False
     return any(sub.is_dir() and any(sub.glob("*.txt")) for sub in path.iterdir())
-
-
-def read_table(path: str | Path, nrows: int | None = None) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no such file: {path}")
-    sep = "\t" if ".tsv" in path.name.lower() else ","
-    try:
-        return pd.read_csv(path, sep=sep, nrows=nrows)
-    except (ValueError, UnicodeDecodeError, OSError) as exc:
-        raise DataError(f"cannot read {path} as a table: {exc}") from None
 
 
 def read_folder(path: str | Path) -> tuple[list[str], list[str]]:

@@ -32,7 +32,6 @@ def channel_stats(x: np.ndarray) -> tuple[list[float], list[float]]:
 
 class VisionTask(Task):
     name = "vision"
-    modality = "image"
 
     def accepts(self, dataset: Any, target: Any = None) -> float:
         return inputs.accepts(dataset, target)

@@ -1,0 +1,6 @@
+"""Names of the user attributes automl writes on a trial, shared by the search (which writes
+them) and the result, report and dashboard (which read them) without importing the search."""
+
+REASON = "reason"  # why a trial was pruned or failed
+NOTE = "note"  # what else the leaderboard should say of a completed trial
+TIEBREAK = "valid_loss"  # validation log-loss (classification) or RMSE: breaks ties in the score
