@@ -22,7 +22,7 @@ demo: install
 	$(PY) studies/demo.py
 
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -137,7 +137,7 @@ def fit(
         if progress is not None:
             progress.close()
     data = session.data
-    refitted = refit_note.startswith("refitted")
+    refitted = refit_note.startswith(("refitted", "partial"))  # models that saw valid rows
     result = FittedResult(
         task=session.task.name,
         members=members,
@@ -186,7 +186,7 @@ def fit(
 
 # an ensemble is planned for as the refit of this many best trials (it usually takes a few)
 ENSEMBLE_PLAN = 5
-MIN_EXPLAIN_SECONDS = 2.0  # less than this left: the report leaves its explanations out
+MIN_EXPLAIN_SECONDS = 1.0  # less than this left: the report leaves its explanations out
 
 
 def _study_folder(result: FittedResult) -> Path:

@@ -23,7 +23,7 @@ REPORT_SHARE = 0.1
 MIN_REPORT = 6.0
 MAX_REPORT = 64.0
 SAVE_SECONDS = 2.0  # writing the model folder
-REPORT_OVERHEAD = 5.0  # the report's figures and page, besides its explanations
+REPORT_OVERHEAD = 4.0  # the report's figures and page, besides its explanations
 MAX_REFIT_SHARE = 0.35  # a refit planned for costs at most this share of the budget
 REFIT_MARGIN = 1.25  # the search plans a refit with this margin (trial times vary)
 

@@ -68,6 +68,38 @@ def refit_estimate(trial: Any, data: TaskData) -> float:
     return refit_seconds(per_fit, rows, data.n_train + data.n_valid)
 
 
+def _refits_that_fit(
+    chosen: list[tuple[Any, float]], kept: dict[int, Any], data: TaskData, budget: Budget
+) -> tuple[set[int], str]:
+    """The chosen trials to refit on train+valid, and what was done, in words: all of them when
+    their expected refits fit in the time left (or when a member's trial model is not in this
+    process); else the members of most weight whose refits fit, the others keeping their trial
+    models; else none."""
+    costs = {t.number: refit_estimate(t, data) for t, _ in chosen}
+    if budget.refit_fits(sum(costs.values())) or any(n not in kept for n in costs):
+        return set(costs), "refitted on train + validation"
+    left = max(0.0, budget.left())
+    why = f"the whole refit was expected to take {sum(costs.values()):.0f} s and {left:.0f} s "
+    why += "of the time budget were left"
+    chosen_refits: set[int] = set()
+    spent = 0.0
+    for trial, _ in sorted(chosen, key=lambda c: -c[1]):
+        if budget.refit_fits(spent + costs[trial.number]):
+            chosen_refits.add(trial.number)
+            spent += costs[trial.number]
+    if chosen_refits:
+        shown = ", ".join(str(n) for n in sorted(chosen_refits))
+        return chosen_refits, (
+            f"partial: {len(chosen_refits)} of {len(chosen)} ensemble members refitted on train + "
+            f"validation (trials {shown}); the others keep their trial models (trained on the "
+            f"training split): {why}"
+        )
+    return set(), (
+        f"skipped: {why}; the trial model(s), trained on the training split as the search "
+        "scored them, are returned"
+    )
+
+
 def final_members(
     registry: Registry,
     study: Any,
@@ -110,25 +142,16 @@ def final_members(
     else:
         chosen, score = [(best, 1)], best.value
     refit_note = "not asked (refit=False): the trial model(s) trained on the training split"
+    to_refit: set[int] = set()
     if refit:
-        expected = sum(refit_estimate(t, data) for t, _ in chosen)
-        in_memory = all(t.number in kept for t, _ in chosen)
-        if budget.refit_fits(expected) or not in_memory:
-            refit_note = "refitted on train + validation"
-        else:
-            refit = False
-            refit_note = (
-                f"skipped: the refit was expected to take {expected:.0f} s and "
-                f"{max(0.0, budget.left()):.0f} s of the time budget were left; the trial "
-                "model(s), trained on the training split as the search scored them, are returned"
-            )
+        to_refit, refit_note = _refits_that_fit(chosen, kept, data, budget)
     members = []
     for trial, weight in chosen:
         family = registry.models[trial.params["model"]]
         params = effective_params(trial)
         epochs = trial.user_attrs.get("best_epoch", 1)
         predictor = None
-        if refit:
+        if trial.number in to_refit:
             outcome = train_candidate(
                 family,
                 params,

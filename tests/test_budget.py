@@ -186,8 +186,8 @@ def test_a_short_budget_bounds_the_whole_fit_and_says_what_became_of_the_refit(t
     wall = time.monotonic() - started
     assert wall < 40, result.timings
     note = result.summary["refit"]
-    assert note.startswith(("refitted", "skipped", "stopped")), note
-    assert result.refit == note.startswith("refitted")
+    assert note.startswith(("refitted", "partial", "skipped", "stopped")), note
+    assert result.refit == note.startswith(("refitted", "partial"))
     assert set(result.timings) >= {"prepare", "search", "refit", "report", "total"}
     board = result.leaderboard()
     assert len(board) >= 1 and result.timings["search"] < 15
@@ -233,3 +233,45 @@ def test_a_refit_is_planned_from_the_trial_s_own_pace():
     assert refit_estimate(types.SimpleNamespace(user_attrs=folds), data) == pytest.approx(
         1.0 * 1000 / 640
     )
+
+
+def test_the_progress_bar_runs_on_the_clock_of_the_budget_given(capsys):
+    x, y = load_iris(return_X_y=True)
+    automl.fit(
+        (x, y),
+        models=["mlp"],
+        time_budget=8,
+        n_trials=2,
+        max_epochs=4,
+        cv_folds=0,
+        storage=":memory:",
+        verbose=True,
+    )
+    err = capsys.readouterr().err
+    assert "/8 s [" in err and " s left" in err  # elapsed of the budget given, and time left
+    # it moves at every epoch's report to the pruner, not only when a trial ends
+    assert err.count(" s left") > 2 + 2
+
+
+def test_members_whose_refits_fit_are_refitted_first_by_weight():
+    from automl.final import _refits_that_fit
+
+    data = types.SimpleNamespace(n_train=800, n_valid=200)
+
+    def trial(number, seconds):
+        return types.SimpleNamespace(
+            number=number, user_attrs={"train_seconds": seconds, "rows_trained": 1000}
+        )
+
+    chosen = [(trial(1, 5.0), 0.6), (trial(2, 6.0), 0.3), (trial(3, 1.0), 0.1)]
+    kept = {1: "m1", 2: "m2", 3: "m3"}
+    roomy = Budget(60.0, started=time.monotonic() - 10)  # 50 s left: 38 s after report+save
+    assert _refits_that_fit(chosen, kept, data, roomy)[0] == {1, 2, 3}
+    tight = Budget(60.0, started=time.monotonic() - 40)  # 20 s left: 8 s for refits
+    refits, note = _refits_that_fit(chosen, kept, data, tight)
+    assert refits == {1, 3} and note.startswith("partial: 2 of 3") and "trials 1, 3" in note
+    spent = Budget(60.0, started=time.monotonic() - 50)
+    refits, note = _refits_that_fit(chosen, kept, data, spent)
+    assert refits == set() and note.startswith("skipped")
+    # a member trained in an earlier process has no trial model here: everything is refitted
+    assert _refits_that_fit(chosen, {1: "m1"}, data, spent)[0] == {1, 2, 3}
