@@ -150,17 +150,16 @@ def test_pairwise_features_are_sums_and_differences_in_original_units():
         assert other and np.array_equal(folded[:, other], values[:, other])
 
 
-def test_a_study_trial_from_before_pair_columns_keeps_its_sums_and_differences():
+def test_pair_columns_choose_the_featurizer():
     from automl_tabular.families import ExtraTreesFamily
     from automl_tabular.preprocessing import TabularPreprocessor
 
-    frame = _pairs_frame()
-    data = SimpleNamespace(features=TabularPreprocessor().fit(frame))
+    data = SimpleNamespace(features=TabularPreprocessor().fit(_pairs_frame()))
     family = ExtraTreesFamily()
-    assert family.featurizer({"extra_trees.pairs": True}, data).sums is True
-    assert family.featurizer({"extra_trees.pairs": False}, data) is None
     assert family.featurizer({"extra_trees.pair_columns": "differences"}, data).sums is False
+    assert family.featurizer({"extra_trees.pair_columns": "both"}, data).sums is True
     assert family.featurizer({"extra_trees.pair_columns": "none"}, data) is None
+    assert family.featurizer({}, data) is None
     with pytest.raises(ValueError, match="pair_columns"):
         family.featurizer({"extra_trees.pair_columns": "products"}, data)
 
