@@ -36,6 +36,13 @@ def _net():
     return torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
 
 
+def _train_iris(iris, **options):
+    """train_torch on the iris split with the shared settings (15 batches an epoch)."""
+    xt, yt, xv, yv = iris
+    kw = {"problem_type": "multiclass", "n_outputs": 3, "metric": METRICS["accuracy"]}
+    return train_torch(_net(), PARAMS, xt, yt, xv, yv, device="cpu", **kw, **options)
+
+
 class _Clock:
     """A clock that moves one second each time it is read: the deadline arrives after an
     exact number of batches, whatever the machine's load."""
@@ -49,22 +56,13 @@ class _Clock:
 
 
 def test_a_deadline_mid_epoch_stops_the_trial_within_one_batch(iris, monkeypatch):
-    xt, yt, xv, yv = iris
+    xv = iris[2]
     clock = _Clock()
     fake = types.SimpleNamespace(monotonic=clock.monotonic, perf_counter=time.perf_counter)
     monkeypatch.setattr("automl.training.time", fake)
-    out = train_torch(
-        _net(),
-        PARAMS,  # 120 rows in batches of 8: 15 batches an epoch
-        xt,
-        yt,
-        xv,
-        yv,
-        problem_type="multiclass",
-        n_outputs=3,
-        metric=METRICS["accuracy"],
+    out = _train_iris(
+        iris,
         max_epochs=50,
-        device="cpu",
         deadline=6.0,  # the clock reads 1, 2, ... after each batch: the 6th batch is the last
     )
     assert out.batches == 6 and out.stopped_by == "time_budget"
@@ -74,21 +72,11 @@ def test_a_deadline_mid_epoch_stops_the_trial_within_one_batch(iris, monkeypatch
 
 
 def test_an_epoch_reports_in_parts_to_the_pruner(iris):
-    xt, yt, xv, yv = iris
     steps = []
-    out = train_torch(
-        _net(),
-        PARAMS,
-        xt,
-        yt,
-        xv,
-        yv,
-        problem_type="multiclass",
-        n_outputs=3,
-        metric=METRICS["accuracy"],
+    out = _train_iris(
+        iris,
         max_epochs=3,
         patience=50,
-        device="cpu",
         on_epoch=lambda step, score: steps.append(step),
         reports=4,
     )
@@ -199,25 +187,10 @@ def test_a_short_budget_bounds_the_whole_fit_and_says_what_became_of_the_refit(t
 def test_a_trial_stopped_in_its_first_epoch_is_not_scored_when_asked(iris, monkeypatch):
     from automl.training import StoppedUnscored
 
-    xt, yt, xv, yv = iris
     fake = types.SimpleNamespace(monotonic=_Clock().monotonic, perf_counter=time.perf_counter)
     monkeypatch.setattr("automl.training.time", fake)
     with pytest.raises(StoppedUnscored, match="after 3 batch"):
-        train_torch(
-            _net(),
-            PARAMS,
-            xt,
-            yt,
-            xv,
-            yv,
-            problem_type="multiclass",
-            n_outputs=3,
-            metric=METRICS["accuracy"],
-            max_epochs=5,
-            device="cpu",
-            deadline=3.0,
-            score_partial=False,
-        )
+        _train_iris(iris, max_epochs=5, deadline=3.0, score_partial=False)
 
 
 def test_a_refit_is_planned_from_the_trial_s_own_pace():
