@@ -161,6 +161,7 @@ def final_members(
                 seed=seed + trial.number,
                 refit_epochs=epochs,
                 deadline=budget.refit_deadline(),
+                schedule_epochs=trial.user_attrs.get("schedule_epochs"),
             )
             predictor = outcome.predictor
             if outcome.stopped_by == "time_budget" and trial.number in kept:

@@ -47,13 +47,16 @@ def train_candidate(
     reports: int = 1,
     rows: np.ndarray | None = None,
     score_partial: bool = True,
+    schedule_epochs: float | None = None,
 ) -> TrainOutcome:
     """Train one configuration on the training split (or on its ``rows`` only: a subsample
     rung), or (``refit_epochs`` given) on train+valid for exactly that many epochs, without a
     validation split. ``reports``: pruner reports per epoch; ``score_partial``: see
-    ``train_torch`` (torch). The outcome's ``seconds`` include the featurizer's fit and
-    transforms (a TF-IDF vocabulary of 54,000 texts costs more than the linear model after it):
-    refits and uninterruptible fits are planned from them."""
+    ``train_torch`` (torch); ``schedule_epochs``: the LR schedule's length (a refit replays the
+    one its trial's deadline shortened; default the task's ``max_epochs``). The outcome's
+    ``seconds`` include the featurizer's fit and transforms (a TF-IDF vocabulary of 54,000
+    texts costs more than the linear model after it): refits and uninterruptible fits are
+    planned from them."""
     import torch
 
     started = time.perf_counter()
@@ -95,6 +98,7 @@ def train_candidate(
         sample_weight=w_train,
         reports=reports,
         score_partial=score_partial,
+        schedule_epochs=schedule_epochs,
     )
     if featurizer is not None:
         outcome.predictor = FeaturizedPredictor(featurizer, outcome.predictor, spec)
@@ -121,6 +125,7 @@ def _train_model(
     sample_weight=None,
     reports=1,
     score_partial=True,
+    schedule_epochs=None,
 ) -> TrainOutcome:
     if family.kind == "sklearn":
         if "random_state" in model.get_params(deep=False):
@@ -153,7 +158,7 @@ def _train_model(
         n_outputs=data.spec.n_outputs,
         metric=metric,
         max_epochs=refit_epochs or data.max_epochs,
-        schedule_epochs=data.max_epochs,
+        schedule_epochs=schedule_epochs or data.max_epochs,
         device=device,
         seed=seed,
         on_epoch=on_epoch,
@@ -186,6 +191,8 @@ class SearchRecords:
     # seconds per training row of each family's fits so far (uninterruptible fits are not
     # started when their expected cost is more than the time left)
     pace: dict[str, list[float]] = field(default_factory=dict)
+    # seconds a trial of the family had when it ended no part of an epoch (StoppedUnscored)
+    too_slow: dict[str, float] = field(default_factory=dict)
 
     def expected_seconds(self, family: str, rows: int) -> float | None:
         seen = self.pace.get(family)
@@ -305,7 +312,8 @@ class TrialRun:
 
 
 # an uninterruptible fit (a linear model, say) on at least this many rows, with no pace of its
-# family measured yet, first runs on SUBSAMPLE of them to measure it
+# family measured yet, first runs on SUBSAMPLE of them to measure it, then on all of them when
+# that pace says the whole fit ends in time (the trial's model is then the whole fit's)
 LARGE_ROWS = 20_000
 SUBSAMPLE = 0.1
 
@@ -372,10 +380,17 @@ def make_objective(
             score_partial=records.number is None,  # the first trial to finish is always scored
         )
         n_folds = folds[family.name]
+        allotted = None if run.deadline is None else run.deadline - time.monotonic()
+        _start_or_skip(run, records, allotted, by_name)
         try:
             rows, rung_note = _rows_that_fit(run, data, records, n_folds)
             if not n_folds:
                 outcome = run.train(data, rows=rows)
+                if rows is not None and _whole_fits(run, data, outcome, len(rows)):
+                    # the subsample measured the pace, and the whole fit fits: train on all
+                    rows, rung_note, probe = None, "", outcome.seconds
+                    outcome = run.train(data, first=False)
+                    outcome.seconds += probe
                 valid_output = outcome.valid_output  # kept by training, or scored now
                 if valid_output is None:
                     valid_output = outcome.predictor.output(data.x_valid)
@@ -384,8 +399,8 @@ def make_objective(
                 if not every:  # the validation rows are the last of train+valid
                     valid_output = valid_output[data.n_train :]
         except (NonFiniteLoss, StoppedUnscored) as exc:
-            if isinstance(exc, StoppedUnscored):  # what is left of the search ends no epoch
-                trial.study.stop()
+            if isinstance(exc, StoppedUnscored) and allotted is not None:
+                records.too_slow[family.name] = allotted  # no trial of it with less time
             trial.set_user_attr(REASON, str(exc))
             raise optuna.TrialPruned(str(exc)) from None
         except optuna.TrialPruned:
@@ -410,6 +425,8 @@ def make_objective(
         trial.set_user_attr("best_epoch", outcome.best_epoch)
         trial.set_user_attr("epochs_run", outcome.epochs_run)
         trial.set_user_attr("stopped_by", outcome.stopped_by)
+        if outcome.schedule_epochs is not None:
+            trial.set_user_attr("schedule_epochs", outcome.schedule_epochs)
         trial.set_user_attr("train_seconds", round(outcome.seconds, 3))
         if outcome.batches:  # a refit's time is planned per batch (a trial may end mid-epoch)
             trial.set_user_attr("train_batches", outcome.batches)
@@ -475,6 +492,39 @@ def _rows_that_fit(
         + ")"
     )
     return keep, why
+
+
+def _start_or_skip(
+    run: TrialRun, records: SearchRecords, allotted: float | None, families: dict[str, Any]
+) -> None:
+    """A family whose trial could not reach its first report in ``too_slow[name]`` seconds
+    gets no trial with as little time (pruned, not started); when no family has a chance in the
+    time left, the search stops here (the cheaper families may still have)."""
+    if allotted is None:
+        return
+    hopeless = {n for n, had in records.too_slow.items() if allotted <= had}
+    if hopeless >= set(families):
+        run.trial.study.stop()
+    name = run.family.name
+    if name in hopeless:
+        why = (
+            f"not started: a {name} trial given {records.too_slow[name]:.0f} s ended no part "
+            f"of an epoch, {allotted:.0f} s are left for this one"
+        )
+        run.trial.set_user_attr(REASON, why)
+        raise optuna.TrialPruned(why)
+
+
+def _whole_fits(run: TrialRun, data: TaskData, probe: TrainOutcome, rows: int) -> bool:
+    """Whether the fit on all training rows, at the pace a subsample fit measured (scaled by
+    rows, with ``PROBE_MARGIN`` for fits that grow faster than the rows), ends in time."""
+    if run.deadline is None:
+        return False
+    expected = PROBE_MARGIN * probe.seconds * data.n_train / max(1, rows)
+    return expected <= run.deadline - time.monotonic()
+
+
+PROBE_MARGIN = 1.5
 
 
 def _cross_validate(cv: Folds, run: TrialRun, data: TaskData) -> tuple[TrainOutcome, Any]:

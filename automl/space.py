@@ -59,22 +59,34 @@ def suggest_label_smoothing(trial: optuna.Trial, high: float = 0.2) -> float:
     return trial.suggest_float("label_smoothing", 0.0, high)
 
 
-def make_scheduler(params: dict[str, Any], optimizer: Any, total_steps: int) -> Any:
-    """A per-step scheduler for ``params["lr_schedule"]``; None for a constant rate."""
+def make_scheduler(params: dict[str, Any], optimizer: Any, total_steps: int, done: int = 0) -> Any:
+    """A per-step scheduler for ``params["lr_schedule"]`` over ``total_steps``, positioned
+    after ``done`` steps (a schedule shortened mid-run to end at a deadline is rebuilt so);
+    None for a constant rate. Cosine decays to zero (closed form: rebuilt, it continues from
+    the same rate's curve); onecycle is torch's, warm-up and momentum cycle included."""
+    import math
+
     import torch
 
     name = params.get("lr_schedule", "constant")
+    total_steps = max(1, int(total_steps))
+    last = int(done) - 1 if done else -1
     if name == "constant":
         return None
     if name == "cosine":
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
-    elif name == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=params.get("lr", 1e-3), total_steps=total_steps
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lambda t: 0.5 * (1.0 + math.cos(math.pi * min(t, total_steps) / total_steps)),
+            last_epoch=last,
         )
-    else:
-        raise ValueError(f"unknown lr_schedule {name!r}; choose one of {LR_SCHEDULES}")
-    return sched
+    if name == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=params.get("lr", 1e-3),
+            total_steps=max(total_steps, int(done) + 1),
+            last_epoch=last,
+        )
+    raise ValueError(f"unknown lr_schedule {name!r}; choose one of {LR_SCHEDULES}")
 
 
 def make_activation(name: str) -> nn.Module:

@@ -51,6 +51,9 @@ class TrainOutcome:
     batches: int = 0  # optimizer steps taken (torch)
     batches_per_epoch: int = 0  # (torch) what one whole epoch takes
     valid_output: np.ndarray | None = None  # the kept model's output on the validation rows
+    # (torch) the epochs the LR schedule ran over, when a deadline shortened it (a refit
+    # replays that schedule); None: the schedule's own length
+    schedule_epochs: float | None = None
 
 
 def reports_per_epoch(n_train: int) -> int:
@@ -104,7 +107,7 @@ def train_torch(
     on_epoch: Callable[[int, float], None] | None = None,
     deadline: float | None = None,
     patience: int = DEFAULT_PATIENCE,
-    schedule_epochs: int | None = None,
+    schedule_epochs: float | None = None,
     sample_weight: np.ndarray | None = None,
     reports: int = 1,
     score_partial: bool = True,
@@ -161,8 +164,9 @@ def train_torch(
     generator = torch.Generator(device=holder).manual_seed(seed)
     batch = int(params.get("batch_size", 128))
     steps_per_epoch = max(1, math.ceil(len(x) / batch))
-    total_steps = (schedule_epochs or max_epochs) * steps_per_epoch
+    total_steps = max(1, round((schedule_epochs or max_epochs) * steps_per_epoch))
     scheduler = space.make_scheduler(params, optimizer, total_steps=total_steps)
+    paced = None  # (steps, epochs) the schedule was shortened to, to end before the deadline
 
     reports = max(1, int(reports))
     n_batches = max(1, math.ceil(len(x) / batch))
@@ -175,6 +179,7 @@ def train_torch(
 
     best_score, best_epoch, best_state, stale = math.nan, 0, None, 0
     stopped_by, epoch, batches, out_of_time = "max_epochs", 0, 0, False
+    schedule_ended = False
     # closing: what the validation pass that scores a model stopped in its first epoch costs,
     # from the pace of the batches after the first (which pays for warming up)
     best_output, rows_seen, closing, warm = None, 0, 0.0, None
@@ -211,14 +216,29 @@ def train_torch(
             if deadline is not None and time.monotonic() + closing >= deadline:
                 out_of_time = True
                 break
+            if paced is not None and paced[1] < 1 and batches >= paced[0]:
+                out_of_time = schedule_ended = True  # a schedule shorter than an epoch ended
+                break
+            if x_valid is None and scheduler is not None and batches >= total_steps:
+                out_of_time = schedule_ended = True  # a refit replaying such a schedule
+                break
+            if b in parts and scheduler is not None and deadline is not None:
+                horizon = _paced_horizon(
+                    deadline, warm, rows_seen, len(x), n_valid, batches, steps_per_epoch
+                )
+                if horizon is not None and horizon[0] < total_steps:
+                    paced, total_steps = horizon, horizon[0]
+                    scheduler = space.make_scheduler(params, optimizer, total_steps, batches)
             if b in parts and sample is not None and on_epoch is not None:  # a part's rung
                 w = None if valid_weights is None else valid_weights[sample]
                 part = metric(y_valid[sample], predictor.output(x_valid[sample]), w)
                 module.train()
                 on_epoch((epoch - 1) * reports + parts[b], part)
         if out_of_time:
-            stopped_by = "time_budget"
-            if x_valid is not None and best_state is None and not score_partial:
+            stopped_by = "time_budget" if x_valid is not None or not schedule_ended else "fit"
+            # a schedule shortened to the deadline that ended is the trial's whole run: scored
+            partial_ok = score_partial or schedule_ended
+            if x_valid is not None and best_state is None and not partial_ok:
                 raise StoppedUnscored(
                     f"the time budget stopped it after {batches} batch(es), before its first "
                     "epoch ended (not scored: another trial has finished)"
@@ -249,6 +269,16 @@ def train_torch(
         if deadline is not None and time.monotonic() >= deadline:
             stopped_by = "time_budget"
             break
+        if scheduler is not None and deadline is not None and epoch < max_epochs:
+            horizon = _paced_horizon(
+                deadline, warm, rows_seen, len(x), n_valid, batches, steps_per_epoch
+            )
+            if horizon is not None and horizon[0] < total_steps:
+                paced, total_steps = horizon, horizon[0]
+                scheduler = space.make_scheduler(params, optimizer, total_steps, batches)
+        if paced is not None and epoch >= paced[1]:
+            stopped_by = "time_budget"  # the schedule, shortened to the deadline, has ended
+            break
     if best_state is not None:
         module.load_state_dict(best_state)
     return TrainOutcome(
@@ -261,7 +291,39 @@ def train_torch(
         batches=batches,
         batches_per_epoch=n_batches,
         valid_output=best_output,
+        schedule_epochs=None if paced is None else paced[1],
     )
+
+
+# a schedule shortened to a deadline plans for this share of the time left (paces vary)
+PACE_MARGIN = 0.9
+
+
+def _paced_horizon(
+    deadline: float,
+    warm: tuple[float, int] | None,
+    rows_seen: int,
+    n_rows: int,
+    n_valid: int,
+    done: int,
+    steps_per_epoch: int,
+) -> tuple[int, float] | None:
+    """The LR schedule's length (steps, epochs) that ends before the ``deadline`` at the pace
+    measured since the first batch (``warm``: its time and rows), each epoch paying for its
+    validation pass: whole epochs when at least one fits (the model kept is an epoch's end),
+    else the steps that fit. None before the pace is known."""
+    if warm is None or rows_seen <= warm[1]:
+        return None
+    per_row = (time.perf_counter() - warm[0]) / (rows_seen - warm[1])
+    scoring = EVAL_SHARE * per_row * n_valid  # the validation pass that scores the model
+    left = PACE_MARGIN * max(0.0, deadline - time.monotonic())
+    fit = done / steps_per_epoch + left / max(per_row * n_rows + scoring, 1e-9)
+    if fit >= 1:
+        epochs = float(max(1, int(fit)))
+        return max(done + 1, int(epochs * steps_per_epoch)), epochs
+    per_step = per_row * n_rows / steps_per_epoch
+    steps = max(done + 1, done + int(max(0.0, left - scoring) / max(per_step, 1e-12)))
+    return steps, steps / steps_per_epoch
 
 
 def train_sklearn(

@@ -40,7 +40,8 @@ def _train_iris(iris, **options):
     """train_torch on the iris split with the shared settings (15 batches an epoch)."""
     xt, yt, xv, yv = iris
     kw = {"problem_type": "multiclass", "n_outputs": 3, "metric": METRICS["accuracy"]}
-    return train_torch(_net(), PARAMS, xt, yt, xv, yv, device="cpu", **kw, **options)
+    params = options.pop("params", PARAMS)
+    return train_torch(_net(), params, xt, yt, xv, yv, device="cpu", **kw, **options)
 
 
 class _Clock:
@@ -140,6 +141,21 @@ def test_an_uninterruptible_fit_is_subsampled_or_not_started():
     assert "not started" in run.trial.user_attrs["reason"]
 
 
+def test_a_subsample_probe_leads_to_the_whole_fit_only_when_its_pace_fits():
+    from types import SimpleNamespace
+
+    from automl.objective import PROBE_MARGIN, _whole_fits
+
+    data = SimpleNamespace(n_train=100_000)
+    run = _linear_run(time.monotonic() + 30, None)
+    fast = SimpleNamespace(seconds=1.0)  # 10,000 rows in 1 s: all rows ~10 s (x margin) fit
+    assert _whole_fits(run, data, fast, 10_000)
+    slow = SimpleNamespace(seconds=25.0 / PROBE_MARGIN)  # all rows would take 250 s
+    assert not _whole_fits(run, data, slow, 10_000)
+    run.deadline = None  # no deadline: no subsample was taken in the first place
+    assert not _whole_fits(run, data, fast, 10_000)
+
+
 def test_budget_plans_refit_report_and_saving():
     b = Budget(100.0)
     assert b.report_seconds == pytest.approx(14.0)  # 4 s + 10% of the budget
@@ -191,6 +207,40 @@ def test_a_trial_stopped_in_its_first_epoch_is_not_scored_when_asked(iris, monke
     monkeypatch.setattr("automl.training.time", fake)
     with pytest.raises(StoppedUnscored, match="after 3 batch"):
         _train_iris(iris, max_epochs=5, deadline=3.0, score_partial=False)
+
+
+def test_a_schedule_is_shortened_to_end_at_the_deadline():
+    from automl.training import PACE_MARGIN, _paced_horizon
+
+    # 1,000 rows seen in 10 s since the first batch: an epoch of 1,000 rows takes 10 s, and
+    # scoring 500 validation rows 40% of their training time (2 s)
+    warm = (time.perf_counter() - 10.0, 0)
+    left = 50.0 / PACE_MARGIN
+    steps, epochs = _paced_horizon(time.monotonic() + left, warm, 1000, 1000, 500, 100, 100)
+    assert epochs == 5.0 and steps == 500  # 1 epoch done + 50 s / 12 s: 5 whole epochs
+    # less than one epoch fits: the steps that fit, the scoring pass paid for first
+    steps, epochs = _paced_horizon(
+        time.monotonic() + 7.0 / PACE_MARGIN, warm, 1000, 1000, 500, 0, 100
+    )
+    assert steps in (49, 50) and epochs == steps / 100  # (7 s - 2 s) at 0.1 s a step
+    assert _paced_horizon(time.monotonic() + 5, None, 0, 1000, 500, 0, 100) is None
+
+
+def test_a_trial_under_a_deadline_anneals_its_schedule_before_it(iris):
+    deadline = time.monotonic() + 3.0
+    out = _train_iris(
+        iris,
+        max_epochs=100_000,
+        patience=100_000,
+        deadline=deadline,
+        params={**PARAMS, "lr_schedule": "cosine"},
+    )
+    assert out.schedule_epochs is not None and out.schedule_epochs >= 1
+    assert out.epochs_run == out.schedule_epochs  # the schedule ended, not the deadline
+    assert out.stopped_by == "time_budget"
+    # without a deadline the schedule keeps its length
+    plain = _train_iris(iris, max_epochs=3, params={**PARAMS, "lr_schedule": "cosine"})
+    assert plain.schedule_epochs is None and plain.epochs_run == 3
 
 
 def test_a_refit_is_planned_from_the_trial_s_own_pace():

@@ -111,8 +111,8 @@ def test_starting_configurations_come_before_the_sampler(small):
     result = automl.fit(small, target="label", **{**kw, "n_trials": 4})
     first, second, third, fourth = result.study.trials
     assert (first.params["tfidf_linear.char"], first.params["tfidf_linear.C"]) == ("2-5", 10.0)
-    assert (second.params["tfidf_linear.char"], second.params["tfidf_linear.C"]) == ("1-4", 100.0)
-    assert (third.params["tfidf_linear.char"], third.params["tfidf_linear.C"]) == ("none", 1.0)
+    assert (second.params["tfidf_linear.char"], second.params["tfidf_linear.C"]) == ("none", 1.0)
+    assert (third.params["tfidf_linear.char"], third.params["tfidf_linear.C"]) == ("1-4", 100.0)
     assert fourth.params["model"] == "fasttext"
     two = automl.fit(small, target="label", **{**kw, "n_trials": 2})
     assert [t.params["model"] for t in two.study.trials] == ["tfidf_linear", "fasttext"]
