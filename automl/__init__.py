@@ -35,7 +35,7 @@ __all__ = [
 
 _LAZY = {
     "fit": "automl.api",
-    "load": "automl.persistence",
+    "load": "automl.loading",
     "make_metric": "automl.metrics",
     "list_plugins": "automl.plugins",
     "hookimpl": "automl.hookspecs",
@@ -54,8 +54,8 @@ if TYPE_CHECKING:
     from automl.api import fit
     from automl.estimators import AutoMLClassifier, AutoMLRegressor
     from automl.hookspecs import hookimpl
+    from automl.loading import load
     from automl.metrics import make_metric
-    from automl.persistence import load
     from automl.plugins import list_plugins
     from automl.result import FittedResult
     from automl.task import DataSpec, FeatureEncoder, Featurizer, ModelFamily, Task, TaskData

@@ -18,7 +18,7 @@ from automl.errors import DataError, ParameterError, PluginError
 from automl.final import best_trial, enqueue_defaults, final_members, refit_estimate
 from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
-from automl.result import FittedResult
+from automl.result import FittedResult, combined
 from automl.settings import FitSettings
 from automl.task import Task, TaskData
 from automl.trial_attrs import TIEBREAK
@@ -138,6 +138,14 @@ def fit(
             progress.close()
     data = session.data
     refitted = refit_note.startswith(("refitted", "partial"))  # models that saw valid rows
+    profile = drift = None
+    if data.profile is not None and data.profile_rows is not None:
+        from automl.drift import reference_for
+
+        profile = data.profile
+        drift = reference_for(
+            combined(members), data.target, data.profile_rows, data.x_valid, data.y_train
+        )
     result = FittedResult(
         task=session.task.name,
         members=members,
@@ -168,12 +176,10 @@ def fit(
             "max_epochs": data.max_epochs,
         },
         trial_models=records.models,
+        profile=profile,
+        drift=drift,
+        task_plugin=session.task,
     )
-    if data.profile is not None and data.profile_rows is not None:
-        from automl.drift import reference_for
-
-        result.profile = data.profile
-        result.drift = reference_for(result, data.profile_rows, data.x_valid, data.y_train)
     if settings.report or (settings.report is None and settings.kept):
         _write_report(result, budget)
     if settings.save or (settings.save is None and settings.kept):

@@ -278,12 +278,15 @@ def predicted_labels(output: np.ndarray, classes: list[str]) -> list[str]:
     return [classes[i] for i in np.asarray(output).argmax(axis=1)]
 
 
-def reference_for(result: Any, profile_rows: pd.DataFrame, x_valid: Any, y_train: Any) -> Any:
-    """The drift reference of a fitted result: its training rows' statistics and its own
-    predictions on (at most REFERENCE_ROWS of) the held-out rows."""
-    output = result.predictor.output(x_valid[:REFERENCE_ROWS])
-    classes = None if result.classes_ is None else [str(c) for c in result.classes_]
-    return DriftReference.build(profile_rows, output, result.problem_type, classes, y_train)
+def reference_for(
+    predictor: Any, target: Any, profile_rows: pd.DataFrame, x_valid: Any, y_train: Any
+) -> Any:
+    """The drift reference of a fitted model (``predictor``, its ``target`` encoder): its
+    training rows' statistics and its own predictions on (at most REFERENCE_ROWS of) the
+    held-out rows."""
+    output = predictor.output(x_valid[:REFERENCE_ROWS])
+    classes = None if target.classes is None else [str(c) for c in target.classes]
+    return DriftReference.build(profile_rows, output, target.problem_type, classes, y_train)
 
 
 def is_numeric(series: pd.Series) -> bool:

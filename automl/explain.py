@@ -20,12 +20,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from automl.errors import PluginError
-
 if TYPE_CHECKING:
     from automl.faithfulness import DeletionCheck
     from automl.result import FittedResult
-    from automl.task import Task
 
 METHODS = ("shap", "lime")
 MIN_SECONDS = 60.0  # default budget: the larger of this and RUN_SHARE of the run's time
@@ -200,19 +197,9 @@ class Drawing:
 
 
 # -- finding the explainer -----------------------------------------------------------------------
-def task_of(result: Any) -> Task | None:
-    """The Task object behind a result: the loaded plugin's of its task name."""
-    from automl.plugins import load_registry
-
-    try:
-        return load_registry().tasks.get(result.task)
-    except PluginError:
-        return None
-
-
 def explainer_for(result: Any) -> Explainer:
     """The task's explainer; raises ExplainError naming why there is none."""
-    task = task_of(result)
+    task = result.task_plugin
     if task is None:
         raise ExplainError(
             f"the plugin of task {result.task!r} is not loaded, so its explainer is unknown"

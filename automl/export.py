@@ -94,9 +94,7 @@ def export(result: Any, path: str, format: str = "onnx", data: Any = None) -> di
     """Write ``result``'s predict path to ``path`` and return the export's metadata."""
     if format not in FORMATS:
         raise ExportError(f"format must be one of {FORMATS}; got {format!r}")
-    from automl.plugins import load_registry
-
-    exporter = load_registry().task(result.task).exporter()
+    exporter = result.plugin().exporter()
     if exporter is None:
         raise ExportError(f"the {result.task} task has no exporter: its models cannot be exported")
     rows, source = check_rows(result, exporter, data)

@@ -15,21 +15,13 @@ from typing import Any
 import numpy as np
 import optuna
 
-from automl import orphans, space
-from automl.crossval import EARLY_STOPPING_SHARE, Folds
+from automl import kinds, orphans
+from automl.crossval import Folds
+from automl.kinds import FitOptions, Split, object_nbytes
 from automl.metrics import METRICS, Metric
 from automl.predictors import FeaturizedPredictor
 from automl.task import ModelFamily, TaskData
-from automl.training import (
-    NonFiniteLoss,
-    StoppedUnscored,
-    TrainOutcome,
-    is_out_of_memory,
-    reports_per_epoch,
-    sklearn_growth,
-    train_sklearn,
-    train_torch,
-)
+from automl.training import NonFiniteLoss, StoppedUnscored, TrainOutcome, reports_per_epoch
 from automl.trial_attrs import NOTE, REASON, TIEBREAK
 
 
@@ -80,93 +72,16 @@ def train_candidate(
         spec = featurizer.spec(spec)
     torch.manual_seed(seed)  # the initial weights too depend on the seed alone
     model = family.build(params, spec)
-    outcome = _train_model(
-        family,
-        model,
-        params,
-        data,
-        metric.weighted(w_valid),
-        x_train,
-        y_train,
-        x_valid,
-        y_valid,
-        device=device,
-        seed=seed,
-        on_epoch=on_epoch,
-        deadline=deadline,
-        refit_epochs=refit_epochs,
-        sample_weight=w_train,
-        reports=reports,
-        score_partial=score_partial,
-        schedule_epochs=schedule_epochs,
+    options = FitOptions(
+        device, seed, on_epoch, deadline, refit_epochs, reports, score_partial, schedule_epochs
     )
+    split = Split(x_train, y_train, x_valid, y_valid, w_train)
+    kind = kinds.of(family)
+    outcome = kind.train(family, model, params, data, metric.weighted(w_valid), split, options)
     if featurizer is not None:
         outcome.predictor = FeaturizedPredictor(featurizer, outcome.predictor, spec)
     outcome.seconds = time.perf_counter() - started
     return outcome
-
-
-def _train_model(
-    family,
-    model,
-    params,
-    data,
-    metric,
-    x_train,
-    y_train,
-    x_valid,
-    y_valid,
-    *,
-    device,
-    seed,
-    on_epoch,
-    deadline,
-    refit_epochs,
-    sample_weight=None,
-    reports=1,
-    score_partial=True,
-    schedule_epochs=None,
-) -> TrainOutcome:
-    if family.kind == "sklearn":
-        if "random_state" in model.get_params(deep=False):
-            # each trial its own seed, like torch's initial weights: trials of one family that
-            # differ in a size only (trees 300 vs 400) then also differ in their randomness,
-            # which is what an ensemble of them needs
-            model.set_params(random_state=seed)
-        return train_sklearn(
-            model,
-            x_train,
-            y_train,
-            x_valid,
-            y_valid,
-            problem_type=data.problem_type,
-            n_outputs=data.spec.n_outputs,
-            metric=metric,
-            deadline=deadline,
-            sample_weight=sample_weight,
-            growth=family.growth,
-        )
-    space.init_weights(model, params.get("init", "default"), params.get("activation", "relu"))
-    return train_torch(
-        model,
-        params,
-        x_train,
-        y_train,
-        x_valid,
-        y_valid,
-        problem_type=data.problem_type,
-        n_outputs=data.spec.n_outputs,
-        metric=metric,
-        max_epochs=refit_epochs or data.max_epochs,
-        schedule_epochs=schedule_epochs or data.max_epochs,
-        device=device,
-        seed=seed,
-        on_epoch=on_epoch,
-        deadline=deadline,
-        sample_weight=sample_weight,
-        reports=reports,
-        score_partial=score_partial,
-    )
 
 
 @dataclass
@@ -223,48 +138,14 @@ KEEP_BYTES = 512 * 2**20
 def model_bytes(predictor: Any) -> int:
     """About how much memory a trained model holds: torch parameters and buffers, or the
     arrays and strings a scikit-learn estimator (and a featurizer) holds."""
-    size = _nbytes(getattr(predictor, "featurizer", None), set())
+    size = object_nbytes(getattr(predictor, "featurizer", None))
     inner = getattr(predictor, "inner", predictor)
-    module = getattr(inner, "module", None)
-    if module is not None:
-        tensors = [*module.parameters(), *module.buffers()]
-        return size + sum(t.numel() * t.element_size() for t in tensors)
-    return size + _nbytes(getattr(inner, "estimator", None), set())
-
-
-def _nbytes(obj: Any, seen: set[int], depth: int = 0) -> int:
-    """Bytes of the numpy arrays and strings reachable from ``obj`` (an estimate)."""
-    import sys
-
-    if obj is None or id(obj) in seen or depth > 8:
-        return 0
-    seen.add(id(obj))
-    if isinstance(obj, np.ndarray):
-        return obj.nbytes
-    if isinstance(obj, (str, bytes)):
-        return sys.getsizeof(obj)
-    if isinstance(obj, (list, tuple, set)):
-        return sum(_nbytes(o, seen, depth + 1) for o in obj)
-    if isinstance(obj, dict):
-        return sum(
-            _nbytes(k, seen, depth + 1) + _nbytes(v, seen, depth + 1) for k, v in obj.items()
-        )
-    state = getattr(obj, "__dict__", None)
-    if state is None and hasattr(obj, "__getstate__"):  # compiled types (scikit-learn's Tree)
-        try:
-            state = obj.__getstate__()
-        except TypeError:
-            state = None
-    return _nbytes(state, seen, depth + 1) if isinstance(state, dict) else 0
+    return size + kinds.get(inner.kind).nbytes(inner)
 
 
 def _to_host(predictor: Any) -> None:
     inner = getattr(predictor, "inner", predictor)
-    if getattr(inner, "module", None) is not None:
-        import torch
-
-        inner.module.to("cpu")
-        inner.device = torch.device("cpu")
+    kinds.get(inner.kind).to_host(inner)
 
 
 @dataclass
@@ -298,8 +179,8 @@ class TrialRun:
         try:
             return train_candidate(self.family, self.params, data, self.metric, **kwargs)
         except Exception as exc:
-            torch_oom = self.family.kind == "torch" and is_out_of_memory(exc)
-            if not torch_oom or "batch_size" not in self.params:
+            oom = kinds.of(self.family).out_of_memory(exc)
+            if not oom or "batch_size" not in self.params:
                 raise
         _empty_cuda_cache()
         half = max(1, int(self.params["batch_size"]) // 2)
@@ -350,8 +231,7 @@ def make_objective(
         trial.set_user_attr(orphans.WORKER, worker)  # a resume can tell if this process died
         family = by_name[trial.suggest_categorical("model", list(by_name))]
         family.suggest(trial, data)
-        if family.kind == "torch":
-            space.suggest_training(trial)
+        kinds.of(family).suggest_training(trial)
         params = dict(trial.params)
         trial.set_user_attr("summary", family.describe(params))
 
@@ -463,10 +343,9 @@ def _rows_that_fit(
     all (None), or a stratified subsample with a note saying why; a fit that cannot be cut
     and would not end in time even on the subsample is not started (pruned, with the reason).
     Stoppable fits (torch, forests, boosting) always get all rows."""
-    if run.deadline is None or run.family.kind != "sklearn" or n_folds:
+    if run.deadline is None or n_folds:
         return None, ""
-    growth = run.family.growth or sklearn_growth(run.family.build(run.params, data.spec))
-    if growth is not None:
+    if kinds.of(run.family).stoppable(run.family, run.family.build(run.params, data.spec)):
         return None, ""
     left = run.deadline - time.monotonic()
     expected = records.expected_seconds(run.family.name, data.n_train)
@@ -533,7 +412,7 @@ def _cross_validate(cv: Folds, run: TrialRun, data: TaskData) -> tuple[TrainOutc
     outcome, scored on all out-of-fold outputs (``best_epoch``: the folds' mean; ``seconds``: their
     sum), and those outputs."""
     outcomes, oof = [], None
-    inner = EARLY_STOPPING_SHARE if run.family.kind == "torch" else 0.0
+    inner = kinds.of(run.family).early_stopping_share
     whole, k = run.deadline, len(cv.splits)
     for i in range(k):
         if whole is not None:  # each fold to come gets an equal share of the time left

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from automl.predictors import Predictor
     from automl.targets import TargetEncoder
-    from automl.task import DataSpec, FeatureEncoder, ModelFamily
+    from automl.task import DataSpec, FeatureEncoder, ModelFamily, Task
 
 
 @dataclass
@@ -33,6 +33,15 @@ class Member:
 
     def describe(self) -> str:
         return f"{self.family.name} ({self.family.describe(self.params)})"
+
+
+def combined(members: list[Member]) -> Predictor:
+    """The one predictor of a result's members: the member's own, or their weighted ensemble."""
+    from automl.ensemble import EnsemblePredictor
+
+    if len(members) == 1:
+        return members[0].predictor
+    return EnsemblePredictor([(m.predictor, m.weight) for m in members])
 
 
 class FittedResult:
@@ -68,21 +77,20 @@ class FittedResult:
         holdout_raw: Any = None,
         budget: dict[str, Any] | None = None,
         trial_models: dict[int, Predictor] | None = None,
+        profile: Any = None,
+        drift: Any = None,
+        metric_direction: str | None = None,
+        task_plugin: Task | None = None,
     ) -> None:
-        from automl.ensemble import EnsemblePredictor
-
         self.task = task
+        self.task_plugin = task_plugin  # the loaded plugin's Task (None: its plugin is not)
         self.members = members
         best = next((m for m in members if m.trial == best_trial), members[0])
         self.family = best.family
         self.best_params = dict(best.params)
         self.epochs = best.epochs
         self.model_name = best.family.name if len(members) == 1 else "ensemble"
-        self.predictor = (
-            members[0].predictor
-            if len(members) == 1
-            else EnsemblePredictor([(m.predictor, m.weight) for m in members])
-        )
+        self.predictor = combined(members)
         self.spec = spec
         self.features = features
         self.target = target
@@ -90,7 +98,9 @@ class FittedResult:
         # metric callable was not saved: score() then needs metric=)
         self.metric = metric if isinstance(metric, str) else metric.name
         self.metric_obj = None if isinstance(metric, str) else metric
-        self._direction = None if self.metric_obj is None else self.metric_obj.direction
+        self._direction = metric_direction or (
+            None if self.metric_obj is None else self.metric_obj.direction
+        )
         self.problem_type = spec.problem_type
         self.problem_type_reason = problem_type_reason
         self._study = study
@@ -115,8 +125,8 @@ class FittedResult:
         self.model_path: str | None = None
         # drift monitoring (automl.drift): the task's fitted InputProfile and the reference
         # statistics of the training rows and held-out predictions; None for a task without
-        self.profile: Any = None
-        self.drift: Any = None
+        self.profile: Any = profile
+        self.drift: Any = drift
 
     @property
     def ensemble(self) -> list[dict[str, Any]]:
@@ -237,12 +247,19 @@ class FittedResult:
         """Permutation importance of each input feature on labelled rows (AutoGluon's
         ``feature_importance``): how much the search metric drops when that feature's values
         are shuffled, over ``n_repeats`` shuffles; the task says what a feature is."""
-        from automl.plugins import load_registry
+        return self.plugin().feature_importance(self, data, y, **options)
 
-        task = load_registry().tasks.get(self.task)
-        if task is None:
-            raise DataError(f"the plugin of task {self.task!r} is not loaded")
-        return task.feature_importance(self, data, y, **options)
+    def plugin(self) -> Task:
+        """The Task object of this result's task; ``PluginError`` when its plugin is not loaded
+        (a model folder loaded where the plugin is not installed predicts, but cannot explain,
+        export or serve)."""
+        if self.task_plugin is None:
+            from automl.errors import PluginError
+
+            raise PluginError(
+                f"the plugin of task {self.task!r} is not loaded: install or unblock it"
+            )
+        return self.task_plugin
 
     # -- the search -------------------------------------------------------------------------
     @property

@@ -284,10 +284,9 @@ def create_app(
     from fastapi.responses import JSONResponse, Response
 
     import automl
-    from automl.plugins import load_registry
 
     result = automl.load(model_dir)
-    served = ServedModel(result, load_registry().task(result.task), window)
+    served = ServedModel(result, result.plugin(), window)
     # predictions run in our own worker threads: OpenMP's thread count is a per-thread setting,
     # so each worker caps its own when it starts (a cap set on the main thread alone left
     # FastAPI's workers on OpenMP's default: 1.2 s instead of 25 ms for 256 rows of hist_gb)

@@ -7,13 +7,15 @@ Modality-agnostic: every task plugin hands its labels through here, so the same 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from automl.errors import DataError
-from automl.task import PROBLEM_TYPES
+
+ProblemType = Literal["binary", "multiclass", "regression"]
+PROBLEM_TYPES: tuple[str, ...] = ("binary", "multiclass", "regression")
 
 # An integer target with at most this many distinct values (and few per row) is read as classes.
 MAX_INFERRED_CLASSES = 30

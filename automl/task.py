@@ -9,9 +9,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+from automl.targets import PROBLEM_TYPES
 
 if TYPE_CHECKING:
     import optuna
@@ -19,10 +21,8 @@ if TYPE_CHECKING:
     from automl.drift import InputProfile
     from automl.explain import Explainer
     from automl.export import Exporter
+    from automl.kinds import ModelKind
     from automl.targets import TargetEncoder
-
-ProblemType = Literal["binary", "multiclass", "regression"]
-PROBLEM_TYPES: tuple[str, ...] = ("binary", "multiclass", "regression")
 
 
 @dataclass
@@ -231,8 +231,9 @@ class Task(ABC):
 class ModelFamily(ABC):
     """One searchable kind of model for a task: its own conditional space and a builder.
 
-    ``kind`` is "torch" (``build`` returns an ``nn.Module`` trained by ``automl.training``) or
-    "sklearn" (``build`` returns an unfitted scikit-learn estimator). Parameter names a family
+    ``kind`` is "torch" (``build`` returns an ``nn.Module`` trained by ``automl.training``),
+    "sklearn" (``build`` returns an unfitted scikit-learn estimator), or a plugin's own
+    ``automl.kinds.ModelKind`` object (how its models train, save, load). Parameter names a family
     suggests are prefixed with its name (``"mlp.depth"``) so families never clash, except the
     core's shared space (``automl.space.SHARED_PARAMS``) and the ``shared_prefixes`` a plugin
     declares; torch families also receive the shared training space (optimizer, lr, batch size
@@ -241,7 +242,7 @@ class ModelFamily(ABC):
 
     name: ClassVar[str]
     task: ClassVar[str]
-    kind: ClassVar[Literal["torch", "sklearn"]]
+    kind: ClassVar[str | ModelKind]
     problem_types: ClassVar[tuple[str, ...]] = PROBLEM_TYPES
     # fit(cv_folds="auto") cross-validates this family's trials on data sets of at most this
     # many rows even where its task does not (a fast classical family beside slow networks)

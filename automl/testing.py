@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from automl.errors import DataError
+from automl import kinds
+from automl.errors import DataError, PluginError
 from automl.hookspecs import hookimpl
 from automl.space import SHARED_PARAMS
 from automl.task import PROBLEM_TYPES, ModelFamily, Task, TaskData
@@ -203,14 +204,16 @@ def check_family(family: ModelFamily, data: TaskData) -> list[str]:
     """Run the ModelFamily contract (see the module docstring) on adapted ``data``."""
     import optuna
 
-    from automl import space
     from automl.metrics import resolve
     from automl.objective import train_candidate
     from automl.search import quiet_optuna
 
     done: list[str] = []
     _require(isinstance(family, ModelFamily), family, "is not an automl.ModelFamily")
-    _require(family.kind in ("torch", "sklearn"), family, f"kind {family.kind!r}")
+    try:
+        kind = kinds.of(family)
+    except PluginError as exc:
+        _require(False, family, str(exc))
     _require(isinstance(family.task, str) and family.task, family, "names no task")
     _require(family.supports(data), family, f"does not support this {data.problem_type} data")
 
@@ -225,8 +228,7 @@ def check_family(family: ModelFamily, data: TaskData) -> list[str]:
     if defaults is not None:
         stray = [k for k in defaults if not _own_or_shared(family, k)]
         _require(not stray, family, f"default_params not prefixed: {stray}")
-    if family.kind == "torch":
-        space.suggest_training(trial)
+    kind.suggest_training(trial)
     params = {"model": family.name, **trial.params}
     _require(isinstance(family.describe(params), str), family, "describe() is not a string")
     done.append("suggest")
@@ -236,12 +238,8 @@ def check_family(family: ModelFamily, data: TaskData) -> list[str]:
     if featurizer is not None:  # the family's own input transform, fitted as the core does
         spec = featurizer.fit(data.x_train, data.y_train).spec(data.spec)
     model = family.build(params, spec)
-    if family.kind == "torch":
-        import torch
-
-        _require(isinstance(model, torch.nn.Module), family, "build() is not a torch Module")
-    else:
-        _require(hasattr(model, "fit"), family, "build() has no fit()")
+    wrong = kind.check_build(model)
+    _require(wrong is None, family, f"build() {wrong}")
     done.append("build")
 
     short = dataclasses.replace(data, max_epochs=CHECK_EPOCHS)
@@ -257,7 +255,7 @@ def check_family(family: ModelFamily, data: TaskData) -> list[str]:
     _require(math.isfinite(outcome.score), family, f"validation score {outcome.score}")
     done.append("train")
 
-    if family.kind == "torch":
+    if outcome.batches:  # a kind that trains in batches stops within one of a deadline
         stopped = train_candidate(
             family, params, short, metric, device="cpu", seed=0, deadline=time.monotonic()
         )

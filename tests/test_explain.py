@@ -235,6 +235,7 @@ def test_ensemble_attributions_are_the_weighted_members():
             k: getattr(forest, k)
             for k in (
                 "task",
+                "task_plugin",
                 "problem_type",
                 "features",
                 "classes_",

@@ -1,0 +1,48 @@
+"""Kinds of models as strategy objects (``automl.kinds._base.ModelKind``): the built-in torch
+and scikit-learn kinds, and how a family's kind is found."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from automl.kinds._base import FitOptions, ModelKind, Split, object_nbytes
+
+if TYPE_CHECKING:
+    from automl.task import ModelFamily
+
+__all__ = ["FitOptions", "ModelKind", "Split", "get", "object_nbytes", "of"]
+
+_BUILT_IN: dict[str, ModelKind] = {}
+_ADDED: dict[str, ModelKind] = {}
+
+
+def _built_in() -> dict[str, ModelKind]:
+    if not _BUILT_IN:
+        from automl.kinds.sklearn import SklearnKind
+        from automl.kinds.torch import TorchKind
+
+        _BUILT_IN.update({k.name: k for k in (TorchKind(), SklearnKind())})
+    return _BUILT_IN
+
+
+def of(family: ModelFamily) -> ModelKind:
+    """The kind of a family: a ``ModelKind`` object it holds (a plugin's own kind, remembered
+    by name for the models it trains), or a built-in kind's name ("torch", "sklearn")."""
+    kind = family.kind
+    if isinstance(kind, ModelKind):
+        _ADDED.setdefault(kind.name, kind)
+        return kind
+    return get(kind, f"model family {family.name!r}")
+
+
+def get(name: Any, who: str = "a trained model") -> ModelKind:
+    """The kind called ``name``; a ``PluginError`` naming the known ones otherwise."""
+    from automl.errors import PluginError
+
+    known = {**_built_in(), **_ADDED}
+    if name not in known:
+        raise PluginError(
+            f"{who} is of an unknown model kind {name!r}: a family's kind is one of "
+            f"{sorted(known)} or an automl.kinds.ModelKind object"
+        )
+    return known[name]
