@@ -18,6 +18,7 @@ import automl
 from automl.explain import ExplainBounds, explain
 from automl.report import render_report, sections
 from automl.report.figures import waterfall_steps
+from automl.report.sections.pruning import pruning_summary
 
 DATA = Path(__file__).parent / "data"
 FIT = {"storage": ":memory:", "verbose": False, "report": False, "seed": 0}
@@ -112,11 +113,11 @@ def _trial(number, epochs, state="complete", stopped_by="max_epochs"):
 
 def test_pruning_counts_no_budget_cut_epochs_as_saved():
     study = SimpleNamespace(user_attrs={"max_epochs": 15}, pruner=None)
-    cut = sections._pruning(study, [_trial(0, 1, stopped_by="time_budget")])
+    cut = pruning_summary(study, [_trial(0, 1, stopped_by="time_budget")])
     assert "saved by pruning" not in cut["text"] and "%" not in cut["text"]
     assert "nothing can be credited to pruning or early stopping" in cut["text"]
     assert "not counted: epochs a budget cuts are not savings" in cut["text"]
-    mixed = sections._pruning(
+    mixed = pruning_summary(
         study,
         [_trial(0, 15), _trial(1, 3, "pruned", None), _trial(2, 2, stopped_by="time_budget")],
     )
