@@ -49,7 +49,7 @@ def render_report(
     elif bounds.seconds is None:
         bounds = bounds.with_(seconds=default_seconds(result))
     if holdout is None:
-        holdout = getattr(result, "holdout", None)
+        holdout = result.holdout
     data = sections.guarded(sections.data_section, result)
     search = sections.guarded(sections.search_section, result)
     model = sections.guarded(sections.model_section, result, holdout)

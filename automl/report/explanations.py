@@ -89,7 +89,7 @@ def explain_section(
     count = bounds.examples if bounds.examples is not None else int(getattr(found, "examples", 3))
     out.update(unit=unit, about=getattr(found, "about", ""))
     out["bounds"] = _bounds(bounds, seconds, unit, count)
-    if getattr(result, "refit", False):
+    if result.refit:
         out["refit_note"] = (
             f"The explained model was refit on training + validation {unit}s, so it has seen "
             f"these held-out {unit}s: it makes fewer mistakes on them than on new data."

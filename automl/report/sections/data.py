@@ -57,7 +57,7 @@ def data_section(result: Any) -> dict[str, Any]:
         ("refit / ensemble", f"{timings.get('refit', 0):.1f} s"),
         ("total", f"{timings.get('total', 0):.1f} s"),
     ]
-    for key, value in (getattr(result, "budget", None) or {}).items():
+    for key, value in result.budget.items():
         budget.append((key.replace("_", " "), fmt(value)))
     study = result.study
     if study is not None:

@@ -30,7 +30,7 @@ def holdout_metrics(
         return
     x, y = np.asarray(holdout[0]), np.asarray(holdout[1])
     out["rows"] = len(y)
-    output = getattr(result, "holdout_output", None)
+    output = result.holdout_output
     if output is not None and len(output) == len(y):
         out["caveat"] = (
             "Scored with the validation predictions the chosen configuration made during the "

@@ -20,7 +20,7 @@ def param_importances(study: Any, result: Any, missing: list) -> list[dict[str, 
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     out = []
     groups = [("across the search", complete)]
-    family = result.family.name if getattr(result, "family", None) else None
+    family = result.family.name
     own = [t for t in complete if t.params.get("model") == family]
     if family and len(own) != len(complete):
         groups.append((f"within {family}", own))

@@ -17,7 +17,7 @@ def score_origin(result: Any) -> str:
     scheme = str(summary.get("validation") or "")
     folds = _best_folds(result)
     unit = unit_of(result)
-    if len(getattr(result, "members", None) or []) > 1:
+    if len(result.members) > 1:
         if scheme and "holdout" not in scheme:
             return (
                 f"the ensemble's out-of-fold outputs over all {fmt(n_all)} {unit}s, on which it "

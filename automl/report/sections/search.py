@@ -48,7 +48,7 @@ def search_section(result: Any) -> dict[str, Any]:
         missing.append(("optimisation history", "no trial completed or reported a score"))
     importances = param_importances(study, result, missing)
     scores = f"Each trial's {result.metric} is measured on {trial_scores_origin(result)}."
-    if len(getattr(result, "members", None) or []) > 1:
+    if len(result.members) > 1:
         scores += (
             f" The chosen ensemble's {result.metric}, {score(result.valid_score)} (the header's), "
             f"is measured on {score_origin(result)}."
