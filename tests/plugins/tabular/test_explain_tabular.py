@@ -1,7 +1,8 @@
 """Explanations: SHAP (tree, linear, gradient, bounded kernel fallback) and LIME on tabular models,
 attributions summed back onto the table's own columns, bounds and budgets, and the plugin seam.
 
-The fitted results are cached for the session (``fitted``) and shared with tests/test_report.py.
+The fitted results are cached for the session (``fitted``) and shared with
+tests/core/test_report.py.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import functools
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -20,8 +20,8 @@ from automl_tabular.families import MLPFamily
 
 import automl
 from automl.explain import ExplainBounds, ExplainError, explain
+from tests import DATA
 
-DATA = Path(__file__).parent / "data"
 FAST = {
     "rows": 40,
     "lime_samples": 300,
