@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-DATA = Path(__file__).parent / "data"
+from tests import DATA
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,8 +12,7 @@ from automl_text.tokenize import SequenceFeaturizer, words
 import automl
 from automl.api import choose_task
 from automl.plugins import load_registry
-
-DATA = Path(__file__).parent / "data"
+from tests import DATA
 
 PROBE = ["free entry to win a prize", "see you at 6"]
 QUICK = dict(storage=":memory:", verbose=False, n_trials=1, max_epochs=2)

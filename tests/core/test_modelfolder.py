@@ -18,8 +18,8 @@ import torch
 
 import automl
 from automl import artifacts, modelfolder
+from tests import DATA
 
-DATA = Path(__file__).parent / "data"
 QUICK = {"n_trials": 1, "storage": ":memory:", "verbose": False, "report": False}
 MARKER = "pwned.txt"
 

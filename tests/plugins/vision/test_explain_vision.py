@@ -2,7 +2,8 @@
 set where the class is decided by a bright patch in one quadrant (noise elsewhere), so that where
 the explanations should point is known; ensembles; and the image report.
 
-The fitted results are cached for the session (``fitted``) and shared with tests/test_report.py.
+The fitted results are cached for the session (``fitted``) and shared with
+tests/core/test_report.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """The conformance kit (automl.testing) on the built-in plugins and on the README's new task."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,9 +9,9 @@ from sklearn.datasets import load_iris
 
 from automl.plugins import load_registry
 from automl.testing import check_family, check_task
+from tests import DATA, ROOT
 
-HERE = Path(__file__).parent
-README = HERE.parent / "README.md"
+README = ROOT / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +22,9 @@ def registry():
 @pytest.fixture(scope="module")
 def samples():
     iris = load_iris(as_frame=True).frame
-    images = np.load(HERE / "data" / "mnist_sample.npz")
+    images = np.load(DATA / "mnist_sample.npz")
     x, y = images["x_train"][:300], images["y_train"][:300]
-    texts = pd.read_csv(HERE / "data" / "sms_spam_sample.csv").iloc[:300]
+    texts = pd.read_csv(DATA / "sms_spam_sample.csv").iloc[:300]
     return {
         "tabular": (iris, "target", iris.drop(columns="target").head(4)),
         "vision": ((x, y), None, x[:4]),

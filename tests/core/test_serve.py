@@ -13,7 +13,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from deploy_models import (
+
+from tests.deploy_models import (
     Server,
     adult,
     image_model,

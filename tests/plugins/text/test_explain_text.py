@@ -3,7 +3,8 @@ keyword among random words (so the right answer is known) for a TF-IDF model and
 sequence model, every text family end to end, an ensemble, ``Explanation.tokens`` and the text
 report.
 
-The fitted results are cached for the session (``fitted``) and shared with tests/test_report.py.
+The fitted results are cached for the session (``fitted``) and shared with
+tests/core/test_report.py.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from automl_text.explain import spans, without
 
 import automl
 from automl.explain import ExplainBounds, explain
+from tests import DATA
 
-DATA = Path(__file__).parent / "data"
 WORDS = ["apple", "river", "stone", "cloud", "music", "table", "green", "window", "paper",
          "light", "garden", "bread", "chair", "ocean", "forest", "pencil", "yellow", "silver",
          "winter", "summer"]  # fmt: skip

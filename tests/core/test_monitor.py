@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import DevTools, chromium, console_errors, evaluate, open_page, screenshot
-from deploy_models import adult, image_model, mnist, sms, table_model, text_model
 
 import automl
 from automl import drift
 from automl.errors import DataError
+from tests.browser import DevTools, chromium, console_errors, evaluate, open_page, screenshot
+from tests.deploy_models import adult, image_model, mnist, sms, table_model, text_model
 
 
 def test_psi_is_zero_on_the_reference_and_the_threshold_tightens_with_rows():

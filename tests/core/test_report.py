@@ -13,13 +13,13 @@ import re
 from pathlib import Path
 
 import pytest
-from browser import DevTools, chromium, console_errors, evaluate, open_page, screenshot
-from test_explain import fitted
-from test_explain_text import fitted as fitted_text
-from test_explain_vision import fitted as fitted_vision
 
 from automl.explain import ExplainBounds, Explainer
 from automl.report import render_report, write_report
+from tests.browser import DevTools, chromium, console_errors, evaluate, open_page, screenshot
+from tests.plugins.tabular.test_explain_tabular import fitted
+from tests.plugins.text.test_explain_text import fitted as fitted_text
+from tests.plugins.vision.test_explain_vision import fitted as fitted_vision
 
 BOUNDS = ExplainBounds(
     seconds=30, rows=40, lime_samples=300, gradient_samples=30, kernel_rows=6, kernel_samples=150

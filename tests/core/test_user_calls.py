@@ -19,8 +19,8 @@ import automl
 from automl.cli import build_parser, main
 from automl.console import leaderboard_text
 from automl.settings import FitSettings
+from tests import DATA, ROOT
 
-DATA = Path(__file__).parent / "data"
 QUICK = {"storage": ":memory:", "verbose": False, "report": False}
 
 
@@ -408,7 +408,7 @@ def test_the_distribution_name_is_free_on_pypi_and_the_readme_installs_it():
         "vision",
         "text",
     }
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     assert "pip install" in readme and "automl-nn" in readme
     assert "pip install 'automl[" not in readme
     assert not re.search(r"\bat (commit )?[0-9a-f]{7}\b", readme)  # history goes to docs/

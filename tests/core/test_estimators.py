@@ -8,6 +8,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from automl import AutoMLClassifier, AutoMLRegressor
+from tests import DATA
 
 TINY = {"n_trials": 1, "models": ["linear"], "seed": 0}
 
@@ -30,13 +31,12 @@ def test_classifier_in_cross_validation():
 
 def test_estimators_take_dataframes_with_categorical_columns():
     """What automl.fit takes (a DataFrame of mixed types), the estimators take too."""
-    from pathlib import Path
 
     import pandas as pd
 
     from automl import AutoMLClassifier as Classifier
 
-    frame = pd.read_csv(Path(__file__).parent / "data" / "adult_sample.csv")
+    frame = pd.read_csv(DATA / "adult_sample.csv")
     x, y = frame.drop(columns="class"), frame["class"]
     assert x.select_dtypes(exclude="number").shape[1] > 0  # e.g. workclass, education
     clf = Classifier(**TINY).fit(x, y)

@@ -21,8 +21,7 @@ import automl
 from automl.api import choose_task
 from automl.plugins import load_registry
 from automl.task import DataSpec
-
-DATA = Path(__file__).parent / "data"
+from tests import DATA
 
 
 @pytest.fixture(scope="module")

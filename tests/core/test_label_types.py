@@ -4,8 +4,6 @@ and through the CLI's CSV, so scikit-learn's metrics take them as they are."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,8 +12,8 @@ from sklearn.metrics import accuracy_score, f1_score
 
 import automl
 from automl.cli import main
+from tests import DATA
 
-DATA = Path(__file__).parent / "data"
 QUICK = {"n_trials": 1, "storage": ":memory:", "verbose": False, "report": False}
 
 

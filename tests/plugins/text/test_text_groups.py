@@ -4,8 +4,6 @@ split like any other rows."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +11,7 @@ from automl_text.groups import containment_groups
 from automl_text.task import TextTask
 from automl_text.tokenize import words
 
-DATA = Path(__file__).parent / "data"
+from tests import DATA
 
 
 def test_phrases_join_the_longest_text_holding_them_and_repeats_stay_apart():

@@ -1,15 +1,13 @@
 """Explanations: SHAP (tree, linear, gradient, bounded kernel fallback) and LIME on tabular models,
-attributions summed back onto the table's own columns, bounds and budgets, and the plugin seam.
+attributions summed back onto the table's own columns, bounds and budgets.
 
-The fitted results are cached for the session (``fitted``) and shared with tests/test_report.py.
+The fitted results are cached for the session (``fitted``) and shared with
+tests/core/test_report.py.
 """
 
 from __future__ import annotations
 
 import functools
-import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -19,9 +17,9 @@ import torch
 from automl_tabular.families import MLPFamily
 
 import automl
-from automl.explain import ExplainBounds, ExplainError, explain
+from automl.explain import ExplainError, explain
+from tests import DATA
 
-DATA = Path(__file__).parent / "data"
 FAST = {
     "rows": 40,
     "lime_samples": 300,
@@ -267,27 +265,7 @@ def test_lime_on_three_rows(adult_frame):
     assert np.abs(exp.values).sum(axis=1).min() > 0
 
 
-# -- the seam and the helpers --------------------------------------------------------------------
-def test_a_task_without_an_explainer_is_named(monkeypatch):
-    from automl_tabular.task import TabularTask
-
-    monkeypatch.setattr(TabularTask, "explainer", lambda self: None)
-    with pytest.raises(ExplainError, match=r"task 'tabular' .*provides no explainer"):
-        explain(fitted("diabetes"), method="shap")
-
-
-def test_bad_arguments():
-    result = fitted("diabetes")
-    with pytest.raises(ValueError, match="method must be one of"):
-        explain(result, method="anchors")
-    with pytest.raises(TypeError, match=r"unknown explanation bound\(s\) \['rowz'\]"):
-        explain(result, rowz=3)
-    assert ExplainBounds().background == 100 and ExplainBounds().examples is None
-    from automl_tabular.explain import TabularExplainer
-
-    assert TabularExplainer.examples == 3  # examples=None: the explainer's own choice
-
-
+# -- the helpers ---------------------------------------------------------------------------------
 def test_readable_rows_read_model_ready_columns_back(adult_frame):
     from automl_tabular.preprocessing import TabularPreprocessor, readable_rows, source_columns
 
@@ -306,13 +284,3 @@ def test_readable_rows_read_model_ready_columns_back(adult_frame):
     assert np.isnan(colour[:, shown.columns.get_loc("sex")]).all()
     assert len(source_columns(pre)) == len(pre.feature_names)
     assert "a level of its own" in pre.describe_missing()["workclass"]
-
-
-@pytest.mark.slow  # a subprocess, a browser or a server
-def test_import_automl_stays_light():
-    code = (
-        "import sys, automl, automl.explain, automl.report; "
-        "heavy = [m for m in ('matplotlib', 'shap', 'lime', 'jinja2', 'torch') "
-        "if m in sys.modules]; print(heavy); assert not heavy"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -19,8 +18,8 @@ from automl.explain import ExplainBounds, explain
 from automl.report import render_report, sections
 from automl.report.figures import waterfall_steps
 from automl.report.sections.pruning import pruning_summary
+from tests import DATA
 
-DATA = Path(__file__).parent / "data"
 FIT = {"storage": ":memory:", "verbose": False, "report": False, "seed": 0}
 BOUNDS = ExplainBounds(seconds=30, rows=20, lime_samples=200, gradient_samples=20)
 

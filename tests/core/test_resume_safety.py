@@ -17,8 +17,8 @@ import pytest
 
 import automl
 from automl.orphans import RETRY_OF
+from tests import DATA
 
-HERE = Path(__file__).parent
 QUICK = {"n_trials": 1, "verbose": False, "report": False}
 DEFAULT_DB = "sqlite:///studies/studies.db"
 
@@ -116,7 +116,7 @@ def test_a_killed_trial_is_failed_and_retried_when_the_rerun_starts_at_once(tmp_
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOML_")}
     script = tmp_path / "run.py"
     script.write_text(CRASHING_RUN)
-    argv = [sys.executable, str(script), str(HERE / "data" / "adult_sample.csv")]
+    argv = [sys.executable, str(script), str(DATA / "adult_sample.csv")]
     if storage == "journal":
         argv.append(str(tmp_path / "crash.log"))
         backend = optuna.storages.journal.JournalFileBackend
@@ -171,7 +171,7 @@ def test_a_second_process_cannot_fit_the_same_sqlite_study(tmp_path, adult):
     script = tmp_path / "run.py"
     script.write_text(SLOW_FIT)
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(HERE / "data" / "adult_sample.csv")], cwd=tmp_path
+        [sys.executable, str(script), str(DATA / "adult_sample.csv")], cwd=tmp_path
     )
     try:
         deadline = time.monotonic() + 240

@@ -8,15 +8,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import automl
 from automl import hookspecs
 from automl.plugins import load_registry
+from tests import ROOT, TESTS
 
-PLUGIN_PKG = Path(__file__).parent / "plugin_pkg"
+PLUGIN_PKG = TESTS / "plugin_pkg"
 
 
 def test_builtins_load_through_the_entry_point_group():
@@ -85,8 +85,7 @@ def test_registration_errors_name_the_plugin():
 
 def test_every_hook_is_documented_and_tested():
     """Each hookspec has a docstring and is exercised by name in this test suite."""
-    here = Path(__file__).parent
-    sources = "\n".join(p.read_text() for p in here.rglob("*.py"))
+    sources = "\n".join(p.read_text() for p in TESTS.rglob("*.py"))
     specs = [
         n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("automl_")
     ]
@@ -94,7 +93,7 @@ def test_every_hook_is_documented_and_tested():
     for name in specs:
         assert getattr(hookspecs, name).__doc__, name
         assert f"def {name}(" in sources.replace(f"def {name}(self, ", f"def {name}("), name
-    readme = (here.parent / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     assert all(name in readme for name in specs)
 
 

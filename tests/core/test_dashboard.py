@@ -13,9 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser import DevTools, chromium, console_errors, evaluate, open_page, screenshot
 
 import automl
+from tests.browser import DevTools, chromium, console_errors, evaluate, open_page, screenshot
 
 
 def _free_port() -> int:

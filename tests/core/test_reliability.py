@@ -1,6 +1,6 @@
 """Long searches survive: many workers on PostgreSQL and on a journal file, and determinism
-(kill -9 and resume: tests/test_resume_safety.py; crafted model folders:
-tests/test_model_folder.py)."""
+(kill -9 and resume: tests/core/test_resume_safety.py; crafted model folders:
+tests/core/test_modelfolder.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from sklearn.datasets import load_iris
 import automl
 from automl.cli import build_parser
 
-HERE = Path(__file__).parent
 POSTGRES = os.environ.get("AUTOML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 

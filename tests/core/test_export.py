@@ -13,11 +13,11 @@ import onnx
 import onnxruntime as ort
 import pandas as pd
 import pytest
-from deploy_models import adult, image_model, mnist, sms, table_model, text_model
 
 import automl
 from automl.errors import ExportError
 from automl.export import TOLERANCE
+from tests.deploy_models import adult, image_model, mnist, sms, table_model, text_model
 
 
 def _run(path, feed):

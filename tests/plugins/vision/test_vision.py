@@ -1,16 +1,14 @@
 """automl.fit on images end to end, kept small: every input kind, each model family for one or
 two epochs with a save/load round trip, and predict on the three array layouts."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 import automl
+from tests import DATA
 
-DATA = Path(__file__).parent / "data"
 FAST = {"n_trials": 1, "max_epochs": 1, "storage": ":memory:", "verbose": False}
 
 

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from automl.cli import build_parser, main
+from tests import DATA as DATA_DIR
 
-DATA = Path(__file__).parent / "data" / "adult_sample.csv"
+DATA = DATA_DIR / "adult_sample.csv"
 
 
 def test_help_of_every_command_is_complete(capsys):

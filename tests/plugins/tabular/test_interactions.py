@@ -1,0 +1,94 @@
+"""The tree families' pairwise interaction features (automl_tabular.interactions): sums and
+differences of continuous columns, chosen per trial, saved, and explained on the input columns."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_diabetes
+
+import automl
+from automl.explain import explain
+from automl.task import DataSpec
+
+FAST = {"verbose": False, "max_epochs": 5, "storage": ":memory:"}
+
+
+def _pairs_frame():
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "elevation": rng.integers(1800, 3800, 300).astype(float),
+            "kind": rng.choice(["a", "b"], 300),
+            "drop": rng.integers(-100, 300, 300).astype(float),
+            "slope": rng.uniform(0, 60, 300),
+        }
+    )
+
+
+def test_pairwise_features_are_sums_and_differences_in_original_units():
+    from automl_tabular.interactions import PairwiseFeatures
+    from automl_tabular.preprocessing import TabularPreprocessor
+
+    frame = _pairs_frame()
+    pre = TabularPreprocessor().fit(frame)
+    x = pre.transform(frame)
+    e, d, s = (frame[c].to_numpy() for c in ("elevation", "drop", "slope"))
+    # pairs in order (elevation, drop), (elevation, slope), (drop, slope); sums, then differences
+    for sums, want in (
+        (True, np.column_stack([e + d, e + s, d + s, e - d, e - s, d - s])),
+        (False, np.column_stack([e - d, e - s, d - s])),
+    ):
+        features = PairwiseFeatures(pre, sums=sums).fit(x, np.zeros(len(x)))
+        out = features.transform(x)
+        assert out.shape == (300, x.shape[1] + want.shape[1])  # 3 continuous columns: 3 pairs
+        assert np.array_equal(out[:, : x.shape[1]], x)
+        np.testing.assert_allclose(out[:, x.shape[1] :], want, rtol=1e-4, atol=0.05)
+        assert features.spec(DataSpec((x.shape[1],), 1, "regression")).input_shape == (
+            out.shape[1],
+        )
+        # fold: per-column values over the output back onto the input columns, totals kept
+        values = np.random.default_rng(1).normal(size=(5, out.shape[1]))
+        folded = features.fold(values)
+        assert folded.shape == (5, x.shape[1])
+        np.testing.assert_allclose(folded.sum(axis=1), values.sum(axis=1))
+        other = [c for c in range(x.shape[1]) if c not in features.positions]  # "kind"
+        assert other and np.array_equal(folded[:, other], values[:, other])
+
+
+def test_pair_columns_choose_the_featurizer():
+    from automl_tabular.families import ExtraTreesFamily
+    from automl_tabular.preprocessing import TabularPreprocessor
+
+    data = SimpleNamespace(features=TabularPreprocessor().fit(_pairs_frame()))
+    family = ExtraTreesFamily()
+    assert family.featurizer({"extra_trees.pair_columns": "differences"}, data).sums is False
+    assert family.featurizer({"extra_trees.pair_columns": "both"}, data).sums is True
+    assert family.featurizer({"extra_trees.pair_columns": "none"}, data) is None
+    assert family.featurizer({}, data) is None
+    with pytest.raises(ValueError, match="pair_columns"):
+        family.featurizer({"extra_trees.pair_columns": "products"}, data)
+
+
+def test_extra_trees_default_uses_pairs_and_round_trips(tmp_path):
+    x, y = load_diabetes(return_X_y=True, as_frame=True)
+    result = automl.fit((x, y), n_trials=1, models=["extra_trees"], **FAST)
+    # 9 continuous columns, so on: differences
+    assert result.best_params["extra_trees.pair_columns"] == "differences"
+    path = result.save(str(tmp_path / "model"))
+    again = automl.load(path)
+    np.testing.assert_allclose(again.predict(x.iloc[:20]), result.predict(x.iloc[:20]))
+    assert result.score(x, y) > 0.5
+
+
+def test_a_pairs_forest_is_explained_by_tree_shap_on_its_input_columns(tmp_path):
+    x, y = load_diabetes(return_X_y=True, as_frame=True)
+    result = automl.fit((x, y), n_trials=1, models=["extra_trees"], **FAST)
+    exp = explain(result, x.iloc[:6], method="shap")
+    assert exp.algorithm.startswith("TreeExplainer") and "pair columns split" in exp.algorithm
+    assert exp.values.shape == (6, x.shape[1])  # folded back onto the 10 input columns
+    # the attributions still add up to the predicted value
+    np.testing.assert_allclose(
+        exp.base_values + exp.values.sum(axis=1), result.predict(x.iloc[:6]), rtol=1e-3
+    )
