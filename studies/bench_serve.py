@@ -49,14 +49,14 @@ def fit_models(folder: Path) -> dict:
     table = automl.fit(
         adult(), target="class", n_trials=2, models=["hist_gb"], storage=":memory:",
         verbose=False, cv_folds=0,
-    )  # fmt: skip
+    )
     image = automl.fit(
         x, y, n_trials=1, models=["convnet"], storage=":memory:", verbose=False, max_epochs=1
     )
     text = automl.fit(
         sms(), target="label", n_trials=1, models=["tfidf_linear"], storage=":memory:",
         verbose=False, cv_folds=0,
-    )  # fmt: skip
+    )
     frame = adult().drop(columns="class")
     rows = {
         "table": (frame, records(frame)),

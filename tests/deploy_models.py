@@ -61,9 +61,14 @@ def image_model():
 
     x, y, _, _ = mnist()
     result = automl.fit(
-        x[:600], y[:600], n_trials=1, models=["convnet"], storage=":memory:", verbose=False,
+        x[:600],
+        y[:600],
+        n_trials=1,
+        models=["convnet"],
+        storage=":memory:",
+        verbose=False,
         max_epochs=1,
-    )  # fmt: skip
+    )
     return result, str(Path(result.save(str(_ROOT / "image"))))
 
 

@@ -104,16 +104,30 @@ def explain_section(
     raw = _take(getattr(result, "holdout_raw", None), order)
     background = sample_rows(x, bounds.background, bounds.seed)
     shap_exp = _run(
-        found, result, x[order], "shap", background, bounds, started + SHAP_SHARE * seconds, raw,
+        found,
+        result,
+        x[order],
+        "shap",
+        background,
+        bounds,
+        started + SHAP_SHARE * seconds,
+        raw,
         missing,
-    )  # fmt: skip
+    )
     lime_exp = None
     if "lime" in getattr(found, "methods", ("lime",)):
         lime_deadline = max(started + (SHAP_SHARE + LIME_SHARE) * seconds, time.monotonic() + 1.0)
         lime_exp = _run(
-            found, result, x[order[: len(examples)]], "lime", background, bounds, lime_deadline,
-            _take(raw, np.arange(len(examples))), missing,
-        )  # fmt: skip
+            found,
+            result,
+            x[order[: len(examples)]],
+            "lime",
+            background,
+            bounds,
+            lime_deadline,
+            _take(raw, np.arange(len(examples))),
+            missing,
+        )
     else:
         missing.append(("LIME", "the task's explainer does not offer LIME"))
     for name, exp in (("SHAP", shap_exp), ("LIME", lime_exp)):

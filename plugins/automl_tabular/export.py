@@ -102,9 +102,12 @@ class TabularExporter(Exporter):
                     blocks.append(g.op("Cast", [missing], to=TensorProto.DOUBLE))
             elif plan.kind == "onehot":
                 hot = g.op(
-                    "OneHotEncoder", [plan.name], domain="ai.onnx.ml", cats_strings=plan.levels,
+                    "OneHotEncoder",
+                    [plan.name],
+                    domain="ai.onnx.ml",
+                    cats_strings=plan.levels,
                     zeros=1,
-                )  # fmt: skip
+                )
                 flat = g.op("Reshape", [hot, g.const([-1, len(plan.levels)], np.int64)])
                 blocks.append(g.op("Cast", [flat], to=TensorProto.DOUBLE))
             else:  # ordinal codes; unseen levels get their own code

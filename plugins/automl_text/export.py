@@ -173,9 +173,14 @@ def tfidf_graph(featurizer: Any) -> Any:
     for kind, vec in featurizer.union.transformer_list:
         if kind == "word":
             tokens = g.op(
-                "Tokenizer", [lower], domain="com.microsoft", tokenexp=WORD, mark=0,
-                mincharnum=1, pad_value="#",
-            )  # fmt: skip
+                "Tokenizer",
+                [lower],
+                domain="com.microsoft",
+                tokenexp=WORD,
+                mark=0,
+                mincharnum=1,
+                pad_value="#",
+            )
             grams = {gram: col for gram, col in vec.vocabulary_.items()}
             split = str.split
         else:
@@ -202,17 +207,27 @@ def _char_wb_tokens(g: GraphBuilder, lower: str) -> str:
     sides, as characters (n, words x characters), padding tokens two characters long (never
     a character, so never part of an n-gram)."""
     words = g.op(
-        "Tokenizer", [lower], domain="com.microsoft", tokenexp=NOT_SPACE, mark=0, mincharnum=1,
+        "Tokenizer",
+        [lower],
+        domain="com.microsoft",
+        tokenexp=NOT_SPACE,
+        mark=0,
+        mincharnum=1,
         pad_value=" ",
-    )  # fmt: skip
+    )
     space = g.const(" ", object)
     padded = g.op("StringConcat", [g.op("StringConcat", [space, words]), space])
     empty = g.op("Equal", [words, space])
     padded = g.op("Where", [empty, g.const("", object), padded])
     chars = g.op(
-        "Tokenizer", [padded], domain="com.microsoft", tokenexp=".", mark=0, mincharnum=1,
+        "Tokenizer",
+        [padded],
+        domain="com.microsoft",
+        tokenexp=".",
+        mark=0,
+        mincharnum=1,
         pad_value="##",
-    )  # fmt: skip
+    )
     n = g.op("Shape", [chars], start=0, end=1)
     shape = g.op("Concat", [n, g.const([-1], np.int64)], axis=0)
     return g.op("Reshape", [chars, shape])

@@ -87,8 +87,19 @@ class CNN(TextModule):
 class RNN(TextModule):
     """Bidirectional GRU/LSTM over packed sequences, max/mean-pooled (or last states)."""
 
-    def __init__(self, n_ids, dim, cell, hidden, layers, bidirectional, pooling, n_outputs,
-                 activation, dropout):  # fmt: skip
+    def __init__(
+        self,
+        n_ids,
+        dim,
+        cell,
+        hidden,
+        layers,
+        bidirectional,
+        pooling,
+        n_outputs,
+        activation,
+        dropout,
+    ):
         super().__init__()
         self.embed = nn.Embedding(n_ids, dim, padding_idx=0)
         self.emb_drop = nn.Dropout(dropout / 2)
@@ -139,8 +150,20 @@ class Transformer(TextModule):
     """A small pre-norm Transformer encoder with a [CLS] vector, learned or sinusoidal
     positions, pooled by [CLS] or by the mean over real tokens."""
 
-    def __init__(self, n_ids, max_len, width, heads, layers, ff_mult, positions, pooling,
-                 n_outputs, activation, dropout):  # fmt: skip
+    def __init__(
+        self,
+        n_ids,
+        max_len,
+        width,
+        heads,
+        layers,
+        ff_mult,
+        positions,
+        pooling,
+        n_outputs,
+        activation,
+        dropout,
+    ):
         super().__init__()
         self.embed = nn.Embedding(n_ids, width, padding_idx=0)
         self.cls = nn.Parameter(torch.zeros(1, 1, width))

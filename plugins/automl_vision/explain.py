@@ -77,8 +77,9 @@ class VisionExplainer(Explainer):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if method == "shap":
-                values, base, algorithm = _shap(result, x, background, classes, bounds, deadline,
-                                                notes)  # fmt: skip
+                values, base, algorithm = _shap(
+                    result, x, background, classes, bounds, deadline, notes
+                )
             elif method == "lime":
                 values, base, local_fit, segments = _lime(
                     result, x, classes, bounds, deadline, notes

@@ -28,8 +28,9 @@ def drawing(
             continue
         segments = lime.segments[p] if lime_map is not None and lime.segments is not None else None
         label = (shap if shap_map is not None else lime).output[p]
-        out.examples.append([(f"explained: {label}", *_example(x[p], shap_map, segments, lime_map,
-                                                                label))])  # fmt: skip
+        out.examples.append(
+            [(f"explained: {label}", *_example(x[p], shap_map, segments, lime_map, label))]
+        )
     if shap is not None and len(shap.rows):
         figure = _class_maps(shap, h, w, [str(c) for c in result.classes_ or []])
         if figure is not None:

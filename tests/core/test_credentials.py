@@ -43,9 +43,15 @@ def test_a_password_never_reaches_disk_or_console(iris_frame, tmp_path, capfd):
     name = f"secret-{uuid.uuid4().hex[:8]}"
     try:
         result = automl.fit(
-            iris_frame, target="target", models=["linear"], n_trials=1, study_name=name,
-            storage=url, report=True, verbose=True,
-        )  # fmt: skip
+            iris_frame,
+            target="target",
+            models=["linear"],
+            n_trials=1,
+            study_name=name,
+            storage=url,
+            report=True,
+            verbose=True,
+        )
         model = Path(result.save(str(tmp_path / "model")))
         written = [p for p in [*model.rglob("*"), Path(result.report_path)] if p.is_file()]
         for path in written:

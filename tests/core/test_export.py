@@ -51,9 +51,15 @@ def test_table_ensemble_exports_with_its_preprocessing(tmp_path):
 def test_each_tabular_family_converts(tmp_path, family):
     frame = adult().iloc[:300]
     result = automl.fit(
-        frame, target="class", n_trials=1, models=[family], storage=":memory:",
-        verbose=False, cv_folds=0, max_epochs=2,
-    )  # fmt: skip
+        frame,
+        target="class",
+        n_trials=1,
+        models=[family],
+        storage=":memory:",
+        verbose=False,
+        cv_folds=0,
+        max_epochs=2,
+    )
     meta = result.export(str(tmp_path / "m.onnx"))
     assert meta["check"]["passed"], meta["check"]
 
@@ -102,16 +108,28 @@ def test_text_tfidf_exports_with_its_vectoriser(tmp_path):
 def test_token_id_networks_take_ids_and_rnn_is_refused_by_name(tmp_path):
     frame = sms().iloc[:300]
     cnn = automl.fit(
-        frame, target="label", n_trials=1, models=["fasttext"], storage=":memory:",
-        verbose=False, max_epochs=1, cv_folds=0,
-    )  # fmt: skip
+        frame,
+        target="label",
+        n_trials=1,
+        models=["fasttext"],
+        storage=":memory:",
+        verbose=False,
+        max_epochs=1,
+        cv_folds=0,
+    )
     meta = cnn.export(str(tmp_path / "ft.onnx"))
     assert meta["check"]["passed"] and meta["inputs"][0]["name"] == "ids_0"
     assert "featurizer.transform" in meta["inputs"][0]["description"]
     rnn = automl.fit(
-        frame, target="label", n_trials=1, models=["rnn"], storage=":memory:",
-        verbose=False, max_epochs=1, cv_folds=0,
-    )  # fmt: skip
+        frame,
+        target="label",
+        n_trials=1,
+        models=["rnn"],
+        storage=":memory:",
+        verbose=False,
+        max_epochs=1,
+        cv_folds=0,
+    )
     with pytest.raises(ExportError, match=r"member 0 \(rnn\) cannot be converted to ONNX"):
         rnn.export(str(tmp_path / "rnn.onnx"))
     assert not (tmp_path / "rnn.onnx").exists()
@@ -122,9 +140,14 @@ def test_dates_are_refused_by_column_name(tmp_path):
     frame = adult().iloc[:200].copy()
     frame["signed"] = pd.date_range("2020-01-01", periods=len(frame), freq="D").astype(str)
     result = automl.fit(
-        frame, target="class", n_trials=1, models=["linear"], storage=":memory:",
-        verbose=False, cv_folds=0,
-    )  # fmt: skip
+        frame,
+        target="class",
+        n_trials=1,
+        models=["linear"],
+        storage=":memory:",
+        verbose=False,
+        cv_folds=0,
+    )
     with pytest.raises(ExportError, match="column 'signed' holds dates"):
         result.export(str(tmp_path / "d.onnx"))
     assert list(tmp_path.iterdir()) == []

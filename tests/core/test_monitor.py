@@ -108,9 +108,13 @@ def test_the_report_opens_in_chromium(tmp_path):
         )
         tools.send(
             "Emulation.setDeviceMetricsOverride",
-            {"width": 1280, "height": min(int(state["height"]), 4000), "deviceScaleFactor": 1,
-             "mobile": False},
-        )  # fmt: skip
+            {
+                "width": 1280,
+                "height": min(int(state["height"]), 4000),
+                "deviceScaleFactor": 1,
+                "mobile": False,
+            },
+        )
         screenshot(tools, shot)
         errors = console_errors(tools.events)
         requests = [
@@ -135,10 +139,22 @@ def test_cli_monitor_writes_report_and_summary(tmp_path):
     frame = adult().iloc[400:600]
     frame.assign(age=frame["age"] * 10).to_csv(csv, index=False)
     done = subprocess.run(
-        [sys.executable, "-m", "automl.cli", "monitor", folder, str(csv), "--labels", "class",
-         "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "automl.cli",
+            "monitor",
+            folder,
+            str(csv),
+            "--labels",
+            "class",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "drift: yes (features drifted: age)" in done.stdout
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -147,17 +163,24 @@ def test_cli_monitor_writes_report_and_summary(tmp_path):
     assert (tmp_path / "out" / "report.html").stat().st_size > 10_000
     done = subprocess.run(
         [sys.executable, "-m", "automl.cli", "monitor", folder, str(csv), "--labels", "nope"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2 and "--labels 'nope' is not a column" in done.stderr
 
 
 def test_a_regression_model_on_arrays_is_monitored_by_column_position(diabetes):
     x, y = diabetes
     result = automl.fit(
-        x[:300], y[:300], n_trials=1, models=["linear"], storage=":memory:", verbose=False,
+        x[:300],
+        y[:300],
+        n_trials=1,
+        models=["linear"],
+        storage=":memory:",
+        verbose=False,
         cv_folds=0,
-    )  # fmt: skip
+    )
     same = result.monitor(x[300:], y[300:])
     assert same.summary["drift"] is False and same.summary["prediction"]["kind"] == "numeric"
     assert set(same.summary["metrics"]) >= {"r2", "rmse", "mae"}

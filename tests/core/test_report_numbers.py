@@ -41,8 +41,7 @@ def _text(page: str) -> str:
 
 # -- scores say what they are --------------------------------------------------------------------
 def test_each_validation_score_says_what_it_was_measured_on(iris_frame):
-    result = automl.fit(iris_frame, target="target", models=["linear"],
-                        n_trials=4, **FIT)  # fmt: skip
+    result = automl.fit(iris_frame, target="target", models=["linear"], n_trials=4, **FIT)
     assert "5-fold" in result.summary["validation"]  # a small table: cross-validated
     page = _text(render_report(result, explain=False))
     origin = sections.score_origin(result)
@@ -97,8 +96,11 @@ def test_a_regression_mlp_waterfall_says_its_gap(diabetes):
     gaps = exp.predictions - (exp.base_values + exp.values.sum(axis=1))
     assert np.abs(gaps).max() > 1e-3  # expected gradients are sampled
     page = _text(render_report(result, bounds=BOUNDS))
-    notes = re.findall(r"The SHAP values of this row add up to ([-\d.,]+), the model's output is "
-                       r"([-\d.,]+): the explainer's approximation error", page)  # fmt: skip
+    notes = re.findall(
+        r"The SHAP values of this row add up to ([-\d.,]+), the model's output is "
+        r"([-\d.,]+): the explainer's approximation error",
+        page,
+    )
     assert notes, "no waterfall says its gap"
     predicted = re.findall(r"Held-out row \d+: predicted ([-\d.,]+), true", page)
     assert {out for _, out in notes} <= set(predicted)  # it ends at the printed prediction
@@ -106,8 +108,16 @@ def test_a_regression_mlp_waterfall_says_its_gap(diabetes):
 
 # -- epochs the budget cut are not savings ------------------------------------------------------
 def _trial(number, epochs, state="complete", stopped_by="max_epochs"):
-    return {"number": number, "model": "mlp", "state": state, "value": 0.5, "last": 0.5,
-            "epochs": epochs, "by_epoch": True, "stopped_by": stopped_by}  # fmt: skip
+    return {
+        "number": number,
+        "model": "mlp",
+        "state": state,
+        "value": 0.5,
+        "last": 0.5,
+        "epochs": epochs,
+        "by_epoch": True,
+        "stopped_by": stopped_by,
+    }
 
 
 def test_pruning_counts_no_budget_cut_epochs_as_saved():
@@ -149,8 +159,9 @@ def test_explained_rows_show_the_raw_values():
         }
     )
     frame["survived"] = (frame["sex"] == "female") ^ (rng.random(n) < 0.2)
-    result = automl.fit(frame, target="survived", models=["mlp"], n_trials=1, max_epochs=2,
-                        cv_folds=0, **FIT)  # fmt: skip
+    result = automl.fit(
+        frame, target="survived", models=["mlp"], n_trials=1, max_epochs=2, cv_folds=0, **FIT
+    )
     raw = result.holdout_raw
     assert len(raw) == len(result.holdout[1])
     exp = explain(result, method="shap", rows=30, gradient_samples=10)

@@ -173,9 +173,14 @@ def test_regression_server_histograms_values_and_reports_live_error(tmp_path, di
     x, y = diabetes
     frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
     result = automl.fit(
-        x[:300], y[:300], n_trials=1, models=["linear"], storage=":memory:", verbose=False,
+        x[:300],
+        y[:300],
+        n_trials=1,
+        models=["linear"],
+        storage=":memory:",
+        verbose=False,
         cv_folds=0,
-    )  # fmt: skip
+    )
     folder = result.save(str(tmp_path / "reg"))
     new = frame.iloc[300:340]
     with Server(folder) as server:

@@ -23,9 +23,28 @@ import automl
 from automl.explain import ExplainBounds, explain
 from tests import DATA
 
-WORDS = ["apple", "river", "stone", "cloud", "music", "table", "green", "window", "paper",
-         "light", "garden", "bread", "chair", "ocean", "forest", "pencil", "yellow", "silver",
-         "winter", "summer"]  # fmt: skip
+WORDS = [
+    "apple",
+    "river",
+    "stone",
+    "cloud",
+    "music",
+    "table",
+    "green",
+    "window",
+    "paper",
+    "light",
+    "garden",
+    "bread",
+    "chair",
+    "ocean",
+    "forest",
+    "pencil",
+    "yellow",
+    "silver",
+    "winter",
+    "summer",
+]
 KEYWORDS = {"ham": "zebra", "spam": "bonus"}
 FIT = {"n_trials": 1, "storage": ":memory:", "verbose": False, "report": False, "seed": 0}
 REPORT_BOUNDS = ExplainBounds(seconds=60, rows=40, lime_samples=300, partition_evals=200)
@@ -79,9 +98,12 @@ def fitted(name: str):
     if name == "sms":
         sms = pd.read_csv(DATA / "sms_spam_sample.csv")
         return automl.fit(
-            sms, target="label", models=["tfidf_linear", "fasttext"], max_epochs=2,
+            sms,
+            target="label",
+            models=["tfidf_linear", "fasttext"],
+            max_epochs=2,
             **{**FIT, "n_trials": 2},
-        )  # fmt: skip
+        )
     raise KeyError(name)
 
 

@@ -122,8 +122,14 @@ def test_only_the_fast_family_is_cross_validated_beside_the_networks():
     assert result.holdout_output.shape[0] == n_valid
     # cv_folds=0 turns it off for every family
     plain = automl.fit(
-        frame, target="label", n_trials=1, models=["tfidf_linear"], cv_folds=0,
-        verbose=False, storage=":memory:", report=False,
-    )  # fmt: skip
+        frame,
+        target="label",
+        n_trials=1,
+        models=["tfidf_linear"],
+        cv_folds=0,
+        verbose=False,
+        storage=":memory:",
+        report=False,
+    )
     assert plain.summary["validation"] == f"holdout split of {n_valid} rows"
     assert "fold_scores" not in plain.study.trials[0].user_attrs
