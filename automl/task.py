@@ -110,7 +110,6 @@ class Featurizer(ABC):
 class TaskData:
     """A validated, split, model-ready dataset: what a Task's ``adapt`` returns."""
 
-    task: str
     problem_type: str
     problem_type_reason: str
     x_train: np.ndarray
@@ -121,7 +120,6 @@ class TaskData:
     features: FeatureEncoder
     target: TargetEncoder
     summary: dict[str, Any] = field(default_factory=dict)
-    metric: str = ""
     max_epochs: int = 50
     # a group id per row (train rows, then valid rows) that must stay on one side of every
     # split: cross-validation folds keep groups whole, as the task's own split did (or None)

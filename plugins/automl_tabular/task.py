@@ -89,7 +89,6 @@ class TabularTask(Task):
         if split.problem_type != "regression":
             summary["class_counts"] = split.class_counts()
         return TaskData(
-            task=self.name,
             problem_type=split.problem_type,
             problem_type_reason=split.reason,
             x_train=x_train,

@@ -165,7 +165,6 @@ class TextTask(Task):
         if ptype != "regression":
             summary["class_counts"] = split.class_counts()
         return TaskData(
-            task=self.name,
             problem_type=ptype,
             problem_type_reason=reason,
             x_train=texts[train],

@@ -164,7 +164,6 @@ class VisionTask(Task):
             extra={"mean": mean, "std": std, "channels": int(c), "size": [int(h), int(w)]},
         )
         return TaskData(
-            task=self.name,
             problem_type=ptype,
             problem_type_reason=reason,
             x_train=np.ascontiguousarray(x_train),
