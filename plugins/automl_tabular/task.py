@@ -18,7 +18,6 @@ MAX_EPOCHS = 60
 
 class TabularTask(Task):
     name = "tabular"
-    modality = "table"
     cv_max_rows = 4000  # small tables: a 20% holdout is too few rows to rank trials on
 
     def accepts(self, dataset: Any, target: Any = None) -> float:

@@ -65,7 +65,6 @@ class TextFeatures(FeatureEncoder):
 
 class TextTask(Task):
     name = "text"
-    modality = "text"
 
     def accepts(self, dataset: Any, target: Any = None) -> float:
         return accepts(dataset, target)
