@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from automl.errors import DataError
-from automl.task import PROBLEM_TYPES
+from automl.task import PROBLEM_TYPES, DataSpec, FeatureEncoder, TaskData
 
 # An integer target with at most this many distinct values (and few per row) is read as classes.
 MAX_INFERRED_CLASSES = 30
@@ -325,6 +325,8 @@ class Split:
     train: np.ndarray
     valid: np.ndarray
     note: str = ""  # how the split was made, when it is not a plain random one
+    n_given: int = 0  # the last rows are the caller's own validation rows (no split made)
+    groups: np.ndarray | None = None  # a group id per row, when whole groups were split
 
     @property
     def n_outputs(self) -> int:
@@ -336,6 +338,52 @@ class Split:
             return {}
         counts = np.bincount(self.y, minlength=self.n_outputs)
         return {str(c): int(n) for c, n in zip(self.encoder.classes, counts)}
+
+    def task_data(
+        self,
+        x_train: Any,
+        x_valid: Any,
+        *,
+        input_shape: tuple[int, ...],
+        features: FeatureEncoder,
+        summary: dict[str, Any] | None = None,
+        spec_extra: dict[str, Any] | None = None,
+        reason: str | None = None,
+        **fields: Any,
+    ) -> TaskData:
+        """The TaskData of a task's model-ready rows split as these labels were: ``x_train``
+        and ``x_valid`` are the rows at ``train`` and ``valid``; the labels, target encoder,
+        data spec (``input_shape`` and ``spec_extra`` of one example), row positions, groups
+        and the caller's validation rows come from the split. ``summary`` (the task's own
+        facts) gains the row counts, the class counts and the split's note; ``reason``, when
+        given, replaces the split's why-this-problem-type; ``fields`` are further TaskData
+        fields (``max_epochs``, ``profile`` ...)."""
+        summary = dict(summary or {})
+        summary.update(rows=len(self.y), train_rows=len(self.train), valid_rows=len(self.valid))
+        if self.problem_type != "regression":
+            summary["class_counts"] = self.class_counts()
+        if self.note:
+            summary["notes"] = [*summary.get("notes", []), self.note]
+        groups = None
+        if self.groups is not None:  # train rows, then valid rows, as x_train and x_valid
+            groups = np.concatenate([self.groups[self.train], self.groups[self.valid]])
+        return TaskData(
+            problem_type=self.problem_type,
+            problem_type_reason=self.reason if reason is None else reason,
+            x_train=x_train,
+            y_train=self.y[self.train],
+            x_valid=x_valid,
+            y_valid=self.y[self.valid],
+            spec=DataSpec(input_shape, self.n_outputs, self.problem_type, spec_extra or {}),
+            features=features,
+            target=self.encoder,
+            summary=summary,
+            groups=groups,
+            train_rows=self.train,
+            valid_rows=self.valid,
+            given_valid=bool(self.n_given),
+            **fields,
+        )
 
 
 def split_target(
@@ -351,7 +399,7 @@ def split_target(
     rows are the user's own validation rows (``fit(valid=...)``: no split is made); else rows
     of one group (``groups``) stay on one side; else a stratified random split."""
     y_enc, encoder, ptype, reason = prepare_target(y, problem_type)
-    note = ""
+    note, split_groups = "", None
     if n_given_valid:
         n = len(y_enc)
         train, valid = np.arange(n - n_given_valid), np.arange(n - n_given_valid, n)
@@ -360,9 +408,10 @@ def split_target(
     elif groups is not None and len(np.unique(groups)) < len(groups):
         train, valid = grouped_split_indices(y_enc, groups, ptype, valid_fraction, seed)
         _check_sides(y_enc, train, valid, ptype, "groups of rows that must stay together")
+        split_groups = np.asarray(groups)
     else:
         train, valid = split_indices(y_enc, ptype, valid_fraction, seed)
-    return Split(y_enc, encoder, ptype, reason, train, valid, note)
+    return Split(y_enc, encoder, ptype, reason, train, valid, note, n_given_valid, split_groups)
 
 
 def _check_sides(
