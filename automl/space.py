@@ -41,14 +41,13 @@ def suggest_init(trial: optuna.Trial) -> str:
     return trial.suggest_categorical("init", INITS)
 
 
-def suggest_training(trial: optuna.Trial) -> dict[str, Any]:
-    """Optimizer, learning rate (log scale), weight decay (log scale) and batch size."""
-    return {
-        "optimizer": trial.suggest_categorical("optimizer", OPTIMIZERS),
-        "lr": trial.suggest_float("lr", *LR_RANGE, log=True),
-        "weight_decay": trial.suggest_float("weight_decay", *WEIGHT_DECAY_RANGE, log=True),
-        "batch_size": trial.suggest_categorical("batch_size", BATCH_SIZES),
-    }
+def suggest_training(trial: optuna.Trial) -> None:
+    """Optimizer, learning rate (log scale), weight decay (log scale) and batch size, into
+    ``trial.params`` (where the trainer reads them)."""
+    trial.suggest_categorical("optimizer", OPTIMIZERS)
+    trial.suggest_float("lr", *LR_RANGE, log=True)
+    trial.suggest_float("weight_decay", *WEIGHT_DECAY_RANGE, log=True)
+    trial.suggest_categorical("batch_size", BATCH_SIZES)
 
 
 def default_training(

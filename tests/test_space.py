@@ -34,7 +34,8 @@ def test_every_init_applies(scheme):
 
 def test_suggest_training_covers_the_shared_space():
     trial = optuna.create_study().ask()
-    params = space.suggest_training(trial)
+    space.suggest_training(trial)
+    params = trial.params
     assert params["optimizer"] in space.OPTIMIZERS
     assert space.LR_RANGE[0] <= params["lr"] <= space.LR_RANGE[1]
     assert params["batch_size"] in space.BATCH_SIZES
