@@ -1,7 +1,8 @@
 """Target validation, problem-type inference, label encoding and the train/valid split.
 
 Modality-agnostic: every task plugin hands its labels through here, so the same bad-input rules
-(empty, NaN/inf, one class, a class too rare to split) hold for tables, images and text alike.
+(empty, NaN/inf, one class, a class too rare to split) hold for tables, images and text alike;
+``Split.task_data`` then builds the task's ``TaskData`` from its split.
 """
 
 from __future__ import annotations
