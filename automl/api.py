@@ -311,14 +311,13 @@ def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
         **extra,
         **settings.task_options,
     )
-    sample_weights.attach(data, weights, valid_weights)
+    sample_weights.attach(data, weights, valid_weights, chosen.name)
     metric = metrics.resolve(
         settings.metric,
         data.problem_type,
         classes=data.target.classes,
         positive=_positive(settings.positive_class, data),
     )
-    data.metric = metric.name
     if settings.max_epochs is not None:
         data.max_epochs = settings.max_epochs
     families = [f for f in registry.families(chosen.name, settings.models) if f.supports(data)]
@@ -351,7 +350,7 @@ def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
             direction=metric.direction,
             seed=settings.seed,
             max_epochs=data.max_epochs,
-            meta={**_study_meta(chosen, data), "cv_folds": max(folds.values())},
+            meta={**_study_meta(chosen, data, metric.name), "cv_folds": max(folds.values())},
             settings=stored,
             extra={**settings.study_attrs, "max_epochs": data.max_epochs},
             metric_name=metric.name,
@@ -445,11 +444,11 @@ def _progress(settings: FitSettings, started: float, metric_name: str) -> search
     )
 
 
-def _study_meta(task: Task, data: TaskData) -> dict[str, Any]:
+def _study_meta(task: Task, data: TaskData, metric: str) -> dict[str, Any]:
     """What a resumed study must agree on: task, problem type, metric and the data itself."""
     return {
         "task": task.name,
         "problem_type": data.problem_type,
-        "metric": data.metric,
+        "metric": metric,
         "data_fingerprint": search.fingerprint(data.x_train, data.y_train, data.x_valid),
     }

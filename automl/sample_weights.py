@@ -59,13 +59,16 @@ def _checked(weights: Any) -> np.ndarray | None:
     return w
 
 
-def attach(data: Any, weights: np.ndarray | None, valid_weights: np.ndarray | None) -> None:
-    """Give the task's train and valid rows their weights (``data.w_train`` / ``w_valid``)."""
+def attach(
+    data: Any, weights: np.ndarray | None, valid_weights: np.ndarray | None, task: str
+) -> None:
+    """Give the train and valid rows of task ``task`` (its name) their weights
+    (``data.w_train`` / ``w_valid``)."""
     if weights is None:
         return
     if data.train_rows is None or data.valid_rows is None:
         raise ParameterError(
-            f"task {data.task!r} does not report which rows it split where, so sample_weight "
+            f"task {task!r} does not report which rows it split where, so sample_weight "
             "cannot follow them; its plugin must set TaskData.train_rows / valid_rows"
         )
     given = len(data.valid_rows) if data.given_valid else 0

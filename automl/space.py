@@ -1,6 +1,7 @@
 """The search space every torch family shares: activation, initialisation, optimizer, learning
 rate, weight decay and batch size. Families call ``suggest_activation``/``suggest_init`` for the
 parts of the architecture they own; the core adds ``suggest_training`` to every torch trial.
+A family's starting configuration takes its shared part from ``default_training``.
 """
 
 from __future__ import annotations
@@ -40,14 +41,57 @@ def suggest_init(trial: optuna.Trial) -> str:
     return trial.suggest_categorical("init", INITS)
 
 
-def suggest_training(trial: optuna.Trial) -> dict[str, Any]:
-    """Optimizer, learning rate (log scale), weight decay (log scale) and batch size."""
-    return {
-        "optimizer": trial.suggest_categorical("optimizer", OPTIMIZERS),
-        "lr": trial.suggest_float("lr", *LR_RANGE, log=True),
-        "weight_decay": trial.suggest_float("weight_decay", *WEIGHT_DECAY_RANGE, log=True),
-        "batch_size": trial.suggest_categorical("batch_size", BATCH_SIZES),
+def suggest_training(trial: optuna.Trial) -> None:
+    """Optimizer, learning rate (log scale), weight decay (log scale) and batch size, into
+    ``trial.params`` (where the trainer reads them)."""
+    trial.suggest_categorical("optimizer", OPTIMIZERS)
+    trial.suggest_float("lr", *LR_RANGE, log=True)
+    trial.suggest_float("weight_decay", *WEIGHT_DECAY_RANGE, log=True)
+    trial.suggest_categorical("batch_size", BATCH_SIZES)
+
+
+def default_training(
+    *,
+    optimizer: str,
+    lr: float,
+    weight_decay: float,
+    batch_size: int,
+    activation: str = "relu",
+    init: str = "default",
+    lr_schedule: str | None = None,
+    label_smoothing: float | None = None,
+) -> dict[str, Any]:
+    """The shared parameters of a torch family's starting configuration (its
+    ``default_params``), named as the shared space names them; ``lr_schedule`` and
+    ``label_smoothing`` only where the family searches them (None: left out)."""
+    for name, value, choices in (
+        ("optimizer", optimizer, OPTIMIZERS),
+        ("activation", activation, ACTIVATIONS),
+        ("init", init, INITS),
+        ("lr_schedule", lr_schedule or "constant", LR_SCHEDULES),
+    ):
+        if value not in choices:
+            raise ValueError(f"unknown {name} {value!r}; choose one of {choices}")
+    params: dict[str, Any] = {
+        "activation": activation,
+        "init": init,
+        "optimizer": optimizer,
+        "lr": lr,
+        "weight_decay": weight_decay,
+        "batch_size": batch_size,
     }
+    if lr_schedule is not None:
+        params["lr_schedule"] = lr_schedule
+    if label_smoothing is not None:
+        params["label_smoothing"] = label_smoothing
+    return params
+
+
+def batch_size_for(n_train: int, sizes: dict[int, int]) -> int:
+    """A default batch size by the number of training rows: ``sizes`` maps "at least this
+    many rows" to a batch size, e.g. ``{0: 64, 2001: 256}`` (below every key: the smallest's)."""
+    reached = [rows for rows in sizes if rows <= n_train]
+    return sizes[max(reached) if reached else min(sizes)]
 
 
 def suggest_schedule(trial: optuna.Trial) -> str:

@@ -1,7 +1,8 @@
 """Target validation, problem-type inference, label encoding and the train/valid split.
 
 Modality-agnostic: every task plugin hands its labels through here, so the same bad-input rules
-(empty, NaN/inf, one class, a class too rare to split) hold for tables, images and text alike.
+(empty, NaN/inf, one class, a class too rare to split) hold for tables, images and text alike;
+``TaskData.from_split`` (``automl.task``) then builds the task's ``TaskData`` from its split.
 """
 
 from __future__ import annotations
@@ -327,6 +328,8 @@ class Split:
     train: np.ndarray
     valid: np.ndarray
     note: str = ""  # how the split was made, when it is not a plain random one
+    n_given: int = 0  # the last rows are the caller's own validation rows (no split made)
+    groups: np.ndarray | None = None  # a group id per row, when whole groups were split
 
     @property
     def n_outputs(self) -> int:
@@ -353,7 +356,7 @@ def split_target(
     rows are the user's own validation rows (``fit(valid=...)``: no split is made); else rows
     of one group (``groups``) stay on one side; else a stratified random split."""
     y_enc, encoder, ptype, reason = prepare_target(y, problem_type)
-    note = ""
+    note, split_groups = "", None
     if n_given_valid:
         n = len(y_enc)
         train, valid = np.arange(n - n_given_valid), np.arange(n - n_given_valid, n)
@@ -362,9 +365,10 @@ def split_target(
     elif groups is not None and len(np.unique(groups)) < len(groups):
         train, valid = grouped_split_indices(y_enc, groups, ptype, valid_fraction, seed)
         _check_sides(y_enc, train, valid, ptype, "groups of rows that must stay together")
+        split_groups = np.asarray(groups)
     else:
         train, valid = split_indices(y_enc, ptype, valid_fraction, seed)
-    return Split(y_enc, encoder, ptype, reason, train, valid, note)
+    return Split(y_enc, encoder, ptype, reason, train, valid, note, n_given_valid, split_groups)
 
 
 def _check_sides(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from automl.targets import PROBLEM_TYPES
+from automl.targets import PROBLEM_TYPES, Split
 
 if TYPE_CHECKING:
     import optuna
@@ -110,7 +110,6 @@ class Featurizer(ABC):
 class TaskData:
     """A validated, split, model-ready dataset: what a Task's ``adapt`` returns."""
 
-    task: str
     problem_type: str
     problem_type_reason: str
     x_train: np.ndarray
@@ -121,7 +120,6 @@ class TaskData:
     features: FeatureEncoder
     target: TargetEncoder
     summary: dict[str, Any] = field(default_factory=dict)
-    metric: str = ""
     max_epochs: int = 50
     # a group id per row (train rows, then valid rows) that must stay on one side of every
     # split: cross-validation folds keep groups whole, as the task's own split did (or None)
@@ -153,6 +151,54 @@ class TaskData:
     @property
     def n_valid(self) -> int:
         return len(self.y_valid)
+
+    @classmethod
+    def from_split(
+        cls,
+        split: Split,
+        x_train: Any,
+        x_valid: Any,
+        *,
+        input_shape: tuple[int, ...],
+        features: FeatureEncoder,
+        summary: dict[str, Any] | None = None,
+        spec_extra: dict[str, Any] | None = None,
+        reason: str | None = None,
+        **fields: Any,
+    ) -> TaskData:
+        """The TaskData of a task's model-ready rows split as ``split`` (``split_target``) split
+        their labels: ``x_train`` and ``x_valid`` are the rows at ``train`` and ``valid``; the
+        labels, target encoder, data spec (``input_shape`` and ``spec_extra`` of one example),
+        row positions, groups and the caller's validation rows come from the split.
+        ``summary`` (the task's own facts) gains the row counts, the class counts and the
+        split's note; ``reason``, when given, replaces the split's why-this-problem-type;
+        ``fields`` are further TaskData fields (``max_epochs``, ``profile`` ...)."""
+        summary = dict(summary or {})
+        summary.update(rows=len(split.y), train_rows=len(split.train), valid_rows=len(split.valid))
+        if split.problem_type != "regression":
+            summary["class_counts"] = split.class_counts()
+        if split.note:
+            summary["notes"] = [*summary.get("notes", []), split.note]
+        groups = None
+        if split.groups is not None:  # train rows, then valid rows, as x_train and x_valid
+            groups = np.concatenate([split.groups[split.train], split.groups[split.valid]])
+        return cls(
+            problem_type=split.problem_type,
+            problem_type_reason=split.reason if reason is None else reason,
+            x_train=x_train,
+            y_train=split.y[split.train],
+            x_valid=x_valid,
+            y_valid=split.y[split.valid],
+            spec=DataSpec(input_shape, split.n_outputs, split.problem_type, spec_extra or {}),
+            features=features,
+            target=split.encoder,
+            summary=summary,
+            groups=groups,
+            train_rows=split.train,
+            valid_rows=split.valid,
+            given_valid=bool(split.n_given),
+            **fields,
+        )
 
 
 class Task(ABC):

@@ -49,12 +49,12 @@ class MLPFamily(ModelFamily):
             "mlp.width": 256,
             "mlp.dropout": 0.1,
             "mlp.batch_norm": True,
-            "activation": "relu",
-            "init": "default",
-            "optimizer": "adamw",
-            "lr": 1e-3,
-            "weight_decay": 1e-5,
-            "batch_size": 256 if data.n_train > 2000 else 64,
+            **space.default_training(
+                optimizer="adamw",
+                lr=1e-3,
+                weight_decay=1e-5,
+                batch_size=space.batch_size_for(data.n_train, {0: 64, 2001: 256}),
+            ),
         }
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from automl import targets
 from automl.errors import DataError
-from automl.task import DataSpec, Task, TaskData
+from automl.task import Task, TaskData
 from automl_tabular.inputs import ACCEPTED, accepts, split_target
 from automl_tabular.preprocessing import TabularPreprocessor, column_names
 from automl_tabular.profile import TabularProfile
@@ -18,7 +18,6 @@ MAX_EPOCHS = 60
 
 class TabularTask(Task):
     name = "tabular"
-    modality = "table"
     cv_max_rows = 4000  # small tables: a 20% holdout is too few rows to rank trials on
 
     def accepts(self, dataset: Any, target: Any = None) -> float:
@@ -78,32 +77,19 @@ class TabularTask(Task):
         x_valid = pre.transform(frame.iloc[valid_rows])
         profile = TabularProfile(pre).fit(frame.iloc[train])
         summary: dict[str, Any] = {
-            "rows": len(frame),
             "columns": frame.shape[1],
             "features": x_train.shape[1],
-            "train_rows": len(train),
-            "valid_rows": len(valid_rows),
             "missing_values": pre.missing_counts,
-            "notes": pre.notes + ([split.note] if split.note else []),
+            "notes": list(pre.notes),
         }
-        if split.problem_type != "regression":
-            summary["class_counts"] = split.class_counts()
-        return TaskData(
-            task=self.name,
-            problem_type=split.problem_type,
-            problem_type_reason=split.reason,
-            x_train=x_train,
-            y_train=split.y[train],
-            x_valid=x_valid,
-            y_valid=split.y[valid_rows],
-            spec=DataSpec((x_train.shape[1],), split.n_outputs, split.problem_type),
+        return TaskData.from_split(
+            split,
+            x_train,
+            x_valid,
+            input_shape=(x_train.shape[1],),
             features=pre,
-            target=split.encoder,
             summary=summary,
             max_epochs=MAX_EPOCHS,
-            train_rows=train,
-            valid_rows=valid_rows,
-            given_valid=bool(n_given),
             raw_valid=frame.iloc[valid_rows].reset_index(drop=True),
             profile=profile,
             profile_rows=profile.measure(frame.iloc[train]),

@@ -12,6 +12,8 @@ from automl_text.tokenize import CHAR_RANGES, SequenceFeaturizer, TfidfFeaturize
 
 VOCAB_SIZES = (5_000, 10_000, 20_000, 50_000)
 SEQ_LENS = (32, 64, 128, 256)
+# the sequence families' default batch size by training rows (``space.batch_size_for``)
+DEFAULT_BATCH_SIZES = {0: 32, 2001: 64, 20_001: 128}
 
 
 class TfidfLinearFamily(ModelFamily):
@@ -100,16 +102,24 @@ class _SequenceFamily(ModelFamily):
         space.suggest_init(trial)
         space.suggest_schedule(trial)
 
-    def default_training(self, data: TaskData, lr: float, optimizer: str = "adam") -> dict:
-        return {
-            "activation": "relu",
-            "init": "default",
-            "lr_schedule": "cosine",
-            "optimizer": optimizer,
-            "lr": lr,
-            "weight_decay": 1e-6,
-            "batch_size": 128 if data.n_train > 20_000 else 64 if data.n_train > 2000 else 32,
-        }
+    def default_training(
+        self,
+        data: TaskData,
+        lr: float,
+        optimizer: str = "adam",
+        *,
+        activation: str = "relu",
+        batch_sizes: dict[int, int] = DEFAULT_BATCH_SIZES,
+    ) -> dict[str, Any]:
+        """The shared training parameters of this family's defaults (``automl.space``)."""
+        return space.default_training(
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=1e-6,
+            batch_size=space.batch_size_for(data.n_train, batch_sizes),
+            activation=activation,
+            lr_schedule="cosine",
+        )
 
 
 def _default_len(data: TaskData, factor: int = 1) -> int:
@@ -163,8 +173,7 @@ class FastTextFamily(_SequenceFamily):
             "fasttext.char_buckets": 0,
             "fasttext.hidden": 0,
             "fasttext.dropout": 0.1,
-            **self.default_training(data, 5e-3),
-            "batch_size": 256 if data.n_train > 20_000 else 128 if data.n_train > 2000 else 32,
+            **self.default_training(data, 5e-3, batch_sizes={0: 32, 2001: 128, 20_001: 256}),
         }
 
 
@@ -301,9 +310,7 @@ class TransformerFamily(_SequenceFamily):
             "transformer.positions": "learned",
             "transformer.pooling": "mean",
             "transformer.dropout": 0.1,
-            **self.default_training(data, 5e-4, "adamw"),
-            "activation": "gelu",
-            "lr_schedule": "cosine",
+            **self.default_training(data, 5e-4, "adamw", activation="gelu"),
         }
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from automl.errors import DataError
 from automl.targets import split_target
-from automl.task import DataSpec, FeatureEncoder, Task, TaskData
+from automl.task import FeatureEncoder, Task, TaskData
 from automl_text.groups import containment_groups
 from automl_text.inputs import ACCEPTED, accepts, clean_texts, split_text_input
 from automl_text.profile import TextProfile
@@ -65,7 +65,6 @@ class TextFeatures(FeatureEncoder):
 
 class TextTask(Task):
     name = "text"
-    modality = "text"
 
     def accepts(self, dataset: Any, target: Any = None) -> float:
         return accepts(dataset, target)
@@ -135,11 +134,7 @@ class TextTask(Task):
         split = split_target(
             y, problem_type, valid_fraction, seed, n_given_valid=n_given, groups=groups
         )
-        y_enc, encoder, ptype, reason = split.y, split.encoder, split.problem_type, split.reason
         train, valid = split.train, split.valid
-        row_groups = None if groups is None else np.concatenate([groups[train], groups[valid]])
-        if split.note:
-            notes.append(split.note)
         lengths = np.array([len(words(t)) for t in texts[train]])
         long = int((lengths > LONGEST_SEARCHED).sum())
         if long:
@@ -147,13 +142,9 @@ class TextTask(Task):
                 f"{long} training text(s) exceed {LONGEST_SEARCHED} tokens, the longest searched "
                 "sequence length: the sequence models truncate them (TF-IDF reads them whole)"
             )
-        n_outputs = split.n_outputs
         profile = TextProfile(column).fit(texts[train])
         summary: dict[str, Any] = {
-            "rows": len(texts),
             "text_column": column,
-            "train_rows": len(train),
-            "valid_rows": len(valid),
             "tokens_per_text": {
                 "mean": round(float(lengths.mean()), 1),
                 "p95": int(np.percentile(lengths, 95)),
@@ -162,27 +153,15 @@ class TextTask(Task):
             "truncated_over_longest_length": long,
             "notes": notes,
         }
-        if ptype != "regression":
-            summary["class_counts"] = split.class_counts()
-        return TaskData(
-            task=self.name,
-            problem_type=ptype,
-            problem_type_reason=reason,
-            x_train=texts[train],
-            y_train=y_enc[train],
-            x_valid=texts[valid],
-            y_valid=y_enc[valid],
-            spec=DataSpec(
-                (1,), n_outputs, ptype, {"p95_tokens": summary["tokens_per_text"]["p95"]}
-            ),
+        return TaskData.from_split(
+            split,
+            texts[train],
+            texts[valid],
+            input_shape=(1,),
+            spec_extra={"p95_tokens": summary["tokens_per_text"]["p95"]},
             features=TextFeatures(column),
-            target=encoder,
             summary=summary,
             max_epochs=int(np.clip(300_000 // max(1, len(train)), *MAX_EPOCHS)),
-            groups=row_groups,
-            train_rows=train,
-            valid_rows=valid,
-            given_valid=bool(n_given),
             profile=profile,
             profile_rows=profile.training_rows(texts[train]),
         )

@@ -35,14 +35,14 @@ def _cuda() -> bool:
 def _shared_defaults(data: TaskData) -> dict[str, Any]:
     channels = data.spec.input_shape[0]
     return {
-        "activation": "relu",
-        "init": "default",
-        "optimizer": "adamw",
-        "lr": 3e-3,
-        "weight_decay": 5e-4,
-        "batch_size": 128 if data.n_train >= 2000 else 32,
-        "lr_schedule": "onecycle",
-        "label_smoothing": 0.05,
+        **space.default_training(
+            optimizer="adamw",
+            lr=3e-3,
+            weight_decay=5e-4,
+            batch_size=space.batch_size_for(data.n_train, {0: 32, 2000: 128}),
+            lr_schedule="onecycle",
+            label_smoothing=0.05,
+        ),
         **default_augmentation(channels, _side(data.spec)),
     }
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from automl.errors import DataError
 from automl.targets import split_target
-from automl.task import DataSpec, Task, TaskData
+from automl.task import Task, TaskData
 from automl_vision import inputs
 from automl_vision.profile import ImageProfile, stats_table
 
@@ -140,46 +140,22 @@ class VisionTask(Task):
                 "at least two classes"
             )
         split = split_target(y_raw, problem_type, valid_fraction, seed, n_given_valid=n_given)
-        y, encoder, ptype = split.y, split.encoder, split.problem_type
         train, valid_rows = split.train, split.valid
         x_train, x_valid = x[train], x[valid_rows]
         mean, std = channel_stats(x_train)
-        c, h, w = x.shape[1:]
-        n_outputs = split.n_outputs
-        summary.update(
-            {
-                "rows": len(x),
-                "train_rows": len(train),
-                "valid_rows": len(valid_rows),
-                "image_shape": [int(c), int(h), int(w)],
-                "class_counts": split.class_counts(),
-            }
-        )
-        if split.note:
-            summary["notes"] = [split.note]
-        spec = DataSpec(
-            (int(c), int(h), int(w)),
-            n_outputs,
-            ptype,
-            extra={"mean": mean, "std": std, "channels": int(c), "size": [int(h), int(w)]},
-        )
-        return TaskData(
-            task=self.name,
-            problem_type=ptype,
-            problem_type_reason=reason,
-            x_train=np.ascontiguousarray(x_train),
-            y_train=y[train],
-            x_valid=np.ascontiguousarray(x_valid),
-            y_valid=y[valid_rows],
-            spec=spec,
-            features=inputs.ImageEncoder(int(c), (int(h), int(w)), bad_images, scale),
-            target=encoder,
+        c, h, w = (int(n) for n in x.shape[1:])
+        summary["image_shape"] = [c, h, w]
+        return TaskData.from_split(
+            split,
+            np.ascontiguousarray(x_train),
+            np.ascontiguousarray(x_valid),
+            input_shape=(c, h, w),
+            spec_extra={"mean": mean, "std": std, "channels": c, "size": [h, w]},
+            features=inputs.ImageEncoder(c, (h, w), bad_images, scale),
             summary=summary,
+            reason=reason,
             max_epochs=MAX_EPOCHS,
-            train_rows=train,
-            valid_rows=valid_rows,
-            given_valid=bool(n_given),
-            profile=ImageProfile(int(c), scale),
+            profile=ImageProfile(c, scale),
             profile_rows=stats.iloc[train].reset_index(drop=True),
         )
 

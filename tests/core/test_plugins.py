@@ -187,7 +187,6 @@ class _DictTask(automl.Task):
         tr, va = split_indices(y, ptype, valid_fraction, seed)
         n_out = 1 if ptype == "regression" else len(encoder.classes)
         return automl.TaskData(
-            task=self.name,
             problem_type=ptype,
             problem_type_reason=reason,
             x_train=x[tr],

@@ -34,7 +34,8 @@ def test_every_init_applies(scheme):
 
 def test_suggest_training_covers_the_shared_space():
     trial = optuna.create_study().ask()
-    params = space.suggest_training(trial)
+    space.suggest_training(trial)
+    params = trial.params
     assert params["optimizer"] in space.OPTIMIZERS
     assert space.LR_RANGE[0] <= params["lr"] <= space.LR_RANGE[1]
     assert params["batch_size"] in space.BATCH_SIZES
@@ -46,3 +47,26 @@ def test_unknown_names_are_refused():
         space.make_activation("swishy")
     with pytest.raises(ValueError, match="unknown optimizer"):
         space.make_optimizer({"optimizer": "lion"}, torch.nn.Linear(1, 1).parameters())
+
+
+def test_default_training_names_the_shared_space():
+    params = space.default_training(optimizer="adamw", lr=1e-3, weight_decay=1e-5, batch_size=64)
+    assert set(params) == {"activation", "init", "optimizer", "lr", "weight_decay", "batch_size"}
+    assert set(params) <= set(space.SHARED_PARAMS)
+    more = space.default_training(
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=32,
+        lr_schedule="cosine",
+        label_smoothing=0.1,
+    )
+    assert more["lr_schedule"] == "cosine" and more["label_smoothing"] == 0.1
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        space.default_training(optimizer="lion", lr=1e-3, weight_decay=0.0, batch_size=32)
+
+
+def test_batch_size_for_steps_by_training_rows():
+    sizes = {0: 32, 2001: 64, 20_001: 128}
+    chosen = [space.batch_size_for(n, sizes) for n in (1, 2000, 2001, 20_000, 20_001)]
+    assert chosen == [32, 32, 64, 64, 128]

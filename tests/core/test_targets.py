@@ -4,6 +4,7 @@ import pytest
 
 from automl import DataError
 from automl.targets import TargetEncoder, infer_problem_type, prepare_target, split_indices
+from automl.task import DataSpec, TaskData
 
 
 @pytest.mark.parametrize(
@@ -77,3 +78,37 @@ def test_split_is_stratified_and_seeded():
 def test_split_refuses_tiny_data():
     with pytest.raises(DataError, match="too few rows"):
         split_indices(np.array([0, 1, 0]), "binary", 0.2, seed=0)
+
+
+def test_split_task_data_fills_what_the_split_knows():
+    from automl.targets import split_target
+    from automl.task import FeatureEncoder
+
+    class Rows(FeatureEncoder):
+        def transform(self, raw):
+            return np.asarray(raw, dtype=np.float32)
+
+    x = np.arange(40, dtype=np.float32).reshape(20, 2)
+    y = np.array(["a", "b"] * 10, dtype=object)
+    groups = np.repeat(np.arange(10), 2)  # pairs of rows stay together
+    split = split_target(y, None, 0.25, 0, groups=groups)
+    data = TaskData.from_split(
+        split, x[split.train], x[split.valid], input_shape=(2,), features=Rows(), max_epochs=7
+    )
+    assert (data.n_train, data.n_valid, data.max_epochs) == (len(split.train), len(split.valid), 7)
+    assert data.spec.to_json() == DataSpec((2,), 2, "binary").to_json()
+    assert data.summary["rows"] == 20 and data.summary["class_counts"] == {"a": 10, "b": 10}
+    assert list(data.groups) == list(groups[split.train]) + list(groups[split.valid])
+    given = split_target(np.linspace(0, 1, 20), None, 0.25, 0, n_given_valid=5)
+    data = TaskData.from_split(
+        given,
+        x[given.train],
+        x[given.valid],
+        input_shape=(2,),
+        features=Rows(),
+        reason="mine",
+        summary={"notes": ["first"]},
+    )
+    assert data.given_valid and data.groups is None and data.problem_type_reason == "mine"
+    assert "class_counts" not in data.summary and data.summary["notes"][0] == "first"
+    assert "given by the caller" in data.summary["notes"][1]
