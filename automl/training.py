@@ -167,6 +167,7 @@ def train_torch(
     total_steps = max(1, round((schedule_epochs or max_epochs) * steps_per_epoch))
     scheduler = space.make_scheduler(params, optimizer, total_steps=total_steps)
     paced = None  # (steps, epochs) the schedule was shortened to, to end before the deadline
+    full_steps = total_steps
 
     reports = max(1, int(reports))
     n_batches = max(1, math.ceil(len(x) / batch))
@@ -226,7 +227,9 @@ def train_torch(
                 horizon = _paced_horizon(
                     deadline, warm, rows_seen, len(x), n_valid, batches, steps_per_epoch
                 )
-                if horizon is not None and horizon[0] < total_steps:
+                # inside an epoch only when under two epochs fit (else an epoch's end, with the
+                # pace of a whole epoch, decides)
+                if horizon is not None and horizon[1] < 2 and horizon[0] < total_steps:
                     paced, total_steps = horizon, horizon[0]
                     scheduler = space.make_scheduler(params, optimizer, total_steps, batches)
             if b in parts and sample is not None and on_epoch is not None:  # a part's rung
@@ -273,8 +276,18 @@ def train_torch(
             horizon = _paced_horizon(
                 deadline, warm, rows_seen, len(x), n_valid, batches, steps_per_epoch
             )
-            if horizon is not None and horizon[0] < total_steps:
-                paced, total_steps = horizon, horizon[0]
+            # shorter when the pace says so; longer again (up to the schedule's own length)
+            # while the schedule is in its first half, when the pace has improved since
+            longer = paced is not None and batches < total_steps / 2
+            if horizon is not None and (
+                horizon[0] < total_steps or (longer and horizon[0] > total_steps)
+            ):
+                horizon = (
+                    min(horizon[0], full_steps),
+                    min(horizon[1], full_steps / steps_per_epoch),
+                )
+                paced = None if horizon[0] >= full_steps else horizon
+                total_steps = horizon[0]
                 scheduler = space.make_scheduler(params, optimizer, total_steps, batches)
         if paced is not None and epoch >= paced[1]:
             stopped_by = "time_budget"  # the schedule, shortened to the deadline, has ended
