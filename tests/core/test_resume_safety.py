@@ -99,6 +99,23 @@ automl.fit(frame, target="class", models=["mlp"], n_trials=4, max_epochs=40,
 """
 
 
+def _wait_for_study(name: str) -> None:
+    """Raise until the run under test has created its storage and its study: a poll that
+    opens the database first would create Optuna's tables beside the run and race it (``table
+    study_directions already exists`` in the run)."""
+    import sqlite3
+
+    db = Path("studies/studies.db")
+    if not db.exists():
+        raise FileNotFoundError(db)
+    con = sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True)
+    try:
+        if not con.execute("SELECT 1 FROM studies WHERE study_name = ?", (name,)).fetchone():
+            raise LookupError(name)
+    finally:
+        con.close()
+
+
 def _running_after_one_finished(study_of) -> bool:
     try:
         trials = study_of().trials
@@ -127,6 +144,7 @@ def test_a_killed_trial_is_failed_and_retried_when_the_rerun_starts_at_once(tmp_
     else:
 
         def study_of():
+            _wait_for_study("crash")
             return optuna.load_study(study_name="crash", storage=DEFAULT_DB)
 
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env)
@@ -177,6 +195,7 @@ def test_a_second_process_cannot_fit_the_same_sqlite_study(tmp_path, adult):
         deadline = time.monotonic() + 240
         while True:
             try:
+                _wait_for_study("busy")
                 trials = optuna.load_study(study_name="busy", storage=DEFAULT_DB).trials
             except Exception:  # noqa: BLE001 - not created yet
                 trials = []
