@@ -71,7 +71,7 @@ class ExplainBounds:
 
 def default_seconds(result: Any) -> float:
     """The default explanation budget: 10% of the run's time or 60 s, whichever is larger."""
-    total = float((getattr(result, "timings", None) or {}).get("total", 0.0) or 0.0)
+    total = float(result.timings.get("total", 0.0) or 0.0)
     return max(MIN_SECONDS, RUN_SHARE * total)
 
 
@@ -236,12 +236,12 @@ def explain(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     bounds = (bounds or ExplainBounds(rows=None)).with_(**bound_changes)
-    holdout = getattr(result, "holdout", None)
+    holdout = result.holdout
     if X is None:
         if holdout is None:
             raise ExplainError("pass rows to explain: this result holds no held-out data")
         x = np.asarray(holdout[0])
-        raw = getattr(result, "holdout_raw", None)
+        raw = result.holdout_raw
     else:
         x = result.features.transform(X)
         raw = X

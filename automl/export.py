@@ -108,7 +108,7 @@ def check_rows(result: Any, exporter: Exporter, data: Any) -> tuple[Any, str]:
     """(rows to check the export on, where they come from)."""
     if data is not None:
         return _head(data, CHECK_ROWS), "given rows"
-    if getattr(result, "holdout_raw", None) is not None:
+    if result.holdout_raw is not None:
         return _head(result.holdout_raw, CHECK_ROWS), "held-out rows"
     return exporter.sample(result, CHECK_ROWS, seed=0), "rows drawn from the training reference"
 

@@ -47,7 +47,7 @@ class DriftReport:
 
 def require_reference(result: Any) -> None:
     """Refuse a model without a drift reference, saying why and what to do."""
-    if getattr(result, "drift", None) is None or getattr(result, "profile", None) is None:
+    if result.drift is None or result.profile is None:
         raise DataError(
             f"this model has no drift reference (task {result.task!r}): it was saved before "
             "automl kept one, or its task measures no input statistics; fit it again to "

@@ -10,6 +10,7 @@ when the explanations have ``tokens`` (text), per-feature charts otherwise (tabl
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -85,9 +86,9 @@ def explain_section(
         # SHAP's cost grows with the background (interventional tree SHAP: linearly): a short
         # budget (a fit's short time_budget) explains on a smaller one, as the bounds table says
         bounds = bounds.with_(background=SHORT_BACKGROUND)
-    unit = str(getattr(found, "unit", "row"))
-    count = bounds.examples if bounds.examples is not None else int(getattr(found, "examples", 3))
-    out.update(unit=unit, about=getattr(found, "about", ""))
+    unit = found.unit
+    count = bounds.examples if bounds.examples is not None else found.examples
+    out.update(unit=unit, about=found.about)
     out["bounds"] = _bounds(bounds, seconds, unit, count)
     if result.refit:
         out["refit_note"] = (
@@ -101,32 +102,20 @@ def explain_section(
     order = np.asarray(examples + [i for i in range(len(x)) if i not in chosen])
     if bounds.rows is not None:
         order = order[: max(bounds.rows, len(examples))]
-    raw = _take(getattr(result, "holdout_raw", None), order)
+    raw = _take(result.holdout_raw, order)
     background = sample_rows(x, bounds.background, bounds.seed)
-    shap_exp = _run(
-        found,
-        result,
-        x[order],
-        "shap",
-        background,
-        bounds,
-        started + SHAP_SHARE * seconds,
-        raw,
-        missing,
+    run = functools.partial(
+        _run, found, result, background=background, bounds=bounds, missing=missing
     )
+    shap_exp = run(x[order], "shap", deadline=started + SHAP_SHARE * seconds, raw=raw)
     lime_exp = None
-    if "lime" in getattr(found, "methods", ("lime",)):
+    if "lime" in found.methods:
         lime_deadline = max(started + (SHAP_SHARE + LIME_SHARE) * seconds, time.monotonic() + 1.0)
-        lime_exp = _run(
-            found,
-            result,
+        lime_exp = run(
             x[order[: len(examples)]],
             "lime",
-            background,
-            bounds,
-            lime_deadline,
-            _take(raw, np.arange(len(examples))),
-            missing,
+            deadline=lime_deadline,
+            raw=_take(raw, np.arange(len(examples))),
         )
     else:
         missing.append(("LIME", "the task's explainer does not offer LIME"))
@@ -183,7 +172,19 @@ def _take(raw: Any, order: np.ndarray) -> Any:
     return np.asarray(raw, dtype=object)[order]
 
 
-def _run(found, result, x, method, background, bounds, deadline, raw, missing) -> Any:
+def _run(
+    found: Any,
+    result: Any,
+    x: Any,
+    method: str,
+    *,
+    background: Any,
+    bounds: ExplainBounds,
+    deadline: float,
+    raw: Any,
+    missing: list[tuple[str, str]],
+) -> Any:
+    """One method's explanation of ``x``, or None with the reason added to ``missing``."""
     try:
         exp = found.explain(
             result, x, method=method, background=background, bounds=bounds, deadline=deadline

@@ -234,6 +234,7 @@ def test_ensemble_attributions_are_the_weighted_members():
             for k in (
                 "task",
                 "task_plugin",
+                "holdout_raw",
                 "problem_type",
                 "features",
                 "classes_",
