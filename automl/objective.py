@@ -73,7 +73,14 @@ def train_candidate(
     torch.manual_seed(seed)  # the initial weights too depend on the seed alone
     model = family.build(params, spec)
     options = FitOptions(
-        device, seed, on_epoch, deadline, refit_epochs, reports, score_partial, schedule_epochs
+        device=device,
+        seed=seed,
+        on_epoch=on_epoch,
+        deadline=deadline,
+        refit_epochs=refit_epochs,
+        reports=reports,
+        score_partial=score_partial,
+        schedule_epochs=schedule_epochs,
     )
     split = Split(x_train, y_train, x_valid, y_valid, w_train)
     kind = kinds.of(family)
