@@ -136,6 +136,7 @@ def test_same_seed_same_result_on_cpu(iris_frame):
             verbose=False,
             max_epochs=6,
             device="cpu",
+            refit=False,  # the search and the ensemble's choice are what must repeat
         )
         for _ in range(2)
     ]
