@@ -10,7 +10,9 @@ from sklearn.metrics import roc_auc_score
 
 import automl
 
-FAST = {"n_trials": 4, "verbose": False, "max_epochs": 8}
+# the study is kept (studies/studies.db), but its report is not written here: what these tests
+# check is the search and the result (the default report and model: tests/core/test_user_calls.py)
+FAST = {"n_trials": 4, "verbose": False, "max_epochs": 8, "report": False}
 
 
 def test_dataframe_binary_with_categoricals_and_missing(adult):
