@@ -92,8 +92,10 @@ CRASHING_RUN = """
 import sys
 import automl
 import pandas as pd
-frame = pd.read_csv(sys.argv[1])
-automl.fit(frame, target="class", models=["mlp"], n_trials=4, max_epochs=40,
+# twice the sample: a trial seen running (after its first epoch) is still running when the kill
+# arrives, not finished in between (which left no trial to kill)
+frame = pd.concat([pd.read_csv(sys.argv[1])] * 2, ignore_index=True)
+automl.fit(frame, target="class", models=["mlp"], n_trials=3, max_epochs=40,
            study_name="crash", storage=sys.argv[2] if len(sys.argv) > 2 else None,
            verbose=False, report=False)
 """
@@ -147,20 +149,26 @@ def test_a_killed_trial_is_failed_and_retried_when_the_rerun_starts_at_once(tmp_
             _wait_for_study("crash")
             return optuna.load_study(study_name="crash", storage=DEFAULT_DB)
 
-    proc = subprocess.Popen(argv, cwd=tmp_path, env=env)
-    deadline = time.monotonic() + 240
-    try:
-        while not _running_after_one_finished(study_of):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail("the run never reached a running trial after a finished one")
-            time.sleep(0.3)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    before = {t.number: (t.state.name, t.value) for t in study_of().trials}
-    killed = max(n for n, (state, _) in before.items() if state == "RUNNING")
+    for _attempt in range(3):  # a kill that lands between two trials kills none: run again
+        proc = subprocess.Popen(argv, cwd=tmp_path, env=env)
+        deadline = time.monotonic() + 240
+        try:
+            while not _running_after_one_finished(study_of):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("the run never reached a running trial after a finished one")
+                time.sleep(0.3)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        before = {t.number: (t.state.name, t.value) for t in study_of().trials}
+        running = [n for n, (state, _) in before.items() if state == "RUNNING"]
+        if running:
+            break
+    else:
+        pytest.fail("three kills in a row landed between trials")
+    killed = max(running)
     out = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     after = study_of().trials
