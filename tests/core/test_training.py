@@ -36,18 +36,20 @@ def _net(n_out=3):
     return torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.ReLU(), torch.nn.Linear(32, n_out))
 
 
+def _train(split, params, **options):
+    """train_torch on a (possibly altered) iris split: a fresh net, multiclass, three outputs."""
+    xt, yt, xv, yv = split
+    return train_torch(
+        _net(), params, xt, yt, xv, yv, problem_type="multiclass", n_outputs=3, **options
+    )
+
+
 def test_learns_and_keeps_best_epoch(iris_split):
     xt, yt, xv, yv = iris_split
     seen = []
-    out = train_torch(
-        _net(),
+    out = _train(
+        (xt, yt, xv, yv),
         PARAMS,
-        xt,
-        yt,
-        xv,
-        yv,
-        problem_type="multiclass",
-        n_outputs=3,
         metric=METRICS["accuracy"],
         max_epochs=30,
         device="cpu",
@@ -66,15 +68,9 @@ def test_same_seed_same_result(iris_split):
     for _ in range(2):
         torch.manual_seed(3)
         runs.append(
-            train_torch(
-                _net(),
+            _train(
+                (xt, yt, xv, yv),
                 PARAMS,
-                xt,
-                yt,
-                xv,
-                yv,
-                problem_type="multiclass",
-                n_outputs=3,
                 metric=METRICS["log_loss"],
                 max_epochs=5,
                 device="cpu",
@@ -111,15 +107,9 @@ def test_non_finite_loss_raises(iris_split):
     xt = xt.copy()
     xt[0, 0] = np.nan
     with pytest.raises(NonFiniteLoss, match="epoch 1"):
-        train_torch(
-            _net(),
+        _train(
+            (xt, yt, xv, yv),
             PARAMS,
-            xt,
-            yt,
-            xv,
-            yv,
-            problem_type="multiclass",
-            n_outputs=3,
             metric=METRICS["accuracy"],
             max_epochs=3,
             device="cpu",
@@ -128,30 +118,18 @@ def test_non_finite_loss_raises(iris_split):
 
 def test_early_stopping_and_deadline(iris_split):
     xt, yt, xv, yv = iris_split
-    out = train_torch(
-        _net(),
+    out = _train(
+        (xt, yt, xv, yv),
         {**PARAMS, "lr": 1e-9},
-        xt,
-        yt,
-        xv,
-        yv,
-        problem_type="multiclass",
-        n_outputs=3,
         metric=METRICS["accuracy"],
         max_epochs=100,
         device="cpu",
         patience=3,
     )
     assert out.stopped_by == "early_stopping" and out.epochs_run < 10
-    out = train_torch(
-        _net(),
+    out = _train(
+        (xt, yt, xv, yv),
         PARAMS,
-        xt,
-        yt,
-        xv,
-        yv,
-        problem_type="multiclass",
-        n_outputs=3,
         metric=METRICS["accuracy"],
         max_epochs=100,
         device="cpu",
@@ -189,15 +167,9 @@ def test_device_resolution():
 def test_lr_schedules_and_label_smoothing_train(iris_split, schedule):
     xt, yt, xv, yv = iris_split
     params = {**PARAMS, "lr_schedule": schedule, "label_smoothing": 0.1}
-    out = train_torch(
-        _net(),
+    out = _train(
+        (xt, yt, xv, yv),
         params,
-        xt,
-        yt,
-        xv,
-        yv,
-        problem_type="multiclass",
-        n_outputs=3,
         metric=METRICS["accuracy"],
         max_epochs=12,
         device="cpu",
