@@ -28,6 +28,7 @@ from automl.onnx_parts import (
     to_all_classes,
     torch_to_onnx,
 )
+from automl_tabular.interactions import DIFFERENCE, RATIO, SUM, PairwiseFeatures
 from automl_tabular.preprocessing import (
     MISSING,
     TabularPreprocessor,
@@ -144,8 +145,6 @@ class TabularExporter(Exporter):
             featurizer, predictor = predictor.featurizer, predictor.inner
         pairs = None
         if featurizer is not None:
-            from automl_tabular.interactions import PairwiseFeatures
-
             if not isinstance(featurizer, PairwiseFeatures):
                 raise ExportError(
                     f"member {index} ({member.family.name}) uses the featurizer "
@@ -226,8 +225,8 @@ def _rename_input(model: Any, old: str, new: str | None) -> Any:
 # -- pair columns ----------------------------------------------------------------------------
 def pair_columns_graph(featurizer: Any, source: str | None, width: int) -> Any:
     """``PairwiseFeatures.transform``: each continuous column read back through the inverse
-    quantile transform (snapped to a knot within 1e-6, as ``_from_quantiles`` does), then the
-    sums and differences of every pair, appended to the input."""
+    quantile transform (snapped to a knot within 1e-6, as ``_from_quantiles`` does), then its
+    pair columns (sums, differences, ratios), appended to the input."""
     from onnx import TensorProto, helper
 
     g = GraphBuilder("pairs__")
@@ -248,15 +247,20 @@ def pair_columns_graph(featurizer: Any, source: str | None, width: int) -> Any:
         knot = g.op("Unsqueeze", [knot, g.const([1], np.int64)])
         raws.append(g.op("Where", [on_knot, knot, values]))
     raw = g.op("Concat", raws, axis=1)
-    i, j = np.triu_indices(len(raws), k=1)
-    a = g.op("Gather", [raw, g.const(i, np.int64)], axis=1)
-    b = g.op("Gather", [raw, g.const(j, np.int64)], axis=1)
-    parts = [g.op("Add", [a, b])] if featurizer.sums else []
-    parts.append(g.op("Sub", [a, b]))
+    parts = []
+    for op in (SUM, DIFFERENCE, RATIO):  # PairwiseFeatures' ops are grouped by operation
+        ops = featurizer.ops[featurizer.ops[:, 0] == op]
+        if len(ops):
+            a = g.op("Gather", [raw, g.const(ops[:, 1], np.int64)], axis=1)
+            b = g.op("Gather", [raw, g.const(ops[:, 2], np.int64)], axis=1)
+            parts.append(g.op({SUM: "Add", DIFFERENCE: "Sub", RATIO: "Div"}[op], [a, b]))
     new = g.op("Concat", parts, axis=1) if len(parts) > 1 else parts[0]
+    grouped = np.argsort(featurizer.ops[:, 0], kind="stable")
+    if np.any(grouped != np.arange(len(grouped))):  # back to the featurizer's column order
+        new = g.op("Gather", [new, g.const(np.argsort(grouped), np.int64)], axis=1)
     new = g.op("Cast", [new], to=TensorProto.FLOAT)
     g.nodes.append(helper.make_node("Concat", [x, new], ["with_pairs"], axis=1))
-    total = width + len(i) * len(parts)
+    total = width + len(featurizer.ops)
     return model_of(
         g.nodes,
         [helper.make_tensor_value_info(x, TensorProto.FLOAT, [None, width])],

@@ -92,3 +92,80 @@ def test_a_pairs_forest_is_explained_by_tree_shap_on_its_input_columns(tmp_path)
     np.testing.assert_allclose(
         exp.base_values + exp.values.sum(axis=1), result.predict(x.iloc[:6]), rtol=1e-3
     )
+
+
+def _ratio_frame(n=600):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "rooms": rng.uniform(50, 500, n),
+            "people": rng.uniform(20, 400, n),
+            "east": rng.normal(0, 3, n),
+            "north": rng.normal(0, 3, n),
+            "kind": rng.choice(["a", "b"], n),
+        }
+    )
+    target = np.log(frame.rooms / frame.people) + np.tanh(frame.east - frame.north)
+    return frame, pd.Series(target + rng.normal(0, 0.05, n), name="value")
+
+
+def test_screened_pairs_keep_the_informative_sums_differences_and_ratios():
+    from automl_tabular.interactions import DIFFERENCE, RATIO, SUM, ScreenedPairs
+    from automl_tabular.preprocessing import TabularPreprocessor
+
+    frame, y = _ratio_frame()
+    pre = TabularPreprocessor().fit(frame)
+    x = pre.transform(frame)
+    features = ScreenedPairs(pre, regression=True)
+    # candidates: 6 pairs' sums and differences, and the ratio of the one positive pair
+    assert len(features.ops) == 13 and (features.ops[:, 0] == RATIO).sum() == 1
+    features.fit(x, y.to_numpy())
+    kept = {tuple(op) for op in features.ops.tolist()}
+    assert len(kept) == 4  # as many as there are continuous columns
+    assert (RATIO, 0, 1) in kept and (DIFFERENCE, 2, 3) in kept  # rooms/people, east - north
+    assert list(features.ops[:, 0]) == sorted(features.ops[:, 0])  # grouped: sums, then ...
+    out = features.transform(x)
+    r, p, e, nn = (frame[c].to_numpy() for c in ("rooms", "people", "east", "north"))
+    columns = {(RATIO, 0, 1): r / p, (DIFFERENCE, 2, 3): e - nn, (SUM, 2, 3): e + nn}
+    for k, op in enumerate(features.ops.tolist()):
+        if tuple(op) in columns:
+            got = out[:, x.shape[1] + k]
+            np.testing.assert_allclose(got, columns[tuple(op)], rtol=1e-3, atol=0.05)
+    again = ScreenedPairs.from_state(features.get_state())
+    np.testing.assert_array_equal(again.transform(x), out)
+    folded = features.fold(np.ones((2, out.shape[1])))
+    np.testing.assert_allclose(folded.sum(axis=1), out.shape[1])
+
+
+def test_a_state_saved_before_the_operations_were_listed_still_loads():
+    from automl_tabular.interactions import PairwiseFeatures
+    from automl_tabular.preprocessing import TabularPreprocessor
+
+    frame = _pairs_frame()
+    pre = TabularPreprocessor().fit(frame)
+    x = pre.transform(frame)
+    for sums in (True, False):
+        now = PairwiseFeatures(pre, sums=sums)
+        state = {k: v for k, v in now.get_state().items() if k != "ops"} | {"sums": sums}
+        np.testing.assert_array_equal(
+            PairwiseFeatures.from_state(state).transform(x), now.transform(x)
+        )
+
+
+def test_a_screened_hist_gb_saves_loads_exports_and_is_explained(tmp_path):
+    frame, y = _ratio_frame()
+    # hist_gb's two starting configurations: the default, then the finer one on screened pairs,
+    # which the ratio and difference in the target make the better
+    result = automl.fit(
+        (frame, y), n_trials=2, models=["hist_gb"], cv_folds=0, ensemble=False, **FAST
+    )
+    assert result.best_params["hist_gb.pair_columns"] == "screened"
+    again = automl.load(result.save(str(tmp_path / "model")))
+    np.testing.assert_allclose(again.predict(frame.iloc[:50]), result.predict(frame.iloc[:50]))
+    meta = result.export(str(tmp_path / "m.onnx"))
+    assert meta["check"]["passed"], meta["check"]
+    exp = explain(result, frame.iloc[:4], method="shap")
+    assert "pair columns split" in exp.algorithm and exp.values.shape == (4, frame.shape[1])
+    np.testing.assert_allclose(
+        exp.base_values + exp.values.sum(axis=1), result.predict(frame.iloc[:4]), rtol=1e-3
+    )
