@@ -421,7 +421,7 @@ def _search(
             top = search.top_trials(study, TIEBREAK, ENSEMBLE_PLAN if settings.ensemble else 1)
             if top:
                 costs = [refit_estimate(t, session.data) for t in top]
-                budget.plan_refit(sum(costs), best_only=costs[0])
+                budget.plan_refit(costs)
 
         callbacks.insert(0, plan)
     return search.run(

@@ -82,19 +82,21 @@ class Budget:
             return None
         return self.left() - SAVE_SECONDS - REPORT_OVERHEAD
 
-    def plan_refit(self, seconds: float, best_only: float | None = None) -> None:
-        """Keep ``seconds`` (the refit of what the search would return now, estimated: the
-        best trials an ensemble may take) free after the search, when it is within
-        ``MAX_REFIT_SHARE`` of the budget; else ``best_only`` (the best trial's refit) when
-        that is; else plan none (the trial models are returned)."""
+    def plan_refit(self, costs: list[float]) -> None:
+        """Keep free after the search the refits of the best trials (``costs``, best first: what
+        an ensemble would take), as many of them from the first as fit in ``MAX_REFIT_SHARE``
+        of the budget with their margin; none when not even the best trial's does (its trial
+        model is returned). The refit after the search refits the members of most weight
+        whose refits fit, so a plan for the first few is not wasted when the ensemble takes
+        more."""
         if self.seconds is None:
             return
-        cap = MAX_REFIT_SHARE * self.seconds
-        for wanted in (seconds, best_only):
-            if wanted is not None and REFIT_MARGIN * wanted <= cap:
-                self.refit_planned = REFIT_MARGIN * wanted
-                return
-        self.refit_planned = 0.0
+        cap, planned = MAX_REFIT_SHARE * self.seconds, 0.0
+        for cost in costs:
+            if REFIT_MARGIN * (planned + cost) > cap:
+                break
+            planned += cost
+        self.refit_planned = REFIT_MARGIN * planned
 
     def refit_fits(self, seconds: float) -> bool:
         """Whether a refit estimated at ``seconds`` still fits before report and saving."""

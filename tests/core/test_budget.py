@@ -160,12 +160,14 @@ def test_budget_plans_refit_report_and_saving():
     b = Budget(100.0)
     assert b.report_seconds == pytest.approx(14.0)  # 4 s + 10% of the budget
     before = b.search_deadline()
-    b.plan_refit(20.0)  # 25 s with its margin: within 35 s
+    b.plan_refit([20.0])  # 25 s with its margin: within 35 s
     assert b.refit_planned == pytest.approx(25.0)
     assert b.search_deadline() == pytest.approx(before - 25.0)
-    b.plan_refit(40.0, best_only=10.0)  # an ensemble's 50 s is too much: the best trial's
+    b.plan_refit([10.0, 15.0, 15.0])  # all three's 50 s is too much: the first two's 31.25 s
+    assert b.refit_planned == pytest.approx(31.25)
+    b.plan_refit([10.0, 30.0, 1.0])  # the second does not fit: the first only (no skipping)
     assert b.refit_planned == pytest.approx(12.5)
-    b.plan_refit(40.0)  # 50 s: more than 35% of the budget, not planned (trial models)
+    b.plan_refit([40.0, 1.0])  # 50 s: more than 35% of the budget, not planned (trial models)
     assert b.refit_planned == 0.0
     assert b.refit_fits(10.0) and not b.refit_fits(200.0)
     assert Budget(None).search_deadline() is None and Budget(None).refit_fits(1e9)
