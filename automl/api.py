@@ -15,7 +15,13 @@ from automl.budget import Budget
 from automl.crossval import describe_validation, family_folds
 from automl.dispatch import as_pair, check_iterable_input, choose_task
 from automl.errors import DataError, ParameterError, PluginError
-from automl.final import best_trial, enqueue_defaults, final_members, refit_estimate
+from automl.final import (
+    best_trial,
+    chosen_members,
+    enqueue_defaults,
+    final_members,
+    refit_estimate,
+)
 from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
 from automl.result import FittedResult, combined
@@ -190,8 +196,6 @@ def fit(
     return result
 
 
-# an ensemble is planned for as the refit of this many best trials (it usually takes a few)
-ENSEMBLE_PLAN = 5
 MIN_EXPLAIN_SECONDS = 1.0  # less than this left: the report leaves its explanations out
 
 
@@ -400,8 +404,9 @@ def _search(
     count_existing: bool,
 ) -> tuple[float, int]:
     """Seconds spent and trials this process finished. The search ends in time for what comes
-    after it: after every trial the refit of the best trial so far is planned from that
-    trial's measured training time (``automl.budget``), which moves the search's deadline."""
+    after it: after every trial the refit of what the search would return now (the best trial,
+    or the greedy ensemble of the trials so far, members of most weight first) is planned from
+    their measured training times (``automl.budget``), which moves the search's deadline."""
     settings = session.settings
     objective = make_objective(
         session.data,
@@ -418,10 +423,20 @@ def _search(
     if settings.refit and budget.seconds is not None:
 
         def plan(study: Any, _trial: Any) -> None:
-            top = search.top_trials(study, TIEBREAK, ENSEMBLE_PLAN if settings.ensemble else 1)
-            if top:
-                costs = [refit_estimate(t, session.data) for t in top]
-                budget.plan_refit(costs)
+            best = search.best_trial(study, TIEBREAK)
+            if best is None or records.number is None:
+                return
+            chosen, _ = chosen_members(
+                study,
+                best,
+                records,
+                session.metric,
+                refit=True,
+                ensemble=settings.ensemble,
+                ensemble_size=settings.ensemble_size,
+            )
+            by_weight = sorted(chosen, key=lambda c: -c[1])  # the order partial refits take
+            budget.plan_refit([refit_estimate(t, session.data) for t, _ in by_weight])
 
         callbacks.insert(0, plan)
     return search.run(

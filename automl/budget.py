@@ -3,10 +3,11 @@
 ``time_budget`` bounds the wall time of the call: input checks, preprocessing, search, refit,
 ensemble, report (explanations included) and saving. The search plans for what comes after it:
 the report's share (``REPORT_BASE`` seconds and ``REPORT_SHARE`` of the budget), saving,
-and the refit of the best trial as its measured training time predicts it (at most
-``MAX_REFIT_SHARE`` of the budget: a refit that would cost more is not planned, and the
-trained trial models are returned instead). The search deadline is recomputed after every
-trial, so a cheap best model leaves more time to search and a costly one less.
+and the refit of what the search would return now (the best trial, or the greedy ensemble of
+the trials so far) as their measured training times predict it: the members of most weight
+first, as many as fit in ``MAX_REFIT_SHARE`` of the budget (the others, or all when not even
+the first fits, keep their trained trial models). The search deadline is recomputed after
+every trial, so cheap chosen models leave more time to search and costly ones less.
 """
 
 from __future__ import annotations

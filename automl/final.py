@@ -100,6 +100,34 @@ def _refits_that_fit(
     )
 
 
+def chosen_members(
+    study: Any,
+    best: Any,
+    records: SearchRecords,
+    metric: metrics.Metric,
+    *,
+    refit: bool,
+    ensemble: bool,
+    ensemble_size: tuple[int, int] = (12, 25),
+) -> tuple[list[tuple[Any, int]], float]:
+    """The trials the search would return now, with their weights (in trial order), and their
+    validation score: a greedy ensemble when it beats the best trial, else the best trial."""
+    weights, ensemble_score = ({}, metric.worst)
+    kept = records.models
+    if ensemble and len(records.outputs) > 1 and (refit or len(kept) > 1):
+        top_k, rounds = ensemble_size
+        outputs = records.outputs
+        if not refit:  # an ensemble of trial models: of those kept in memory
+            outputs = {n: o for n, o in outputs.items() if n in kept}
+        weights, ensemble_score = select_ensemble(
+            outputs, records.y, metric.weighted(records.w), top_k=top_k, rounds=rounds
+        )
+    if len(weights) > 1 and metric.better(ensemble_score, best.value):
+        by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+        return [(by_number[n], w) for n, w in sorted(weights.items())], ensemble_score
+    return [(best, 1)], best.value
+
+
 def final_members(
     registry: Registry,
     study: Any,
@@ -125,22 +153,10 @@ def final_members(
     training split, as the search scored them) are returned, and the words say so. A torch
     refit that the deadline stops anyway is dropped for its trial model the same way."""
     budget = budget or Budget(None)
-    weights, ensemble_score = ({}, metric.worst)
     kept = records.models
-    if ensemble and len(records.outputs) > 1 and (refit or len(kept) > 1):
-        top_k, rounds = ensemble_size
-        outputs = records.outputs
-        if not refit:  # an ensemble of trial models: of those kept in memory
-            outputs = {n: o for n, o in outputs.items() if n in kept}
-        weights, ensemble_score = select_ensemble(
-            outputs, records.y, metric.weighted(records.w), top_k=top_k, rounds=rounds
-        )
-    if len(weights) > 1 and metric.better(ensemble_score, best.value):
-        by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
-        chosen = [(by_number[n], w) for n, w in sorted(weights.items())]
-        score = ensemble_score
-    else:
-        chosen, score = [(best, 1)], best.value
+    chosen, score = chosen_members(
+        study, best, records, metric, refit=refit, ensemble=ensemble, ensemble_size=ensemble_size
+    )
     refit_note = "not asked (refit=False): the trial model(s) trained on the training split"
     to_refit: set[int] = set()
     if refit:
