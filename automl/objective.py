@@ -315,6 +315,8 @@ def make_objective(
         if outcome.schedule_epochs is not None:
             trial.set_user_attr("schedule_epochs", outcome.schedule_epochs)
         trial.set_user_attr("train_seconds", round(outcome.seconds, 3))
+        if outcome.grown_share < 1.0:  # a forest cut short: its refit grows all its trees
+            trial.set_user_attr("grown_share", round(outcome.grown_share, 4))
         if outcome.batches:  # a refit's time is planned per batch (a trial may end mid-epoch)
             trial.set_user_attr("train_batches", outcome.batches)
             trial.set_user_attr("batches_per_epoch", outcome.batches_per_epoch)
@@ -352,7 +354,9 @@ def _rows_that_fit(
     Stoppable fits (torch, forests, boosting) always get all rows."""
     if run.deadline is None or n_folds:
         return None, ""
-    if kinds.of(run.family).stoppable(run.family, run.family.build(run.params, data.spec)):
+    # a torch family is stoppable without being built (a text network's spec needs the
+    # vocabulary its featurizer learns in training)
+    if kinds.of(run.family).stoppable(run.family, lambda: run.family.build(run.params, data.spec)):
         return None, ""
     left = run.deadline - time.monotonic()
     expected = records.expected_seconds(run.family.name, data.n_train)

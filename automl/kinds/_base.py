@@ -78,9 +78,11 @@ class ModelKind(ABC):
     def check_build(self, model: Any) -> str | None:
         """What is wrong with a family's built model for this kind (None: nothing)."""
 
-    def stoppable(self, family: ModelFamily, model: Any) -> bool:
+    def stoppable(self, family: ModelFamily, build: Callable[[], Any]) -> bool:
         """Whether a fit stops near a deadline keeping what it trained (else it is planned
-        from its expected cost, on a subsample of a large table first)."""
+        from its expected cost, on a subsample of a large table first). ``build()`` gives the
+        model when the answer depends on it (it is built on the task's data spec: a family
+        whose featurizer changes the spec, a text network's vocabulary, must not need it)."""
         return True
 
     def out_of_memory(self, exc: BaseException) -> bool:

@@ -43,10 +43,10 @@ class SklearnKind(ModelKind):
     def check_build(self, model) -> str | None:
         return None if hasattr(model, "fit") else "has no fit()"
 
-    def stoppable(self, family, model) -> bool:
+    def stoppable(self, family, build) -> bool:
         from automl.training import sklearn_growth
 
-        return (family.growth or sklearn_growth(model)) is not None
+        return (family.growth or sklearn_growth(build())) is not None
 
     def nbytes(self, predictor) -> int:
         return object_nbytes(predictor.estimator)

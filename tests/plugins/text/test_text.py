@@ -100,6 +100,16 @@ def test_each_family_trains_saves_loads_and_predicts(family, small, tmp_path):
     assert list(loaded.predict(PROBE)) == list(result.predict(PROBE))
 
 
+def test_networks_train_under_a_time_budget(small):
+    """Under a budget, each trial is first asked whether its fit can be stopped: a text
+    network must not be built for that before its featurizer has learnt the vocabulary (every
+    network trial failed with KeyError 'n_ids' between 4f2f0b3 and this test)."""
+    kw = {**QUICK, "refit": False, "report": False, "n_trials": 2}
+    result = automl.fit(small, target="label", models=["fasttext", "cnn"], time_budget=60, **kw)
+    states = {t.params["model"]: t.state.name for t in result.study.trials}
+    assert states == {"fasttext": "COMPLETE", "cnn": "COMPLETE"}
+
+
 def test_starting_configurations_come_before_the_sampler(small):
     """TF-IDF's default and its further starting configurations run first, then the next
     family's default; an n_trials below the number of starting configurations keeps one per
