@@ -53,7 +53,8 @@ def best_trial(study: Any) -> Any:
 def refit_estimate(trial: Any, data: TaskData) -> float:
     """Seconds the refit of ``trial`` on train+valid is expected to take, from its own training
     time: per fit (a cross-validated trial reports the sum of its folds), for the epochs the
-    refit trains (its best epoch, of those it ran), on the refit's rows."""
+    refit trains (its best epoch, of those it ran) or the trees it grows (all, where the
+    deadline let the trial grow a share of them), on the refit's rows."""
     attrs = trial.user_attrs
     seconds = float(attrs.get("train_seconds", 0.0) or 0.0)
     fits = max(1, len(attrs.get("fold_scores") or ()))
@@ -63,8 +64,8 @@ def refit_estimate(trial: Any, data: TaskData) -> float:
     batches, per_epoch = attrs.get("train_batches"), attrs.get("batches_per_epoch")
     if batches and per_epoch:  # torch: per batch, for best_epoch whole epochs
         per_fit = seconds / fits / batches * per_epoch * epochs
-    else:
-        per_fit = seconds / fits * epochs / run
+    else:  # a forest the deadline cut short grows all its trees in the refit
+        per_fit = seconds / fits * epochs / run / float(attrs.get("grown_share", 1.0) or 1.0)
     return refit_seconds(per_fit, rows, data.n_train + data.n_valid)
 
 

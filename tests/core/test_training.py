@@ -221,6 +221,26 @@ def test_a_forest_stops_growing_at_the_deadline_and_keeps_its_trees(iris_split):
         == f"time budget reached: {TREE_CHUNK} of {4 * TREE_CHUNK} trees grown (a refit grows all)"
     )
     assert late.score > 0.8
+    assert late.grown_share == 0.25  # its refit, growing all the trees, is planned 4x longer
+
+
+def test_a_forest_does_not_start_a_chunk_that_would_end_past_the_deadline(iris_split):
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    class _SlowForest(ExtraTreesClassifier):
+        def fit(self, x, y, sample_weight=None):
+            time.sleep(0.3)  # every chunk takes at least 0.3 s
+            return super().fit(x, y, sample_weight=sample_weight)
+
+    x_train, y_train, x_valid, y_valid = iris_split
+    kw = {"problem_type": "multiclass", "n_outputs": 3, "metric": METRICS["accuracy"]}
+    forest = _SlowForest(n_estimators=4 * TREE_CHUNK, random_state=3, n_jobs=1)
+    # the first chunk ends at 0.3 s or later; a second would end past the deadline at 0.45 s
+    out = train_sklearn(
+        forest, x_train, y_train, x_valid, y_valid, **kw, deadline=time.monotonic() + 0.45
+    )
+    assert len(out.predictor.estimator.estimators_) == TREE_CHUNK
+    assert out.stopped_by == "time_budget" and out.grown_share == 0.25
 
 
 def test_gradient_boosting_stops_near_the_deadline_and_otherwise_matches_one_fit():
