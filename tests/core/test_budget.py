@@ -160,13 +160,13 @@ def test_budget_plans_refit_report_and_saving():
     b = Budget(100.0)
     assert b.report_seconds == pytest.approx(14.0)  # 4 s + 10% of the budget
     before = b.search_deadline()
-    b.plan_refit([20.0])  # 25 s with its margin: within 35 s
-    assert b.refit_planned == pytest.approx(25.0)
-    assert b.search_deadline() == pytest.approx(before - 25.0)
+    b.plan_refit([20.0])  # 25 s with its margin, and 1 s of slack: within 35 s
+    assert b.refit_planned == pytest.approx(26.0)
+    assert b.search_deadline() == pytest.approx(before - 26.0)
     b.plan_refit([10.0, 15.0, 15.0])  # all three's 50 s is too much: the first two's 31.25 s
-    assert b.refit_planned == pytest.approx(31.25)
+    assert b.refit_planned == pytest.approx(32.25)
     b.plan_refit([10.0, 30.0, 1.0])  # the second does not fit: the first only (no skipping)
-    assert b.refit_planned == pytest.approx(12.5)
+    assert b.refit_planned == pytest.approx(13.5)
     b.plan_refit([40.0, 1.0])  # 50 s: more than 35% of the budget, not planned (trial models)
     assert b.refit_planned == 0.0
     assert b.refit_fits(10.0) and not b.refit_fits(200.0)
@@ -257,6 +257,11 @@ def test_a_refit_is_planned_from_the_trial_s_own_pace():
     folds = {"train_seconds": 5.0, "fold_scores": [0.9] * 5, "rows_trained": 640}
     assert refit_estimate(types.SimpleNamespace(user_attrs=folds), data) == pytest.approx(
         1.0 * 1000 / 640
+    )
+    # a forest the deadline let grow 50 of its 400 trees: the refit grows all 400
+    cut = {"train_seconds": 2.0, "rows_trained": 800, "grown_share": 0.125}
+    assert refit_estimate(types.SimpleNamespace(user_attrs=cut), data) == pytest.approx(
+        2.0 * 8 * 1000 / 800
     )
 
 
