@@ -424,7 +424,10 @@ def _search(
 
         def plan(study: Any, _trial: Any) -> None:
             best = search.best_trial(study, TIEBREAK)
-            if best is None or records.number is None:
+            if best is None:
+                return
+            if records.number is None:  # a resumed study: no trial of this process finished
+                budget.plan_refit([refit_estimate(best, session.data)])
                 return
             chosen, _ = chosen_members(
                 study,

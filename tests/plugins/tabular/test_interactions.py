@@ -153,9 +153,18 @@ def test_a_state_saved_before_the_operations_were_listed_still_loads():
 
 
 def test_a_screened_hist_gb_saves_loads_exports_and_is_explained(tmp_path):
-    frame, y = _ratio_frame()
-    # hist_gb's two starting configurations: the default, then the finer one on screened pairs,
-    # which the ratio and difference in the target make the better
+    from automl_tabular.families import HistGradientBoostingFamily
+    from automl_tabular.preprocessing import TabularPreprocessor
+
+    small, _ = _ratio_frame()
+    features = TabularPreprocessor().fit(small)
+    family = HistGradientBoostingFamily()
+    assert family.more_defaults(SimpleNamespace(features=features, n_train=600)) == []
+    second = family.more_defaults(SimpleNamespace(features=features, n_train=5000))
+    assert [p["hist_gb.pair_columns"] for p in second] == ["screened"]
+    # hist_gb's two starting configurations (5,000 training rows or more): the default, then
+    # the finer one on screened pairs, which the ratio and difference in the target make better
+    frame, y = _ratio_frame(6500)
     result = automl.fit(
         (frame, y), n_trials=2, models=["hist_gb"], cv_folds=0, ensemble=False, **FAST
     )
