@@ -19,13 +19,18 @@ from automl_tabular.shap_explainers import (
 )
 
 TREE_PROBA = ("RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier")
-TREE_MARGIN = ("HistGradientBoostingClassifier", "GradientBoostingClassifier")
+TREE_MARGIN = (
+    "HistGradientBoostingClassifier",
+    "GradientBoostingClassifier",
+    "CatBoostClassifier",
+)
 TREE_REGRESSORS = (
     "RandomForestRegressor",
     "ExtraTreesRegressor",
     "DecisionTreeRegressor",
     "HistGradientBoostingRegressor",
     "GradientBoostingRegressor",
+    "CatBoostRegressor",
 )
 
 

@@ -7,8 +7,8 @@ transform as a sum of clipped linear pieces, standardisation; one-hot and ordina
 ``ai.onnx.ml`` OneHotEncoder / LabelEncoder), so it computes what ``TabularPreprocessor`` does in
 double precision and casts to float32 as it does. Date columns are refused (ONNX parses no
 dates). Members: pair columns (their inverse quantile transform, knot snapping included),
-HistGradientBoosting (written here: skl2onnx 1.20 fails on scikit-learn 1.9's trees), forests
-and linear models (skl2onnx), the MLP (torch's exporter).
+HistGradientBoosting (written here: skl2onnx 1.20 fails on scikit-learn 1.9's trees), CatBoost
+(its own ONNX writer), forests and linear models (skl2onnx), the MLP (torch's exporter).
 """
 
 from __future__ import annotations
@@ -169,6 +169,8 @@ class TabularExporter(Exporter):
             est = predictor.estimator
             if type(est).__name__.startswith("HistGradientBoosting"):
                 model = hist_gb_graph(est, name, width, regression)
+            elif type(est).__name__.startswith("CatBoost"):
+                model = catboost_graph(est, name, width, regression)
             else:
                 model = sklearn_to_onnx(est, name, width, regression=regression)
             if not regression:
@@ -270,6 +272,40 @@ def pair_columns_graph(featurizer: Any, source: str | None, width: int) -> Any:
 
 
 # -- histogram gradient boosting -------------------------------------------------------------
+def catboost_graph(est: Any, name: str, width: int, regression: bool) -> Any:
+    """A fitted CatBoost model through CatBoost's own ONNX writer (an ``ai.onnx.ml`` tree
+    ensemble), its input renamed to ``name`` and its one output the probabilities as a
+    tensor (the writer's ZipMap, a list of dictionaries, taken off) or the values (n, 1)."""
+    import tempfile
+    from pathlib import Path
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    from automl.onnx_parts import only_output
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = str(Path(folder) / "catboost.onnx")
+        est.save_model(path, format="onnx")
+        model = onnx.load(path)
+    graph = model.graph
+    old = graph.input[0].name
+    for node in graph.node:
+        node.input[:] = [name if x == old else x for x in node.input]
+    del graph.input[:]
+    graph.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, width]))
+    if regression:
+        out = graph.output[0].name
+        graph.node.append(helper.make_node("Reshape", [out, "cb_shape"], ["cb_value"]))
+        graph.initializer.append(helper.make_tensor("cb_shape", TensorProto.INT64, [2], [-1, 1]))
+        keep, width_out = "cb_value", 1
+    else:
+        zipmap = next(n for n in graph.node if n.op_type == "ZipMap")
+        keep, width_out = zipmap.input[0], len(est.classes_)
+    graph.output.append(helper.make_tensor_value_info(keep, TensorProto.FLOAT, [None, width_out]))
+    return only_output(model, keep)
+
+
 def hist_gb_graph(est: Any, name: str, width: int, regression: bool) -> Any:
     """A fitted HistGradientBoosting model as an ``ai.onnx.ml`` TreeEnsembleRegressor (the raw
     scores), then the link: identity, sigmoid (binary) or softmax. Thresholds are rounded down

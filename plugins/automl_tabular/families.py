@@ -8,6 +8,7 @@ from typing import Any
 from automl import space
 from automl.task import DataSpec, Featurizer, ModelFamily, TaskData
 from automl_tabular import interactions
+from automl_tabular.catboost_kind import CatBoostKind, estimator_class
 
 N_JOBS = None  # joblib's: the cores fit(n_jobs=...) gives (automl.threads)
 SCREENED_MIN_ROWS = 5000  # hist_gb's screened starting configuration (more_defaults)
@@ -166,6 +167,50 @@ class HistGradientBoostingFamily(_TreeFamily):
         }
 
 
+class CatBoostFamily(_TreeFamily):
+    """CatBoost: gradient boosting of symmetric (oblivious) trees with ordered boosting, a
+    strong default on small and mid-sized tables. Its default configuration is CatBoost's own
+    (1,000 iterations at the learning rate CatBoost derives from the rows and iterations:
+    0.009 on credit-g's 750 training rows). Each family's default on credit-g's 75/25 splits of
+    seeds 0-7 (``studies/probe_families.py``): test accuracy 0.7665 on average, random forest
+    0.7575, extra trees 0.7525, logistic regression 0.7500, hist_gb 0.7470."""
+
+    name = "catboost"
+    task = "tabular"
+    kind = CatBoostKind()
+
+    def suggest(self, trial, data: TaskData) -> None:
+        trial.suggest_int("catboost.iterations", 200, 2000, step=100)
+        if not trial.suggest_categorical("catboost.learning_rate_auto", (True, False)):
+            trial.suggest_float("catboost.learning_rate", 0.01, 0.3, log=True)
+        trial.suggest_int("catboost.depth", 4, 8)
+        trial.suggest_float("catboost.l2_leaf_reg", 1.0, 30.0, log=True)
+        self.suggest_pairs(trial, data)
+
+    def build(self, params: dict[str, Any], spec: DataSpec):
+        chosen = {}
+        if not params.get("catboost.learning_rate_auto", True):
+            chosen["learning_rate"] = params["catboost.learning_rate"]
+        return estimator_class(spec.problem_type)(
+            iterations=params["catboost.iterations"],
+            depth=params["catboost.depth"],
+            l2_leaf_reg=params["catboost.l2_leaf_reg"],
+            random_seed=0,
+            verbose=False,
+            allow_writing_files=False,  # no catboost_info/ folder in the user's directory
+            **chosen,
+        )
+
+    def default_params(self, data: TaskData) -> dict[str, Any]:
+        return {
+            "catboost.iterations": 1000,
+            "catboost.learning_rate_auto": True,
+            "catboost.depth": 6,
+            "catboost.l2_leaf_reg": 3.0,
+            **self.default_pairs(data),
+        }
+
+
 class _ForestFamily(_TreeFamily):
     task = "tabular"
     kind = "sklearn"
@@ -235,6 +280,7 @@ class LinearFamily(ModelFamily):
 FAMILIES = (
     LinearFamily,
     HistGradientBoostingFamily,
+    CatBoostFamily,
     ExtraTreesFamily,
     RandomForestFamily,
     MLPFamily,

@@ -1,0 +1,109 @@
+"""CatBoost models as a model kind of the tabular plugin: trained on the encoded table (the
+same numeric matrix as the scikit-learn families), stopped at the deadline between boosting
+iterations (a CatBoost callback), and saved in CatBoost's own ``.cbm`` format (a flat model
+description that loading parses; no pickle, no code), so ``automl.load`` needs no allow-list
+for them. Predictions go through ``SklearnPredictor`` (CatBoost's estimators speak
+scikit-learn's ``predict``/``predict_proba``/``classes_``)."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from automl.kinds.sklearn import SklearnKind
+
+MODEL_FILE = "model.cbm"
+
+
+class _Deadline:
+    """CatBoost's callback protocol: training goes on while ``after_iteration`` says True."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def after_iteration(self, info: Any) -> bool:
+        return time.monotonic() < self.deadline
+
+
+def thread_count() -> int:
+    """The cores ``fit(n_jobs=...)`` gave the fit (joblib's active setting, which
+    ``automl.threads.limit`` sets); -1, every core, when it says so."""
+    from joblib.parallel import get_active_backend
+
+    _, n_jobs = get_active_backend()
+    return int(n_jobs) if n_jobs and n_jobs > 0 else -1
+
+
+def estimator_class(problem_type: str) -> Any:
+    from catboost import CatBoostClassifier, CatBoostRegressor
+
+    return CatBoostRegressor if problem_type == "regression" else CatBoostClassifier
+
+
+class CatBoostKind(SklearnKind):
+    name = "catboost"
+
+    def train(self, family, model, params, data, metric, split, options):
+        from automl.predictors import SklearnPredictor
+        from automl.training import TrainOutcome
+
+        started = time.perf_counter()
+        model.set_params(random_seed=options.seed, thread_count=thread_count())
+        wanted = int(model.get_params()["iterations"])
+        callbacks = None if options.deadline is None else [_Deadline(options.deadline)]
+        model.fit(split.x_train, split.y_train, sample_weight=split.w_train, callbacks=callbacks)
+        grown = int(model.tree_count_)
+        stopped_by, note, share = "fit", "", 1.0
+        if grown < wanted:
+            stopped_by, share = "time_budget", grown / wanted
+            note = (
+                f"time budget reached: {grown} of {wanted} boosting iterations (a refit runs all)"
+            )
+        predictor = SklearnPredictor(model, data.problem_type, data.spec.n_outputs)
+        output = None if split.x_valid is None else predictor.output(split.x_valid)
+        score = math.nan if output is None else metric(split.y_valid, output)
+        return TrainOutcome(
+            predictor,
+            score,
+            1,
+            1,
+            stopped_by,
+            time.perf_counter() - started,
+            note,
+            valid_output=output,
+            grown_share=share,
+        )
+
+    def stoppable(self, family, build) -> bool:
+        return True
+
+    def nbytes(self, predictor) -> int:
+        count, _ = _leaves(predictor.estimator)
+        return 16 * count  # a float64 leaf value per output and its share of the splits
+
+    def save(self, predictor, folder: Path) -> tuple[dict[str, Any], list[str]]:
+        folder.mkdir(parents=True, exist_ok=True)
+        predictor.estimator.save_model(str(folder / MODEL_FILE), format="cbm")
+        return {}, [MODEL_FILE]
+
+    def load(self, family, params, spec, entry, path, device, trusted):
+        from automl.predictors import SklearnPredictor
+
+        estimator = estimator_class(spec.problem_type)()
+        estimator.load_model(str(path(MODEL_FILE)), format="cbm")
+        return SklearnPredictor(estimator, spec.problem_type, spec.n_outputs)
+
+    def describe(self, family, predictor) -> tuple[str, int | None, str]:
+        estimator = predictor.estimator
+        shown = {k: v for k, v in estimator.get_params().items() if k != "thread_count"}
+        count, unit = _leaves(estimator)
+        return f"{type(estimator).__name__}({shown})", count, unit
+
+
+def _leaves(estimator: Any) -> tuple[int, str]:
+    """Leaves over all trees (CatBoost's trees are symmetric: 2**depth leaves each)."""
+    trees = int(estimator.tree_count_)
+    depth = int(estimator.get_all_params().get("depth", 6))
+    return trees * 2**depth, f"leaves in {trees} symmetric trees of depth {depth}"
