@@ -202,6 +202,25 @@ def fingerprint(*arrays: Any) -> str:
     return digest.hexdigest()
 
 
+class SeededHyperband(optuna.pruners.HyperbandPruner):
+    """Hyperband whose bracket for a trial follows the seed and the trial's number. Optuna's
+    follows the study's name and the number (its docs: name the study for reproducible
+    pruning), and ``fit``'s default study names carry the time, so two fits with one seed
+    pruned different trials and returned different models."""
+
+    def __init__(self, seed: int | None, **options: Any) -> None:
+        super().__init__(**options)
+        self._named = _Named(f"seed-{seed}")
+
+    def _get_bracket_id(self, study: optuna.Study, trial: Any) -> int:
+        return super()._get_bracket_id(self._named, trial)  # it reads only study_name
+
+
+class _Named:
+    def __init__(self, study_name: str) -> None:
+        self.study_name = study_name
+
+
 def open_study(
     study_name: str,
     storage: Any,
@@ -232,8 +251,11 @@ def open_study(
         sampler = optuna.samplers.TPESampler(
             seed=seed, multivariate=True, group=True, n_startup_trials=8, constant_liar=True
         )
-    pruner = optuna.pruners.HyperbandPruner(
-        min_resource=1, max_resource=max_epochs * max(1, reports_per_epoch), reduction_factor=3
+    pruner = SeededHyperband(
+        seed,
+        min_resource=1,
+        max_resource=max_epochs * max(1, reports_per_epoch),
+        reduction_factor=3,
     )
     settings = json.loads(json.dumps(settings or {}, default=str))  # as the storage keeps it
     existing = _load_existing(study_name, storage)

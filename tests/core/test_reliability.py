@@ -148,3 +148,20 @@ def test_same_seed_same_result_on_cpu(iris_frame):
 def test_dashboard_binds_to_localhost_by_default():
     args = build_parser().parse_args(["dashboard"])
     assert args.host == "127.0.0.1" and args.path == "studies"
+
+
+def test_the_pruners_brackets_follow_the_seed_not_the_study_name():
+    from types import SimpleNamespace
+
+    from automl.search import SeededHyperband
+
+    def brackets(name: str, seed: int) -> list[int]:
+        pruner = SeededHyperband(seed, min_resource=1, max_resource=27, reduction_factor=3)
+        study = optuna.create_study(study_name=name, pruner=pruner)
+        pruner._try_initialization(study)
+        return [pruner._get_bracket_id(study, SimpleNamespace(number=n)) for n in range(40)]
+
+    # fit's default study names carry the time; the brackets must not
+    assert brackets("tabular-20261201-144146-7580", 3) == brackets("tabular-other-1", 3)
+    assert len(set(brackets("a", 3))) > 1  # trials are spread over the brackets
+    assert brackets("a", 3) != brackets("a", 4)
