@@ -178,3 +178,28 @@ def test_a_screened_hist_gb_saves_loads_exports_and_is_explained(tmp_path):
     np.testing.assert_allclose(
         exp.base_values + exp.values.sum(axis=1), result.predict(frame.iloc[:4]), rtol=1e-3
     )
+
+
+def test_catboost_starts_on_screened_pairs_on_large_regression_tables_only(tmp_path):
+    from automl_tabular.families import CatBoostFamily
+    from automl_tabular.preprocessing import TabularPreprocessor
+
+    small, _ = _ratio_frame()
+    features = TabularPreprocessor().fit(small)
+    family = CatBoostFamily()
+    for problem_type, n_train, want in (
+        ("regression", 600, []),
+        ("binary", 6000, []),
+        ("regression", 6000, ["screened"]),
+    ):
+        data = SimpleNamespace(features=features, n_train=n_train, problem_type=problem_type)
+        assert [p["catboost.pair_columns"] for p in family.more_defaults(data)] == want
+    frame, y = _ratio_frame(6500)
+    result = automl.fit(
+        (frame, y), n_trials=2, models=["catboost"], cv_folds=0, ensemble=False, **FAST
+    )
+    second = result.study.trials[1].params
+    assert second["catboost.pair_columns"] == "screened"
+    assert second["catboost.learning_rate"] == 0.1
+    meta = result.export(str(tmp_path / "m.onnx"))
+    assert meta["check"]["passed"], meta["check"]
