@@ -40,11 +40,12 @@ def tfidf_baseline(spec: studyfile.StudySpec, train, x_test, y_test) -> float:
     return float((model.predict(column.astype(str)) == y_test).mean())
 
 
-def run(case: str, stamp: str) -> dict:
+def run(case: str, stamp: str, index: int) -> dict:
     name, seconds, *rest = case.split(":")
     spec = studyfile.read(str(HERE / f"{name}.toml"))
     spec.preset = rest[0] if rest else None
-    spec.name = f"{name}-budget{seconds or spec.preset}-{stamp}"
+    # the case's position too: a case given twice is two runs, not a resumed study
+    spec.name = f"{name}-budget{seconds or spec.preset}-{stamp}-{index}"
     spec.time_budget = float(seconds) if seconds else None  # none: the preset's
     row = studyfile.execute(spec, verbose=False, report=True)
     budget = float(seconds) if seconds else PRESET_BUDGETS[spec.preset]
@@ -59,8 +60,8 @@ def main(cases: list[str]) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = HERE / f"bench-budget-{stamp}.json"
     rows = []
-    for case in cases:
-        row = run(case, stamp)
+    for index, case in enumerate(cases):
+        row = run(case, stamp, index)
         print("BENCH " + json.dumps(row, default=str), flush=True)
         rows.append(row)
         out.write_text(json.dumps(rows, indent=2, default=str))
