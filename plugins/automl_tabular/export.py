@@ -271,7 +271,7 @@ def pair_columns_graph(featurizer: Any, source: str | None, width: int) -> Any:
     )
 
 
-# -- histogram gradient boosting -------------------------------------------------------------
+# -- CatBoost ---------------------------------------------------------------------------------
 def catboost_graph(est: Any, name: str, width: int, regression: bool) -> Any:
     """A fitted CatBoost model through CatBoost's own ONNX writer (an ``ai.onnx.ml`` tree
     ensemble), its input renamed to ``name`` and its one output the probabilities as a
@@ -300,12 +300,19 @@ def catboost_graph(est: Any, name: str, width: int, regression: bool) -> Any:
         graph.initializer.append(helper.make_tensor("cb_shape", TensorProto.INT64, [2], [-1, 1]))
         keep, width_out = "cb_value", 1
     else:
-        zipmap = next(n for n in graph.node if n.op_type == "ZipMap")
-        keep, width_out = zipmap.input[0], len(est.classes_)
+        zipmap = [n for n in graph.node if n.op_type == "ZipMap"]
+        if len(zipmap) != 1:
+            raise ExportError(
+                "CatBoost's ONNX writer gave no single ZipMap to take the probabilities from "
+                f"(its nodes: {sorted({n.op_type for n in graph.node})}); this catboost "
+                "version's ONNX output is not supported"
+            )
+        keep, width_out = zipmap[0].input[0], len(est.classes_)
     graph.output.append(helper.make_tensor_value_info(keep, TensorProto.FLOAT, [None, width_out]))
     return only_output(model, keep)
 
 
+# -- histogram gradient boosting -------------------------------------------------------------
 def hist_gb_graph(est: Any, name: str, width: int, regression: bool) -> Any:
     """A fitted HistGradientBoosting model as an ``ai.onnx.ml`` TreeEnsembleRegressor (the raw
     scores), then the link: identity, sigmoid (binary) or softmax. Thresholds are rounded down
