@@ -414,17 +414,44 @@ def train_sklearn(
             grown_share = grown / wanted if how == "chunks" else 1.0
     else:
         estimator.fit(x_train, y_train, **fit_kwargs)
-    predictor = SklearnPredictor(estimator, problem_type, n_outputs)
+    return fitted_outcome(
+        estimator,
+        (problem_type, n_outputs),
+        x_valid,
+        y_valid,
+        metric,
+        started=started,
+        stopped_by=stopped_by,
+        note=note,
+        grown_share=grown_share,
+    )
+
+
+def fitted_outcome(
+    estimator: Any,
+    problem: tuple[str, int],
+    x_valid: Any,
+    y_valid: np.ndarray | None,
+    metric: Metric | None,
+    *,
+    started: float,
+    stopped_by: str,
+    note: str,
+    grown_share: float,
+) -> TrainOutcome:
+    """A fitted estimator with a scikit-learn interface (``problem``: its problem type and
+    outputs) scored on the validation rows: what a trial of one fit reports (a plugin's
+    kind of such models too)."""
+    predictor = SklearnPredictor(estimator, *problem)
     output = None if x_valid is None else predictor.output(x_valid)
     score = math.nan if output is None else metric(y_valid, output)
-    seconds = time.perf_counter() - started
     return TrainOutcome(
         predictor,
         score,
         1,
         1,
         stopped_by,
-        seconds,
+        time.perf_counter() - started,
         note,
         valid_output=output,
         grown_share=grown_share,

@@ -7,7 +7,6 @@ scikit-learn's ``predict``/``predict_proba``/``classes_``)."""
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -46,8 +45,7 @@ class CatBoostKind(SklearnKind):
     name = "catboost"
 
     def train(self, family, model, params, data, metric, split, options):
-        from automl.predictors import SklearnPredictor
-        from automl.training import TrainOutcome
+        from automl.training import fitted_outcome
 
         started = time.perf_counter()
         model.set_params(random_seed=options.seed, thread_count=thread_count())
@@ -61,18 +59,15 @@ class CatBoostKind(SklearnKind):
             note = (
                 f"time budget reached: {grown} of {wanted} boosting iterations (a refit runs all)"
             )
-        predictor = SklearnPredictor(model, data.problem_type, data.spec.n_outputs)
-        output = None if split.x_valid is None else predictor.output(split.x_valid)
-        score = math.nan if output is None else metric(split.y_valid, output)
-        return TrainOutcome(
-            predictor,
-            score,
-            1,
-            1,
-            stopped_by,
-            time.perf_counter() - started,
-            note,
-            valid_output=output,
+        return fitted_outcome(
+            model,
+            (data.problem_type, data.spec.n_outputs),
+            split.x_valid,
+            split.y_valid,
+            metric,
+            started=started,
+            stopped_by=stopped_by,
+            note=note,
             grown_share=share,
         )
 

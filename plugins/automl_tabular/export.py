@@ -24,6 +24,7 @@ from automl.onnx_parts import (
     GraphBuilder,
     chain,
     model_of,
+    only_output,
     sklearn_to_onnx,
     to_all_classes,
     torch_to_onnx,
@@ -170,7 +171,7 @@ class TabularExporter(Exporter):
             if type(est).__name__.startswith("HistGradientBoosting"):
                 model = hist_gb_graph(est, name, width, regression)
             elif type(est).__name__.startswith("CatBoost"):
-                model = catboost_graph(est, name, width, regression)
+                model = catboost_graph(est, name, regression)
             else:
                 model = sklearn_to_onnx(est, name, width, regression=regression)
             if not regression:
@@ -272,7 +273,7 @@ def pair_columns_graph(featurizer: Any, source: str | None, width: int) -> Any:
 
 
 # -- CatBoost ---------------------------------------------------------------------------------
-def catboost_graph(est: Any, name: str, width: int, regression: bool) -> Any:
+def catboost_graph(est: Any, name: str, regression: bool) -> Any:
     """A fitted CatBoost model through CatBoost's own ONNX writer (an ``ai.onnx.ml`` tree
     ensemble), its input renamed to ``name`` and its one output the probabilities as a
     tensor (the writer's ZipMap, a list of dictionaries, taken off) or the values (n, 1)."""
@@ -282,18 +283,11 @@ def catboost_graph(est: Any, name: str, width: int, regression: bool) -> Any:
     import onnx
     from onnx import TensorProto, helper
 
-    from automl.onnx_parts import only_output
-
     with tempfile.TemporaryDirectory() as folder:
         path = str(Path(folder) / "catboost.onnx")
         est.save_model(path, format="onnx")
         model = onnx.load(path)
-    graph = model.graph
-    old = graph.input[0].name
-    for node in graph.node:
-        node.input[:] = [name if x == old else x for x in node.input]
-    del graph.input[:]
-    graph.input.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [None, width]))
+    graph = _rename_input(model, model.graph.input[0].name, name).graph
     if regression:
         out = graph.output[0].name
         graph.node.append(helper.make_node("Reshape", [out, "cb_shape"], ["cb_value"]))

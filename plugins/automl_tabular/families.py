@@ -11,7 +11,7 @@ from automl_tabular import interactions
 from automl_tabular.catboost_kind import CatBoostKind, estimator_class
 
 N_JOBS = None  # joblib's: the cores fit(n_jobs=...) gives (automl.threads)
-SCREENED_MIN_ROWS = 5000  # hist_gb's screened starting configuration (more_defaults)
+SCREENED_MIN_ROWS = 5000  # the boosting families' screened starting configurations
 
 
 class MLPFamily(ModelFamily):
@@ -85,6 +85,12 @@ class _TreeFamily(ModelFamily):
             return interactions.ScreenedPairs(data.features, regression=regression)
         return interactions.PairwiseFeatures(data.features, sums=choice == "both")
 
+    def screened_start(self, data: TaskData) -> bool:
+        """Whether a starting configuration on screened pair columns is worth a trial: the
+        table has pair columns and ``SCREENED_MIN_ROWS`` training rows (on a few hundred
+        rows the screen is noise)."""
+        return interactions.applicable(data.features) and data.n_train >= SCREENED_MIN_ROWS
+
     def default_pairs(self, data: TaskData) -> dict[str, Any]:
         applicable = interactions.applicable(data.features)
         return {f"{self.name}.pair_columns": self.default_pair_columns} if applicable else {}
@@ -143,7 +149,7 @@ class HistGradientBoostingFamily(_TreeFamily):
         forest cover 0.8592 vs 0.8516, bank 0.9078 vs 0.9075, adult 0.8704 vs 0.8713 (15,000
         to 20,000 rows); credit-g (750 rows) 0.7440 vs 0.7720, where a screen on a few hundred
         rows is noise (see automl_tabular.interactions)."""
-        if not interactions.applicable(data.features) or data.n_train < SCREENED_MIN_ROWS:
+        if not self.screened_start(data):
             return []
         return [
             {
@@ -209,11 +215,7 @@ class CatBoostFamily(_TreeFamily):
         0.8469 vs 0.8418 (hist_gb's screened configuration: 0.8592), adult 0.8683 vs 0.8738,
         bank 0.9077 vs 0.9082, at up to 10 s a trial on forest cover's seven classes
         (docs/benchmarks.md)."""
-        if (
-            data.problem_type != "regression"
-            or not interactions.applicable(data.features)
-            or data.n_train < SCREENED_MIN_ROWS
-        ):
+        if data.problem_type != "regression" or not self.screened_start(data):
             return []
         return [
             {
