@@ -74,7 +74,7 @@ def _log_loss(y, p, w, pos):
     return skm.log_loss(y, p, labels=np.arange(p.shape[1]), sample_weight=w)
 
 
-def _accuracy(y, p, w, pos):
+def accuracy_fn(y, p, w, pos):
     return np.average(_labels(p) == y, weights=w)
 
 
@@ -110,7 +110,7 @@ class _BinaryOrMacro:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("accuracy", "maximize", CLASSIFICATION, _accuracy),
+        Metric("accuracy", "maximize", CLASSIFICATION, accuracy_fn),
         Metric("balanced_accuracy", "maximize", CLASSIFICATION, _balanced_accuracy),
         Metric("f1", "maximize", CLASSIFICATION, _BinaryOrMacro(skm.f1_score)),
         Metric("precision", "maximize", CLASSIFICATION, _BinaryOrMacro(skm.precision_score)),

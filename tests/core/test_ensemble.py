@@ -1,6 +1,6 @@
 import numpy as np
 
-from automl.ensemble import EnsemblePredictor, select
+from automl.ensemble import EnsemblePredictor, blend, criterion, select
 from automl.metrics import METRICS
 from automl.predictors import Predictor
 
@@ -36,3 +36,22 @@ class _Const(Predictor):
 def test_ensemble_predictor_weights_outputs():
     ens = EnsemblePredictor([(_Const(1.0), 3), (_Const(5.0), 1)])
     assert np.allclose(ens.output(np.zeros((2, 1))), 2.0)
+
+
+def test_accuracy_ensembles_are_chosen_by_log_loss():
+    # a's and b's labels are alike (3 of 4 right); b is confident where it is right and unsure
+    # where it is wrong, so log loss tells them apart where accuracy ties
+    y = np.array([0, 0, 1, 1])
+    a = np.array([[0.55, 0.45], [0.45, 0.55], [0.45, 0.55], [0.05, 0.95]])
+    b = np.array([[0.95, 0.05], [0.95, 0.05], [0.49, 0.51], [0.51, 0.49]])
+    accuracy = METRICS["accuracy"]
+    assert accuracy(y, a) == accuracy(y, b) == 0.75
+    chooser = criterion(accuracy)
+    assert chooser.name == "log_loss"
+    assert select({0: a, 1: b}, y, accuracy, rounds=1)[0] == {0: 1}  # a tie: the first
+    assert select({0: a, 1: b}, y, chooser, rounds=1)[0] == {1: 1}
+    # other metrics choose by themselves, their bound weights kept
+    w = np.array([1.0, 2.0, 1.0, 1.0])
+    assert criterion(METRICS["roc_auc"].weighted(w)).name == "roc_auc"
+    assert np.array_equal(criterion(accuracy.weighted(w)).weights, w)
+    assert np.allclose(blend({0: a, 1: b}, {0: 1, 1: 3}), (a + 3 * b) / 4)
