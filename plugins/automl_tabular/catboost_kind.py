@@ -16,14 +16,17 @@ from automl.kinds.sklearn import SklearnKind
 MODEL_FILE = "model.cbm"
 
 
-class _Deadline:
-    """CatBoost's callback protocol: training goes on while ``after_iteration`` says True."""
+class _Stop:
+    """CatBoost's callback protocol: training goes on while ``after_iteration`` says True
+    (``info.iteration`` counts the trees grown): until the deadline, or ``trees``."""
 
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
+    def __init__(self, deadline: float | None, trees: int | None) -> None:
+        self.deadline, self.trees = deadline, trees
 
     def after_iteration(self, info: Any) -> bool:
-        return time.monotonic() < self.deadline
+        if self.trees is not None and info.iteration >= self.trees:
+            return False
+        return self.deadline is None or time.monotonic() < self.deadline
 
 
 def thread_count() -> int:
@@ -50,16 +53,27 @@ class CatBoostKind(SklearnKind):
         started = time.perf_counter()
         model.set_params(random_seed=options.seed, thread_count=thread_count())
         wanted = int(model.get_params()["iterations"])
-        callbacks = None if options.deadline is None else [_Deadline(options.deadline)]
+        # a refit grows the trees its trial grew (``best_epoch``: the folds' mean under
+        # cross-validation), fewer than asked where the deadline cut the trial short, at the
+        # learning rate CatBoost chose for all it asked: the model the search scored and
+        # weighted, on more rows. ``schedule_epochs`` (the trees asked) marks a trial that
+        # recorded them; older ones refit all.
+        trees = None
+        if options.schedule_epochs is not None and options.refit_epochs:
+            trees = min(wanted, int(options.refit_epochs))
+        callbacks = None
+        if options.deadline is not None or trees is not None:
+            callbacks = [_Stop(options.deadline, trees)]
         model.fit(split.x_train, split.y_train, sample_weight=split.w_train, callbacks=callbacks)
         grown = int(model.tree_count_)
-        stopped_by, note, share = "fit", "", 1.0
-        if grown < wanted:
-            stopped_by, share = "time_budget", grown / wanted
+        stopped_by, note = "fit", ""
+        if grown < (trees or wanted):
+            stopped_by = "time_budget"
             note = (
-                f"time budget reached: {grown} of {wanted} boosting iterations (a refit runs all)"
+                f"time budget reached: {grown} of {wanted} boosting iterations (a refit grows "
+                "as many, at the same learning rate)"
             )
-        return fitted_outcome(
+        outcome = fitted_outcome(
             model,
             (data.problem_type, data.spec.n_outputs),
             split.x_valid,
@@ -68,8 +82,11 @@ class CatBoostKind(SklearnKind):
             started=started,
             stopped_by=stopped_by,
             note=note,
-            grown_share=share,
+            grown_share=1.0,
         )
+        outcome.best_epoch = outcome.epochs_run = grown  # boosting iterations
+        outcome.schedule_epochs = float(wanted)
+        return outcome
 
     def stoppable(self, family, build) -> bool:
         return True

@@ -41,8 +41,16 @@ def test_catboost_stops_at_the_deadline_and_keeps_its_iterations():
     grown = outcome.predictor.estimator.tree_count_
     assert 0 < grown < 200_000
     assert outcome.stopped_by == "time_budget" and f"{grown} of 200000" in outcome.note
-    assert outcome.grown_share == pytest.approx(grown / 200_000)
+    assert outcome.best_epoch == grown and outcome.schedule_epochs == 200_000
     assert outcome.score > 0.8 and outcome.valid_output.shape == (75, 3)
+    # its refit grows as many trees at the rate CatBoost chose for 200,000 (no deadline)
+    rate = outcome.predictor.estimator.learning_rate_
+    refit = FitOptions(seed=3, refit_epochs=outcome.best_epoch, schedule_epochs=200_000.0)
+    again = family.kind.train(
+        family, family.build(params, data.spec), params, data, metric, split, refit
+    )
+    assert again.predictor.estimator.tree_count_ == grown and again.stopped_by == "fit"
+    assert again.predictor.estimator.learning_rate_ == pytest.approx(rate)
     # no deadline: every iteration
     model = family.build({**params, "catboost.iterations": 30}, data.spec)
     outcome = family.kind.train(family, model, params, data, metric, split, FitOptions())
