@@ -8,9 +8,7 @@ from typing import Any
 
 from automl import metrics, search
 from automl.budget import SAVE_SECONDS, Budget, refit_seconds
-from automl.ensemble import blend
-from automl.ensemble import criterion as ensemble_criterion
-from automl.ensemble import select as select_ensemble
+from automl.ensemble import choose as choose_ensemble
 from automl.errors import SearchError
 from automl.objective import SearchRecords, effective_params, train_candidate
 from automl.plugins import Registry
@@ -114,31 +112,26 @@ def chosen_members(
     ensemble_size: tuple[int, int] = (12, 25),
 ) -> tuple[list[tuple[Any, int]], float]:
     """The trials the search would return now, with their weights (in trial order), and their
-    validation score: a greedy ensemble when it beats the best trial, else the best trial.
-    Members are chosen, and the ensemble compared with the best trial, by ``ensemble.criterion``
-    (log loss where the metric is accuracy); the score returned is the metric's."""
+    validation score: a greedy ensemble when it beats the best trial (``ensemble.choose``),
+    else the best trial."""
     weights: dict[int, int] = {}
     kept = records.models
-    outputs = records.outputs
-    scored = metric.weighted(records.w)
-    chooser = ensemble_criterion(scored)
-    if ensemble and len(outputs) > 1 and (refit or len(kept) > 1):
+    if ensemble and len(records.outputs) > 1 and (refit or len(kept) > 1):
         top_k, rounds = ensemble_size
+        outputs = records.outputs
         if not refit:  # an ensemble of trial models: of those kept in memory
             outputs = {n: o for n, o in outputs.items() if n in kept}
-        weights, chooser_score = select_ensemble(
-            outputs, records.y, chooser, top_k=top_k, rounds=rounds
+        weights, score = choose_ensemble(
+            outputs,
+            records.y,
+            metric.weighted(records.w),
+            (best.value, records.outputs.get(best.number)),
+            top_k=top_k,
+            rounds=rounds,
         )
     if len(weights) > 1:
-        ensemble_score = scored(records.y, blend(outputs, weights))
-        best_output = records.outputs.get(best.number)
-        if chooser is scored or best_output is None:  # compared by the metric itself
-            wins = metric.better(ensemble_score, best.value)
-        else:
-            wins = chooser.better(chooser_score, chooser(records.y, best_output))
-        if wins:
-            by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
-            return [(by_number[n], w) for n, w in sorted(weights.items())], ensemble_score
+        by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+        return [(by_number[n], w) for n, w in sorted(weights.items())], score
     return [(best, 1)], best.value
 
 

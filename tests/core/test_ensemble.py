@@ -1,6 +1,6 @@
 import numpy as np
 
-from automl.ensemble import EnsemblePredictor, blend, criterion, select
+from automl.ensemble import EnsemblePredictor, blend, choose, select
 from automl.metrics import METRICS
 from automl.predictors import Predictor
 
@@ -38,20 +38,36 @@ def test_ensemble_predictor_weights_outputs():
     assert np.allclose(ens.output(np.zeros((2, 1))), 2.0)
 
 
-def test_accuracy_ensembles_are_chosen_by_log_loss():
-    # a's and b's labels are alike (3 of 4 right); b is confident where it is right and unsure
-    # where it is wrong, so log loss tells them apart where accuracy ties
-    y = np.array([0, 0, 1, 1])
-    a = np.array([[0.55, 0.45], [0.45, 0.55], [0.45, 0.55], [0.05, 0.95]])
-    b = np.array([[0.95, 0.05], [0.95, 0.05], [0.49, 0.51], [0.51, 0.49]])
+def test_under_accuracy_the_ensemble_of_least_log_loss_within_one_standard_error():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    truth = np.eye(2)[y]
+
+    def model(right: float, sure: float) -> np.ndarray:
+        """Right on a ``right`` share of rows, with probability ``sure`` on its label."""
+        label = np.where(rng.random(len(y)) < right, y, 1 - y)
+        return np.where(np.eye(2)[label] == 1, sure, 1 - sure)
+
     accuracy = METRICS["accuracy"]
-    assert accuracy(y, a) == accuracy(y, b) == 0.75
-    chooser = criterion(accuracy)
-    assert chooser.name == "log_loss"
-    assert select({0: a, 1: b}, y, accuracy, rounds=1)[0] == {0: 1}  # a tie: the first
-    assert select({0: a, 1: b}, y, chooser, rounds=1)[0] == {1: 1}
-    # other metrics choose by themselves, their bound weights kept
-    w = np.array([1.0, 2.0, 1.0, 1.0])
-    assert criterion(METRICS["roc_auc"].weighted(w)).name == "roc_auc"
-    assert np.array_equal(criterion(accuracy.weighted(w)).weights, w)
-    assert np.allclose(blend({0: a, 1: b}, {0: 1, 1: 3}), (a + 3 * b) / 4)
+    # an overconfident model (probability 1 on its label) is the most accurate by a row or
+    # two; two well-calibrated ones average to less log loss at about its accuracy
+    sharp, calm_a, calm_b = model(0.80, 1.0), model(0.78, 0.7), model(0.78, 0.7)
+    outputs = {0: sharp, 1: calm_a, 2: calm_b}
+    best = (accuracy(y, sharp), sharp)
+    weights, score = choose(outputs, y, accuracy, best)
+    loss = METRICS["log_loss"]
+    assert len(weights) > 1 and weights == select(outputs, y, loss)[0]  # by log loss
+    assert loss(y, blend(outputs, weights)) < loss(y, sharp)
+    assert score == accuracy(y, blend(outputs, weights)) >= best[0] - 0.03
+    # a log-loss choice that costs more than one standard error of accuracy is not taken
+    # an ensemble of less log loss that costs more than one standard error of accuracy is
+    # not taken (the best trial stays; here it is not among the outputs, as when a trial
+    # model is not kept)
+    sharper = model(0.90, 1.0)
+    calm = {1: model(0.80, 0.7), 2: model(0.80, 0.7)}
+    assert loss(y, blend(calm, {1: 1, 2: 1})) < loss(y, sharper)
+    assert accuracy(y, blend(calm, {1: 1, 2: 1})) < accuracy(y, sharper) - 0.05
+    assert choose(calm, y, accuracy, (accuracy(y, sharper), sharper)) == ({}, accuracy(y, sharper))
+    # other metrics choose by themselves, and only an ensemble that beats the best trial
+    assert choose(outputs, y, METRICS["roc_auc"], (1.0, None)) == ({}, 1.0)
+    assert np.allclose(blend({0: truth, 1: sharp}, {0: 1, 1: 3}), (truth + 3 * sharp) / 4)

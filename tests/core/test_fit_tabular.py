@@ -203,7 +203,9 @@ def test_ensemble_beats_or_is_skipped_and_round_trips(tmp_path, adult):
     train, test = adult.iloc[:450], adult.iloc[450:]
     kw = {"n_trials": 8, "metric": "log_loss", "seed": 0, "max_epochs": 6}
     kw.update(verbose=False, storage=":memory:")
-    single = automl.fit(train, target="class", ensemble=False, refit=False, **kw)
+    # two cheap families are enough for the single-model case
+    single_kw = {**kw, "n_trials": 3, "models": ["linear", "hist_gb"]}
+    single = automl.fit(train, target="class", ensemble=False, refit=False, **single_kw)
     assert single.model_name != "ensemble"
     assert len(single.members) == 1 and single.valid_score == single.study.best_value
     result = automl.fit(train, target="class", **kw)
