@@ -14,6 +14,7 @@ from automl import console, metrics, sample_weights, search, threads
 from automl.budget import Budget
 from automl.crossval import describe_validation, family_folds
 from automl.dispatch import as_pair, check_iterable_input, choose_task
+from automl.ensemble import choice_note as ensemble_note
 from automl.errors import DataError, ParameterError, PluginError
 from automl.final import (
     best_trial,
@@ -170,6 +171,11 @@ def fit(
             "resumed": session.resumed,
             "preset": settings.preset,
             "refit": refit_note,
+            **(
+                {"ensemble": ensemble_note(session.metric, valid_score, best.value)}
+                if len(members) > 1
+                else {}
+            ),
         },
         study_name=session.study_name,
         storage=session.url,

@@ -85,6 +85,19 @@ def choose(
     return chosen, accuracy
 
 
+def choice_note(metric: Metric, score: float, best_score: float) -> str:
+    """How a returned ensemble was chosen, in words, with its validation score and the best
+    trial's (under accuracy the ensemble may score a little below the best trial there)."""
+    how = f"greedy selection by validation {metric.name}"
+    if metric.fn is accuracy_fn:
+        how = (
+            "of the best trial and the ensembles chosen greedily by validation accuracy and by "
+            "validation log loss, the one of least log loss within one standard error of the "
+            "best validation accuracy"
+        )
+    return f"{how}: {metric.name} {score:.4f} on validation, the best trial's {best_score:.4f}"
+
+
 def _standard_error(accuracy: float, weights: np.ndarray | None, rows: int) -> float:
     """Of an accuracy measured on ``rows`` rows (their effective count under weights)."""
     n = rows if weights is None else float(weights.sum() ** 2 / max((weights**2).sum(), 1e-12))

@@ -1,6 +1,6 @@
 import numpy as np
 
-from automl.ensemble import EnsemblePredictor, blend, choose, select
+from automl.ensemble import EnsemblePredictor, blend, choice_note, choose, select
 from automl.metrics import METRICS
 from automl.predictors import Predictor
 
@@ -71,3 +71,10 @@ def test_under_accuracy_the_ensemble_of_least_log_loss_within_one_standard_error
     # other metrics choose by themselves, and only an ensemble that beats the best trial
     assert choose(outputs, y, METRICS["roc_auc"], (1.0, None)) == ({}, 1.0)
     assert np.allclose(blend({0: truth, 1: sharp}, {0: 1, 1: 3}), (truth + 3 * sharp) / 4)
+
+
+def test_the_choice_is_described_with_both_scores():
+    note = choice_note(METRICS["accuracy"], 0.7533, 0.756)
+    assert "least log loss within one standard error" in note
+    assert note.endswith("accuracy 0.7533 on validation, the best trial's 0.7560")
+    assert choice_note(METRICS["r2"], 0.86, 0.85).startswith("greedy selection by validation r2")

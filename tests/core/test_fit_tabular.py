@@ -214,6 +214,17 @@ def test_ensemble_beats_or_is_skipped_and_round_trips(tmp_path, adult):
     assert len({m.trial for m in result.members}) == len(result.members) > 1
     assert abs(sum(e["weight"] for e in result.ensemble) - 1) < 1e-9
     assert result.describe().startswith("ensemble of ")
+    assert result.summary["ensemble"].startswith("greedy selection by validation log_loss: ")
+    assert "ensemble" not in single.summary
+    from automl.report.sections.formatting import fmt
+    from automl.report.sections.model import model_section
+
+    section = model_section(result, None)
+    assert dict(section["facts"])["ensemble chosen"] == result.summary["ensemble"]
+    members = {m.trial: m.params for m in result.members}
+    shown = section["params_trial"]
+    assert shown == (result.best_trial if result.best_trial in members else min(members))
+    assert dict(section["params"]) == {k: fmt(v) for k, v in members[shown].items()}
     x_test = test.drop(columns="class")
     loaded = automl.load(result.save(str(tmp_path / "ens")))
     assert np.allclose(loaded.predict_proba(x_test), result.predict_proba(x_test), atol=1e-6)

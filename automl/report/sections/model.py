@@ -24,6 +24,7 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
         part.update(trial=member.trial, weight=member.weight / total)
         parts.append(part)
     unit = unit_of(result)
+    chosen = (result.summary or {}).get("ensemble")  # how, with both validation scores
     out = {
         "unit": unit,
         "name": result.model_name,
@@ -34,8 +35,14 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
             ("measured on", score_origin(result)),
             ("refit", (result.summary or {}).get("refit") or fmt(bool(result.refit))),
         ]
+        + ([("ensemble chosen", chosen)] if chosen else [])
         + ([("epochs", fmt(result.epochs))] if result.epochs else []),
         "params": [(k, fmt(v)) for k, v in sorted(result.best_params.items())],
+        # whose they are: the best trial's, or an ensemble's first member's when it is not one
+        "params_trial": next(
+            (m for m in members if m.trial == result.best_trial), members[0]
+        ).trial,
+        "best_trial": result.best_trial,
         "members": parts,
         "ensemble": len(parts) > 1,
         "metrics": [],
