@@ -88,6 +88,7 @@ class FittedResult:
         best = next((m for m in members if m.trial == best_trial), members[0])
         self.family = best.family
         self.best_params = dict(best.params)
+        self.params_trial = best.trial  # whose best_params: the best trial's, or a member's
         self.epochs = best.epochs
         self.model_name = best.family.name if len(members) == 1 else "ensemble"
         self.predictor = combined(members)

@@ -38,10 +38,7 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
         + ([("ensemble chosen", chosen)] if chosen else [])
         + ([("epochs", fmt(result.epochs))] if result.epochs else []),
         "params": [(k, fmt(v)) for k, v in sorted(result.best_params.items())],
-        # whose they are: the best trial's, or an ensemble's first member's when it is not one
-        "params_trial": next(
-            (m for m in members if m.trial == result.best_trial), members[0]
-        ).trial,
+        "params_trial": result.params_trial,  # the best trial, or a member when it is not one
         "best_trial": result.best_trial,
         "members": parts,
         "ensemble": len(parts) > 1,
