@@ -11,18 +11,11 @@ members refitted on the whole 75% are scored on the 25% test split. Behind
 from __future__ import annotations
 
 import sys
-import tomllib
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from probe_families import candidates
+from probe_families import candidates, load_table
 from sklearn.base import clone
-from sklearn.compose import make_column_transformer
-from sklearn.model_selection import StratifiedKFold, train_test_split
-from sklearn.preprocessing import OneHotEncoder, QuantileTransformer
-
-HERE = Path(__file__).parent
+from sklearn.model_selection import StratifiedKFold
 
 
 def _accuracy(y, p):
@@ -54,22 +47,13 @@ def greedy(outputs: dict, y: np.ndarray, score, rounds: int = 25) -> dict:
 def main(name: str, seeds: list[str]) -> int:
     from catboost import CatBoostClassifier
 
-    study = tomllib.loads((HERE / f"{name}.toml").read_text())["study"]
-    data = pd.read_csv(HERE / study["data"])
-    target = study["target"]
-    columns = [c for c in data.columns if c != target]
-    categorical = [c for c in columns if data[c].dtype.kind not in "iufb"]
-    numeric = [c for c in columns if c not in categorical]
-    classes = sorted(data[target].unique())
+    table = load_table(name)
+    columns, target = table.columns, table.target
+    classes = sorted(table.data[target].unique())
     rows: dict[str, list[float]] = {}
     for seed in map(int, seeds):
-        train, test = train_test_split(
-            data, test_size=study["test_size"], random_state=seed, stratify=data[target]
-        )
-        encode = make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
-            (QuantileTransformer(output_distribution="normal", n_quantiles=200), numeric),
-        )
+        train, test = table.split(seed)
+        encode = table.encoder(dense=True)
         x, x_test = encode.fit_transform(train[columns]), encode.transform(test[columns])
         y = train[target].map(classes.index).to_numpy()
         y_test = test[target].map(classes.index).to_numpy()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,24 +44,51 @@ def candidates(seed: int) -> dict:
     }
 
 
-def main(name: str, seeds: list[str]) -> int:
+class Table(NamedTuple):
+    """A study's table: its definition, rows, target and the feature columns by kind."""
+
+    study: dict
+    data: pd.DataFrame
+    target: str
+    columns: list[str]
+    categorical: list[str]
+    numeric: list[str]
+
+    def split(self, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The 75/25 (the study's test_size) split of this seed, stratified."""
+        return train_test_split(
+            self.data,
+            test_size=self.study["test_size"],
+            random_state=seed,
+            stratify=self.data[self.target],
+        )
+
+    def encoder(self, dense: bool = False) -> Any:
+        """One-hot categories and normal-quantile numbers, as the tabular plugin encodes."""
+        return make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore", sparse_output=not dense), self.categorical),
+            (QuantileTransformer(output_distribution="normal", n_quantiles=200), self.numeric),
+        )
+
+
+def load_table(name: str) -> Table:
     study = tomllib.loads((HERE / f"{name}.toml").read_text())["study"]
     data = pd.read_csv(HERE / study["data"])
     target = study["target"]
     columns = [c for c in data.columns if c != target]
     categorical = [c for c in columns if data[c].dtype.kind not in "iufb"]
     numeric = [c for c in columns if c not in categorical]
+    return Table(study, data, target, columns, categorical, numeric)
+
+
+def main(name: str, seeds: list[str]) -> int:
+    table = load_table(name)
+    columns, target = table.columns, table.target
     scores: dict[str, list[float]] = {}
     for seed in map(int, seeds):
-        train, test = train_test_split(
-            data, test_size=study["test_size"], random_state=seed, stratify=data[target]
-        )
+        train, test = table.split(seed)
         for model_name, model in candidates(seed).items():
-            encode = make_column_transformer(
-                (OneHotEncoder(handle_unknown="ignore"), categorical),
-                (QuantileTransformer(output_distribution="normal", n_quantiles=200), numeric),
-            )
-            fitted = make_pipeline(encode, model).fit(train[columns], train[target])
+            fitted = make_pipeline(table.encoder(), model).fit(train[columns], train[target])
             predicted = np.ravel(fitted.predict(test[columns]))
             scores.setdefault(model_name, []).append(float((predicted == test[target]).mean()))
     print(f"{name}: test accuracy per split seed {seeds}, then the mean")
