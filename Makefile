@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The torch build served on this machine; a venv that already has a torch keeps its own.
 TORCH_PIN ?= torch==2.14.1 torchvision==0.29.1
+# The suite runs on this many processes (pytest-xdist); most tests use one core at a time.
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test lint format bench bench-tabular clean
 TABULAR := adult bank_marketing credit_g california_housing covertype
@@ -22,7 +24,7 @@ demo: install
 	$(PY) studies/demo.py
 
 test: install
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -30,6 +30,7 @@ def test_redact_hides_passwords_and_keeps_the_rest():
     assert redact("studies/shared.log") == "studies/shared.log"
 
 
+@pytest.mark.xdist_group("postgresql")  # one at a time: a fresh database creates its tables once
 def test_a_password_never_reaches_disk_or_console(iris_frame, tmp_path, capfd):
     try:
         import psycopg

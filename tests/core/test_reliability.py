@@ -102,6 +102,7 @@ def _check_twenty_more(study: optuna.Study) -> None:
 
 
 @pytest.mark.slow  # a subprocess, a browser or a server
+@pytest.mark.xdist_group("postgresql")  # one at a time: a fresh database creates its tables once
 def test_four_workers_on_postgresql(iris_csv):
     """4 worker processes x 5 trials against the real PostgreSQL server (database `test`)."""
     try:
