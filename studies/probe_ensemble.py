@@ -2,7 +2,8 @@
 search: five families' defaults (those of ``probe_families.py``, CatBoost at two depths and two
 seeds) give 5-fold out-of-fold probabilities on the 75% split of each seed; greedy selection
 (25 rounds, with replacement) by accuracy, log loss or Brier score picks weights on them; the
-members refitted on the whole 75% are scored on the 25% test split. Behind
+members refitted on the whole 75% are scored on the 25% test split, and so is the average of
+each member's five fold models instead (AutoGluon's bagging; the "fold models" rows). Behind
 ``automl.ensemble.choose`` (docs/DESIGN.md):
 
     PYTHONPATH=.:plugins .venv/bin/python studies/probe_ensemble.py credit_g 0 1 2 3 4 5 6 7
@@ -66,20 +67,26 @@ def main(name: str, seeds: list[str]) -> int:
                 thread_count=2,
                 allow_writing_files=False,
             )
-        oof, refit = {}, {}
+        oof, refit, bagged = {}, {}, {}
         folds = StratifiedKFold(5, shuffle=True, random_state=seed)
         for model_name, model in models.items():
             out = np.zeros((len(y), len(classes)))
+            bag = np.zeros((len(y_test), len(classes)))
             for fit, hold in folds.split(x, y):
-                out[hold] = clone(model).fit(x[fit], y[fit]).predict_proba(x[hold])
-            oof[model_name] = out
+                fitted = clone(model).fit(x[fit], y[fit])
+                out[hold] = fitted.predict_proba(x[hold])
+                bag += fitted.predict_proba(x_test) / folds.get_n_splits()
+            oof[model_name], bagged[model_name] = out, bag
             refit[model_name] = clone(model).fit(x, y).predict_proba(x_test)
         for score_name, score in SCORES.items():
             weights = greedy(oof, y, score)
             blended = sum(refit[n] * w for n, w in weights.items()) / sum(weights.values())
             rows.setdefault(f"by {score_name}", []).append(_accuracy(y_test, blended))
+            bag = sum(bagged[n] * w for n, w in weights.items()) / sum(weights.values())
+            rows.setdefault(f"by {score_name}, fold models", []).append(_accuracy(y_test, bag))
         best = max(oof, key=lambda n: _accuracy(y, oof[n]))
         rows.setdefault("best single (oof accuracy)", []).append(_accuracy(y_test, refit[best]))
+        rows.setdefault("best single, fold models", []).append(_accuracy(y_test, bagged[best]))
         print(f"seed {seed} done", flush=True)
     print(f"{name}: test accuracy per split seed {seeds}, then the mean")
     for row, values in rows.items():
