@@ -135,10 +135,12 @@ def pair_values(raw: np.ndarray, ops: np.ndarray) -> np.ndarray:
     """The pair columns ``ops`` of the continuous columns ``raw`` (original units)."""
     a, b = raw[:, ops[:, 1]], raw[:, ops[:, 2]]
     op = ops[:, 0]
-    out = np.where(op == SUM, a + b, a - b)
-    ratio = op == RATIO
-    if ratio.any():  # denominators are at least their column's smallest training value, > 0
-        out[:, ratio] = a[:, ratio] / b[:, ratio]
+    out = a - b  # then the sum and ratio columns overwritten from their own columns only
+    for kind, combine in ((SUM, np.add), (RATIO, np.divide)):
+        # a ratio's denominators are at least their column's smallest training value, > 0
+        chosen = op == kind
+        if chosen.any():
+            out[:, chosen] = combine(a[:, chosen], b[:, chosen])
     return out
 
 
