@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn import metrics as skm
 
 from automl import DataError
 from automl.metrics import METRICS, report_metrics, resolve
@@ -35,6 +36,22 @@ def test_classification_metrics_read_probabilities():
         "roc_auc",
         "log_loss",
     }
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_log_loss_is_scikit_learns_with_certain_and_unnormalised_rows(k):
+    rng = np.random.default_rng(k)
+    y = rng.integers(0, k, 200)
+    proba = rng.random((200, k))
+    proba[0] = np.eye(k)[y[0]]  # certain and right
+    proba[1] = np.eye(k)[(y[1] + 1) % k]  # certain and wrong: clipped, not infinite
+    proba[2] *= 3  # rows are normalised first
+    clipped = np.clip(proba, 1e-15, 1)
+    clipped /= clipped.sum(axis=1, keepdims=True)
+    weights = rng.random(200)
+    for w in (None, weights):
+        expected = skm.log_loss(y, clipped, labels=np.arange(k), sample_weight=w)
+        assert METRICS["log_loss"](y, proba, w) == pytest.approx(expected, rel=1e-12)
 
 
 def test_regression_metrics():
