@@ -70,7 +70,8 @@ def _roc_auc(y, p, w, pos):
 
 def _log_loss(y, p, w, pos):
     """scikit-learn's ``log_loss`` on encoded labels, without its input checks: ensemble
-    selection calls it hundreds of times per trial (0.8 s of checks on 750 rows)."""
+    selection calls it hundreds of times after each trial (their checks took 0.8 s of one
+    choice over 40 trials of 750 rows)."""
     p = np.clip(p, 1e-15, 1.0)
     p = p / p.sum(axis=1, keepdims=True)
     return np.average(-np.log(p[np.arange(len(y)), y.astype(np.intp, copy=False)]), weights=w)
