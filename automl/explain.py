@@ -36,7 +36,9 @@ class ExplainError(RuntimeError):
 @dataclass(frozen=True)
 class ExplainBounds:
     """What one explanation may cost. ``seconds`` is wall-clock for the whole call (rows not
-    reached in time are left out, with a note); None means ``default_seconds`` of the run.
+    reached in time are left out, with a note); None means ``default_seconds`` of the run;
+    ``math.inf`` means no clock at all: rows and evaluations alone bound the work, so what is
+    explained does not depend on the machine's speed (tests, reproducible reports).
 
     ``background``: rows SHAP integrates over (≤ 100 for the gradient explainer, as the shap
     authors advise); ``rows``: rows explained for the global views (None: all given);
@@ -67,6 +69,11 @@ class ExplainBounds:
             known = sorted(self.__dataclass_fields__)
             raise TypeError(f"unknown explanation bound(s) {unknown}; known: {known}")
         return replace(self, **changes)
+
+
+def budget_text(seconds: float) -> str:
+    """A time budget as the report and warnings print it."""
+    return "no time limit" if seconds == float("inf") else f"{seconds:.3g} s"
 
 
 def default_seconds(result: Any) -> float:
@@ -269,7 +276,7 @@ def explain(
     if len(out.rows) < limit:
         warnings.warn(
             f"{method} explained {len(out.rows)} of {limit} rows within its bounds "
-            f"({seconds:.3g} s; see Explanation.notes for why)",
+            f"({budget_text(seconds)}; see Explanation.notes for why)",
             stacklevel=2,
         )
     return out

@@ -21,6 +21,7 @@ from automl.explain import (
     ExplainBounds,
     ExplainError,
     Explanation,
+    budget_text,
     default_seconds,
     example_rows,
     explainer_for,
@@ -52,7 +53,7 @@ def explain_section(
     seconds = bounds.seconds if bounds.seconds is not None else default_seconds(result)
     missing: list[tuple[str, str]] = []
     out: dict[str, Any] = {
-        "budget": f"{seconds:.0f} s",
+        "budget": budget_text(seconds),
         "unit": "row",
         "about": "",
         "bounds": [],
@@ -155,7 +156,7 @@ def explain_section(
 
 def _bounds(bounds: ExplainBounds, seconds: float, unit: str, count: int) -> list[tuple]:
     return [
-        ("time budget", f"{seconds:.0f} s"),
+        ("time budget", budget_text(seconds)),
         (f"SHAP background {unit}s", fmt(bounds.background)),
         (f"{unit}s explained (global view)", fmt(bounds.rows)),
         (f"example {unit}s", fmt(count)),

@@ -9,7 +9,9 @@ Set AUTOML_SCREENSHOT_DIR to keep the screenshots somewhere to look at.
 from __future__ import annotations
 
 import copy
+import math
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,12 @@ from tests.plugins.text.test_explain_text import fitted as fitted_text
 from tests.plugins.vision.test_explain_vision import fitted as fitted_vision
 
 BOUNDS = ExplainBounds(
-    seconds=30, rows=40, lime_samples=300, gradient_samples=30, kernel_rows=6, kernel_samples=150
+    seconds=math.inf,
+    rows=40,
+    lime_samples=300,
+    gradient_samples=30,
+    kernel_rows=6,
+    kernel_samples=150,
 )
 SECTIONS = ("data", "search", "model", "explanations")
 
@@ -75,6 +82,30 @@ def test_tree_model_page_has_every_part(tmp_path):
     assert page.count('data-role="example"') == 3
     assert len(re.findall(r'<img src="data:image/png', page)) >= 11
     assert re.search(r"[\d,]+ tree nodes in \d+ trees", page)  # the chosen forest's size
+
+
+class _SlowClock:
+    """time.monotonic on a machine so busy that each reading is ``step`` seconds after the last."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_bounds_without_a_clock_explain_the_same_on_a_busy_machine(tmp_path, monkeypatch):
+    """The suite's report tests bound explanations by rows and evaluations (seconds=inf): on a
+    machine where every clock reading is 5 s later, a 30 s budget explains fewer examples (what
+    failed CI on a loaded machine), an unclocked one explains them all and says so."""
+    result = fitted("adult_forest")
+    monkeypatch.setattr(time, "monotonic", _SlowClock(step=5.0))
+    timed = render_report(result, bounds=BOUNDS.with_(seconds=30))
+    untimed = render_report(result, bounds=BOUNDS)
+    assert timed.count('data-role="example"') < 3
+    assert untimed.count('data-role="example"') == 3
+    assert "with no time limit (rows and evaluations bound them)" in untimed
 
 
 def test_mlp_page_explains_with_gradients_and_counts_parameters(tmp_path):

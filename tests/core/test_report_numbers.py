@@ -6,6 +6,7 @@ values as given."""
 from __future__ import annotations
 
 import html
+import math
 import re
 from types import SimpleNamespace
 
@@ -21,7 +22,7 @@ from automl.report.sections.pruning import pruning_summary
 from tests import DATA
 
 FIT = {"storage": ":memory:", "verbose": False, "report": False, "seed": 0}
-BOUNDS = ExplainBounds(seconds=30, rows=20, lime_samples=200, gradient_samples=20)
+BOUNDS = ExplainBounds(seconds=math.inf, rows=20, lime_samples=200, gradient_samples=20)
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +91,7 @@ def test_waterfall_steps_end_at_the_prediction():
 def test_a_regression_mlp_waterfall_says_its_gap(diabetes):
     x, y = diabetes
     result = automl.fit((x, y), models=["mlp"], n_trials=1, max_epochs=5, cv_folds=0, **FIT)
-    exp = explain(result, method="shap", rows=10, gradient_samples=20)
+    exp = explain(result, method="shap", seconds=math.inf, rows=10, gradient_samples=20)
     output = result.predictor.output(result.holdout[0][:10])
     np.testing.assert_allclose(exp.predictions, output)  # the model's, not base + sum
     gaps = exp.predictions - (exp.base_values + exp.values.sum(axis=1))
@@ -164,13 +165,13 @@ def test_explained_rows_show_the_raw_values():
     )
     raw = result.holdout_raw
     assert len(raw) == len(result.holdout[1])
-    exp = explain(result, method="shap", rows=30, gradient_samples=10)
+    exp = explain(result, method="shap", seconds=math.inf, rows=30, gradient_samples=10)
     assert exp.display["parch"].tolist() == [str(v) for v in raw["parch"][:30]]
     assert exp.display["age"].tolist() == [
         "missing" if np.isnan(v) else f"{v:g}" for v in raw["age"][:30]
     ]
     assert "-0" not in exp.display["parch"].tolist()
-    given = explain(result, raw.iloc[5:8], method="lime", lime_samples=100)
+    given = explain(result, raw.iloc[5:8], method="lime", seconds=math.inf, lime_samples=100)
     assert given.display["sex"].tolist() == raw["sex"][5:8].tolist()
     page = render_report(result, bounds=BOUNDS)
     assert not re.search(r"<td>-0</td>", page)

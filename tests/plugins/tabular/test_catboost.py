@@ -1,6 +1,7 @@
 """The CatBoost family: searched, stopped at a deadline keeping its trees, saved in CatBoost's
 own format and loaded back, explained with TreeSHAP and exported to ONNX."""
 
+import math
 import time
 
 import numpy as np
@@ -72,7 +73,7 @@ def test_catboost_is_saved_loaded_explained_and_exported(tmp_path):
         loaded.predict_proba(frame.drop(columns="species")),
         result.predict_proba(frame.drop(columns="species")),
     )
-    explanation = result.explain(frame.drop(columns="species").head(10))
+    explanation = result.explain(frame.drop(columns="species").head(10), seconds=math.inf)
     assert "TreeExplainer" in explanation.algorithm
     info = result.export(str(tmp_path / "model.onnx"), data=frame.drop(columns="species"))
     assert info["check"]["passed"], info["check"]

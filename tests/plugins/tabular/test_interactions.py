@@ -1,6 +1,7 @@
 """The tree families' pairwise interaction features (automl_tabular.interactions): sums and
 differences of continuous columns, chosen per trial, saved, and explained on the input columns."""
 
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -85,7 +86,7 @@ def test_extra_trees_default_uses_pairs_and_round_trips(tmp_path):
 def test_a_pairs_forest_is_explained_by_tree_shap_on_its_input_columns(tmp_path):
     x, y = load_diabetes(return_X_y=True, as_frame=True)
     result = automl.fit((x, y), n_trials=1, models=["extra_trees"], **FAST)
-    exp = explain(result, x.iloc[:6], method="shap")
+    exp = explain(result, x.iloc[:6], method="shap", seconds=math.inf)
     assert exp.algorithm.startswith("TreeExplainer") and "pair columns split" in exp.algorithm
     assert exp.values.shape == (6, x.shape[1])  # folded back onto the 10 input columns
     # the attributions still add up to the predicted value
@@ -173,7 +174,7 @@ def test_a_screened_hist_gb_saves_loads_exports_and_is_explained(tmp_path):
     np.testing.assert_allclose(again.predict(frame.iloc[:50]), result.predict(frame.iloc[:50]))
     meta = result.export(str(tmp_path / "m.onnx"))
     assert meta["check"]["passed"], meta["check"]
-    exp = explain(result, frame.iloc[:4], method="shap")
+    exp = explain(result, frame.iloc[:4], method="shap", seconds=math.inf)
     assert "pair columns split" in exp.algorithm and exp.values.shape == (4, frame.shape[1])
     np.testing.assert_allclose(
         exp.base_values + exp.values.sum(axis=1), result.predict(frame.iloc[:4]), rtol=1e-3

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import re
 from pathlib import Path
 
@@ -47,7 +48,7 @@ WORDS = [
 ]
 KEYWORDS = {"ham": "zebra", "spam": "bonus"}
 FIT = {"n_trials": 1, "storage": ":memory:", "verbose": False, "report": False, "seed": 0}
-REPORT_BOUNDS = ExplainBounds(seconds=60, rows=40, lime_samples=300, partition_evals=200)
+REPORT_BOUNDS = ExplainBounds(seconds=math.inf, rows=40, lime_samples=300, partition_evals=200)
 TABLE_WORDS = ("one-hot", "missing indicator", "date parts", "input column", "Missing values")
 
 
@@ -126,7 +127,7 @@ def test_the_keyword_ranks_first_for_shap_and_lime(family):
 def test_tokens_in_text_order_and_the_global_token_table():
     result = fitted("keywords_tfidf_linear")
     texts = ["Bonus river, bonus!", "zebra"]
-    exp = explain(result, texts, method="shap")
+    exp = explain(result, texts, method="shap", seconds=math.inf)
     assert [t for t, _ in exp.tokens[0]] == ["Bonus", "river", ",", "bonus", "!"]
     assert exp.output == result.predict(texts).tolist()
     # SHAP: the base value (every token deleted) plus the values is the output
@@ -139,7 +140,7 @@ def test_tokens_in_text_order_and_the_global_token_table():
     assert frame.loc[0, "bonus"] == pytest.approx(bonus) and frame.loc[1, "bonus"] == 0
     assert frame.loc[1, "zebra"] == pytest.approx(exp.tokens[1][0][1])
     assert list(exp.attributions(0)) == [v for _, v in exp.tokens[0]]
-    bare = explain(result, ["_", "zebra"], method="shap")  # no token; one token
+    bare = explain(result, ["_", "zebra"], method="shap", seconds=math.inf)  # no token; one token
     assert bare.tokens[0] == [] and bare.base_values[0] == pytest.approx(bare.predictions[0])
     assert bare.base_values[1] + bare.tokens[1][0][1] == pytest.approx(bare.predictions[1])
 
@@ -166,8 +167,8 @@ def test_deleting_tokens_keeps_the_rest_of_the_text():
 def test_every_sequence_family_is_explained_through_its_own_tokenizer(family):
     result = fitted(f"keywords_{family}")
     texts, _ = keyword_texts(4, seed=5)
-    shap = explain(result, texts, method="shap", partition_evals=100)
-    lime = explain(result, texts, method="lime", lime_samples=200)
+    shap = explain(result, texts, method="shap", seconds=math.inf, partition_evals=100)
+    lime = explain(result, texts, method="lime", seconds=math.inf, lime_samples=200)
     proba = result.predict_proba(texts).max(axis=1)
     for exp in (shap, lime):
         assert [len(t) for t in exp.tokens] == [len(spans(t)) for t in texts]

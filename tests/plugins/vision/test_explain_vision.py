@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from automl.explain import ExplainBounds, explain
 
 SIDE, PATCH = 16, 6
 FIT = {"n_trials": 1, "storage": ":memory:", "verbose": False, "report": False, "seed": 0}
-REPORT_BOUNDS = ExplainBounds(seconds=60, rows=40, lime_samples=300, gradient_samples=50)
+REPORT_BOUNDS = ExplainBounds(seconds=math.inf, rows=40, lime_samples=300, gradient_samples=50)
 TABLE_WORDS = ("one-hot", "missing indicator", "date parts", "input column", "Missing values")
 
 
@@ -82,7 +83,7 @@ def _truth(result, rows: np.ndarray) -> np.ndarray:
 def test_shap_pixels_of_correct_images_lie_in_the_patch():
     result = fitted("patches")
     _, _, masks = quadrant_patches(1)
-    exp = explain(result, method="shap", rows=40, gradient_samples=60)
+    exp = explain(result, method="shap", seconds=math.inf, rows=40, gradient_samples=60)
     assert exp.algorithm.startswith("GradientExplainer") and exp.output_space == "probability"
     maps = exp.values.reshape(len(exp.rows), SIDE, SIDE)  # one attribution per pixel
     predicted = result.predictor.output(result.holdout[0][exp.rows]).argmax(axis=1)
@@ -105,7 +106,7 @@ def test_shap_pixels_of_correct_images_lie_in_the_patch():
 def test_lime_top_superpixel_overlaps_the_patch():
     result = fitted("patches")
     _, _, masks = quadrant_patches(1)
-    exp = explain(result, method="lime", rows=10, lime_samples=400)
+    exp = explain(result, method="lime", seconds=math.inf, rows=10, lime_samples=400)
     assert exp.algorithm.startswith("LimeImageExplainer") and exp.segments.shape == (
         10,
         SIDE,
@@ -127,7 +128,7 @@ def test_lime_top_superpixel_overlaps_the_patch():
 def test_an_ensemble_is_explained_member_by_member_for_its_own_class():
     result = fitted("ensemble")
     x = result.holdout[0][:12]
-    exp = explain(result, x, method="shap", gradient_samples=60)
+    exp = explain(result, x, method="shap", seconds=math.inf, gradient_samples=60)
     assert "per ensemble member, weighted" in exp.algorithm
     assert any("convnet x0.75" in n and "pixel_mlp x0.25" in n for n in exp.notes)
     ensemble = result.predictor.output(x)
@@ -135,7 +136,7 @@ def test_an_ensemble_is_explained_member_by_member_for_its_own_class():
     np.testing.assert_allclose(exp.predictions, ensemble.max(axis=1))
     gap = exp.base_values + exp.values.sum(axis=1) - exp.predictions
     assert np.abs(gap).mean() < 0.1
-    lime = explain(result, x[:3], method="lime", lime_samples=300)
+    lime = explain(result, x[:3], method="lime", seconds=math.inf, lime_samples=300)
     np.testing.assert_allclose(lime.predictions, ensemble[:3].max(axis=1))
 
 
