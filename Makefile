@@ -34,12 +34,12 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# make bench STUDIES="adult sms_spam" (default: every studies/*.toml)
+# make bench STUDIES="adult sms_spam" (default: every studies/*.toml); benchmarks/ holds the scripts
 bench: install
-	$(PY) studies/bench.py $(STUDIES)
+	$(PY) benchmarks/bench.py $(STUDIES)
 
 bench-tabular: install
-	$(PY) studies/bench.py $(TABULAR)
+	$(PY) benchmarks/bench.py $(TABULAR)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -126,7 +126,7 @@ def serve(path: str, *, host: str = "127.0.0.1", port: int = 8080) -> None:
         import optuna_dashboard
     except ImportError:
         raise DataError(
-            "the dashboard needs optuna-dashboard: pip install optuna-dashboard"
+            "the dashboard needs optuna-dashboard: pip install 'automl-nn[dashboard]'"
         ) from None
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 

@@ -10,8 +10,9 @@ validation rows a lucky average wins by a row or two. There a second ensemble is
 loss (a proper score of the same probabilities), and of the three candidates (that one, the
 accuracy-chosen one, the best trial) the one of least log loss is returned among those whose
 validation accuracy is within one standard error of the best of them. On credit-g's eight
-75/25 splits (``studies/probe_ensemble.py``: seven defaults cross-validated on the training
-split) accuracy-chosen ensembles scored 0.7610 mean test accuracy, log-loss-chosen ones 0.7665.
+75/25 splits (the probe ``studies/probe_ensemble.py`` of commit 7243d27: seven defaults
+cross-validated on the training split) accuracy-chosen ensembles scored 0.7610 mean test
+accuracy, log-loss-chosen ones 0.7665.
 The accuracy guard is for models of poor probabilities (forest cover: extra trees, the most
 accurate trial, had a log loss the greedy log-loss choice left out, 0.8761 validation accuracy
 against its 0.8876).

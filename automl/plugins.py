@@ -4,6 +4,7 @@ honours blocking and selection, and collects the tasks and model families plugin
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -47,16 +48,24 @@ class Registry:
         return self.tasks[name]
 
     def families(self, task: str, names: Iterable[str] | None = None) -> list[ModelFamily]:
-        """The families registered for a task, optionally only the named ones (in that order)."""
-        available = [f for f in self.models.values() if f.task == task]
+        """The families registered for a task, optionally only the named ones (in that order).
+        Without names, a family whose optional package is missing is left out with a warning
+        that names the extra; named, it is an error that does."""
+        registered = [f for f in self.models.values() if f.task == task]
         if names is None:
-            return available
-        by_name = {f.name: f for f in available}
+            for family in registered:
+                if (why := family.missing()) is not None:
+                    warnings.warn(f"{why}; searching without it", stacklevel=2)
+            return [f for f in registered if f.missing() is None]
+        by_name = {f.name: f for f in registered}
         unknown = [n for n in names if n not in by_name]
         if unknown:
             raise PluginError(
                 f"unknown model family {unknown} for task {task!r}; available: {sorted(by_name)}"
             )
+        missing = [why for n in names if (why := by_name[n].missing()) is not None]
+        if missing:
+            raise PluginError("; ".join(missing))
         return [by_name[n] for n in names]
 
 

@@ -307,6 +307,24 @@ class ModelFamily(ABC):
     # boosting iterations, then continues once as far as that pace reaches. None: guessed
     # (an estimator with n_estimators and warm_start grows in chunks; others fit once)
     growth: ClassVar[tuple[str, str] | None] = None
+    # (module, extra): a package this family needs that is an optional extra of its
+    # distribution; without it the family is left out of a default search (with a warning) and
+    # naming it in ``models=`` is an error that says what to install
+    requires: ClassVar[tuple[str, str] | None] = None
+
+    def missing(self) -> str | None:
+        """What to install before this family can run, or None when it can."""
+        if self.requires is None:
+            return None
+        import importlib.util
+
+        module, extra = self.requires
+        if importlib.util.find_spec(module) is not None:
+            return None
+        return (
+            f"the model family {self.name!r} needs the package {module!r}: "
+            f"pip install 'automl-nn[{extra}]'"
+        )
 
     def supports(self, data: TaskData) -> bool:
         """Whether this family can be searched on this data (e.g. by problem type or size)."""

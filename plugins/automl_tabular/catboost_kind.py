@@ -39,7 +39,14 @@ def thread_count() -> int:
 
 
 def estimator_class(problem_type: str) -> Any:
-    from catboost import CatBoostClassifier, CatBoostRegressor
+    try:
+        from catboost import CatBoostClassifier, CatBoostRegressor
+    except ImportError:
+        from automl.errors import PluginError
+
+        raise PluginError(
+            "this model uses CatBoost, which is not installed: pip install 'automl-nn[catboost]'"
+        ) from None
 
     return CatBoostRegressor if problem_type == "regression" else CatBoostClassifier
 

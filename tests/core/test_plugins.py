@@ -54,6 +54,35 @@ def test_unknown_model_family_is_named(iris_frame):
         automl.fit(iris_frame, target="target", models=["xgb"], n_trials=1)
 
 
+class _NeedsAnExtra:
+    """A family whose optional package is not installed (as CatBoost is without its extra)."""
+
+    @automl.hookimpl
+    def automl_register_models(self, register):
+        from automl_tabular.families import LinearFamily
+
+        class _Absent(LinearFamily):
+            name = "absent"
+            requires = ("automl_no_such_package", "absent")
+
+        register(_Absent())
+
+
+def test_a_family_without_its_extra_is_left_out_or_named(iris_frame):
+    registry = load_registry(plugins=["tabular", _NeedsAnExtra()])
+    with pytest.warns(UserWarning, match=r"pip install 'automl-nn\[absent\]'; searching without"):
+        names = [f.name for f in registry.families("tabular")]
+    assert "absent" not in names and "linear" in names
+    with pytest.raises(automl.PluginError, match=r"needs the package 'automl_no_such_package'"):
+        registry.families("tabular", ["linear", "absent"])
+
+
+def test_the_version_has_one_source():
+    from importlib import metadata
+
+    assert metadata.version("automl-nn") == automl.__version__
+
+
 class _Duplicate:
     @automl.hookimpl
     def automl_register_models(self, register):

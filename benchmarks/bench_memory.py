@@ -1,4 +1,4 @@
-"""Process memory over many small trials: `python studies/bench_memory.py [n_trials]`.
+"""Process memory over many small trials: `python benchmarks/bench_memory.py [n_trials]`.
 
 One fit of 50 trials (every tabular family, the MLP included) on tests/data/adult_sample.csv
 with in-memory storage; the resident set size is read from /proc after every trial. Prints RSS

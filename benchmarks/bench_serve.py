@@ -1,7 +1,7 @@
 """Serving and export figures: a bounded load test of `automl serve`, batch prediction through
 the server against in-process ``predict``, and ONNX agreement and single-row latency.
 
-    .venv/bin/python studies/bench_serve.py [--requests 2000] [--threads 16]
+    .venv/bin/python benchmarks/bench_serve.py [--requests 2000] [--threads 16]
 
 Fits three small models on the bundled samples (a table: hist_gb on the adult sample; images:
 a one-epoch ConvNet on 1,000 MNIST digits; text: the TF-IDF baseline on the SMS sample), then:

@@ -11,9 +11,9 @@ Printed per study: test accuracy, search/refit seconds, trials and pruned share,
 model, when the first trial reaching 0.99 validation accuracy finished (seconds after the search
 started; goal on MNIST: within 10 s), images/s per epoch of the first trial (training plus the
 per-epoch validation pass) and peak GPU memory. Rows are also written to $OUT/gpu_check.json
-(or studies/gpu_check.json).
+(or benchmarks/gpu_check.json).
 
-    python studies/gpu_check.py [--time-budget 150] [--only mnist fashion_mnist cifar10]
+    python benchmarks/gpu_check.py [--time-budget 150] [--only mnist fashion_mnist cifar10]
 """
 
 from __future__ import annotations

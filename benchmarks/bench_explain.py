@@ -11,7 +11,7 @@ the first ``--lime-rows`` of them (default bounds otherwise), then ``write_repor
 default budget (10% of the run or 60 s, whichever is larger).
 Prints one JSON row per data set and method, then a table. Data: ../shared/datasets.
 
-    PYTHONPATH=.:plugins .venv/bin/python studies/bench_explain.py [--only mnist sms_spam]
+    PYTHONPATH=.:plugins .venv/bin/python benchmarks/bench_explain.py [--only mnist sms_spam]
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ accuracy by +-0.03 from split to split, so one split cannot rank two systems tha
 split, as ``studyfile.split`` does, and seeds the search), with its report and model saved as
 ``fit`` does by default, and prints a row per seed and their mean.
 
-    PYTHONPATH=.:plugins .venv/bin/python studies/bench_splits.py credit_g 60 0 1 2 3 4
+    PYTHONPATH=.:plugins .venv/bin/python benchmarks/bench_splits.py credit_g 60 0 1 2 3 4
 
-``studies/bench_peers.py`` runs AutoGluon and FLAML on the same splits.
+``benchmarks/bench_peers.py`` runs AutoGluon and FLAML on the same splits.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from automl import studyfile
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1] / "studies"  # the study files
 
 
 def main(study: str, seconds: str, seeds: list[str]) -> int:

@@ -5,12 +5,12 @@ budget, the test score, trials, the chosen model, what became of the refit and t
 Text studies also get the plain baseline (TF-IDF word uni+bigrams + logistic regression,
 scikit-learn defaults, C=1) on the same split.
 
-    PYTHONPATH=.:plugins .venv/bin/python studies/bench_budget.py adult:60 mnist:120 \\
+    PYTHONPATH=.:plugins .venv/bin/python benchmarks/bench_budget.py adult:60 mnist:120 \\
         credit_g::fast ...
 
 Each argument is ``<study>:<seconds>[:<preset>]`` (``studies/<study>.toml``; no seconds: the
 preset's budget). The rows are also
-written to ``studies/bench-budget-<time>.json``.
+written to ``benchmarks/bench-budget-<time>.json``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from automl.settings import PRESETS
 
 PRESET_BUDGETS = {name: p["time_budget"] for name, p in PRESETS.items()}
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1] / "studies"  # the study files
 
 
 def tfidf_baseline(spec: studyfile.StudySpec, train, x_test, y_test) -> float:
@@ -58,7 +58,7 @@ def run(case: str, stamp: str, index: int) -> dict:
 
 def main(cases: list[str]) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = HERE / f"bench-budget-{stamp}.json"
+    out = Path(__file__).parent / f"bench-budget-{stamp}.json"
     rows = []
     for index, case in enumerate(cases):
         row = run(case, stamp, index)

@@ -2,10 +2,10 @@
 from ../shared/datasets/, each with the official test split, default settings otherwise.
 
 Prints one row per dataset: metric, test accuracy, seconds (search, refit, total), trials,
-pruned share and the chosen model; writes the rows to studies/bench_vision.json. Study storages
+pruned share and the chosen model; writes the rows to benchmarks/bench_vision.json. Study storages
 land in studies/<name>/ (git-ignored).
 
-    python studies/bench_vision.py [--time-budget 900] [--only mnist fashion_mnist cifar10]
+    python benchmarks/bench_vision.py [--time-budget 900] [--only mnist fashion_mnist cifar10]
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    os.chdir(HERE.parent)  # storages go to studies/<name>/ (git-ignored)
+    os.chdir(HERE.parent)  # storages go to studies/<name>/ (git-ignored), as fit puts them
     rows = []
     header = (
         f"{'dataset':<14} {'metric':<9} {'test':>7} {'seconds':>8} {'trials':>6} pruned  model"

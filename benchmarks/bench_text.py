@@ -6,7 +6,7 @@ logistic regression (C=10), fitted on the same training rows and scored on the s
 Prints one JSON row per dataset and a table: dataset, metric, test accuracy, baseline accuracy,
 seconds, trials, pruned share and the chosen model. Run under the shared benchmark lock:
 
-    flock /tmp/automl-bench.lock .venv/bin/python studies/bench_text.py [--only sms_spam]
+    flock /tmp/automl-bench.lock .venv/bin/python benchmarks/bench_text.py [--only sms_spam]
 """
 
 from __future__ import annotations

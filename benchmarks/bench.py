@@ -3,7 +3,7 @@
 Each named `studies/<name>.toml` runs as a new study `<name>-bench-<time>` (so earlier runs are
 not resumed) with its own budget on this machine; the table gives dataset, metric, test score
 (and ROC AUC for binary tasks), seconds, trials, pruned share and the chosen model. The rows are
-also written to studies/bench-<time>.json.
+also written to benchmarks/bench-<time>.json.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 
 from automl import studyfile
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1] / "studies"  # the study files
 
 
 def main(names: list[str]) -> int:
@@ -36,7 +36,7 @@ def main(names: list[str]) -> int:
     columns = ["dataset", "metric", "score", "roc_auc", "seconds", "trials", "pruned_share",
                "model", "valid"]
     print(table.reindex(columns=[c for c in columns if c in table.columns]).to_string(index=False))
-    out = Path("studies") / f"bench-{stamp}.json"
+    out = Path(__file__).parent / f"bench-{stamp}.json"
     out.write_text(json.dumps(rows, indent=2))
     print(f"wrote {out}")
     return 0

@@ -1,9 +1,9 @@
-"""AutoGluon and FLAML on the splits ``studies/bench_splits.py`` draws, for the issue's peer
+"""AutoGluon and FLAML on the splits ``benchmarks/bench_splits.py`` draws, for the issue's peer
 figures. Not a project dependency: run it with a scratch environment that has them,
 
     python -m venv /tmp/peers
     /tmp/peers/bin/pip install "autogluon.tabular[lightgbm,catboost,xgboost]" flaml
-    /tmp/peers/bin/python studies/bench_peers.py credit_g 60 0 1 2 3 4
+    /tmp/peers/bin/python benchmarks/bench_peers.py credit_g 60 0 1 2 3 4
 
 It reads the study's TOML for the data, target, test share and metric (accuracy or r2), splits
 as ``automl.studyfile.split`` does (scikit-learn's ``train_test_split``, the seed as its
@@ -25,7 +25,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1] / "studies"  # the study files
 
 
 def split(study: dict, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
