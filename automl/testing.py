@@ -66,7 +66,7 @@ class _Plugin:
             register(family)
 
 
-def check_task(
+def check_task(  # noqa: PLR0915
     task: Task,
     dataset: Any,
     target: Any = None,

@@ -78,7 +78,7 @@ def _short(text: str, width: int = 28) -> str:
 
 
 # -- the search ---------------------------------------------------------------------------------
-def history(
+def history(  # noqa: C901
     trials: Sequence[dict[str, Any]], metric: str, maximize: bool, best_number: int | None
 ) -> str:
     """Each finished trial's score by trial number, coloured by family; the best so far as a

@@ -59,3 +59,28 @@ def test_lint_imports_fails_on_an_import_that_breaks_a_contract(tmp_path, added,
     assert out.returncode != 0, out.stdout
     assert contract in out.stdout, out.stdout
     assert "automl.metrics" in out.stdout, out.stdout
+
+
+@pytest.mark.slow  # a subprocess
+def test_ruff_passes_with_the_complexity_baseline():
+    """ruff's rules, complexity and argument counts included (pyproject.toml [tool.ruff.lint]):
+    a function past the limits fails unless it is one of the baseline's ``# noqa`` marks."""
+    out = run_tool(["ruff", "check", "--no-cache", "."])
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.slow  # a subprocess
+def test_ruff_fails_on_a_new_function_past_the_limits(tmp_path):
+    """New code cannot add to the baseline: nine arguments, eleven branches, 51 statements."""
+    branches = "".join(f"    if a == {i}:\n        return {i}\n" for i in range(10))
+    statements = "".join(f"    x{i} = {i}\n" for i in range(51))
+    (tmp_path / "new.py").write_text(
+        "def wide(a, b, c, d, e, f, g, h, i):\n    return a\n\n\n"
+        f"def branchy(a):\n{branches}    return -1\n\n\n"
+        f"def long():\n{statements}    return x0\n"
+    )
+    config = ROOT / "pyproject.toml"
+    out = run_tool(["ruff", "check", "--no-cache", "--config", str(config), "new.py"], tmp_path)
+    assert out.returncode != 0, out.stdout
+    for code in ("PLR0913", "C901", "PLR0915"):
+        assert code in out.stdout, out.stdout
