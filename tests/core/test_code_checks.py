@@ -84,3 +84,12 @@ def test_ruff_fails_on_a_new_function_past_the_limits(tmp_path):
     assert out.returncode != 0, out.stdout
     for code in ("PLR0913", "C901", "PLR0915"):
         assert code in out.stdout, out.stdout
+
+
+@pytest.mark.slow  # a subprocess
+def test_mypy_passes_on_the_modules_listed():
+    """mypy on [tool.mypy] files in pyproject.toml: the modules that pass, a list that only
+    grows. Its cache (.mypy_cache) makes a second run a few seconds."""
+    out = run_tool(["mypy"])
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Success" in out.stdout, out.stdout
