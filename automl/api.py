@@ -31,7 +31,7 @@ from automl.task import Task, TaskData
 from automl.trial_attrs import TIEBREAK
 
 
-def fit(
+def fit(  # noqa: PLR0913
     dataset: Any,
     target: Any = None,
     *,

@@ -81,9 +81,9 @@ def open_read_only(path: str) -> BaseStorage:
             why = scrub(str(exc).splitlines()[0], path)
             raise DataError(f"cannot open storage {redact(path)!r}: {why}") from None
     file = Path(path)
-    why = automl_storage(file)
-    if why is not None:
-        raise DataError(f"{file} is not a study storage of automl: {why}")
+    not_ours = automl_storage(file)
+    if not_ours is not None:
+        raise DataError(f"{file} is not a study storage of automl: {not_ours}")
     if file.read_bytes()[:16] == SQLITE_HEADER:
         url = f"sqlite:///file:{file.resolve()}?mode=ro&uri=true"
         return ReadOnlyStorage(optuna.storages.RDBStorage(url))

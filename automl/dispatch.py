@@ -55,7 +55,7 @@ def choose_task(registry: Registry, dataset: Any, target: Any, task: str | None)
     if task is not None:
         return registry.task(task)
     scores = {name: t.accepts(dataset, target) for name, t in registry.tasks.items()}
-    name, best = max(scores.items(), key=lambda kv: kv[1], default=(None, 0.0))
+    name, best = max(scores.items(), key=lambda kv: kv[1], default=("", 0.0))
     if not best:
         accepted = "; ".join(t.describe_input() for t in registry.tasks.values()) or "none"
         raise DataError(

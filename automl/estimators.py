@@ -17,7 +17,7 @@ from automl.search import MEMORY
 class _AutoMLEstimator(BaseEstimator):
     _problem: str
 
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         time_budget: float | None = 60.0,
         n_trials: int | None = None,

@@ -135,7 +135,7 @@ def chosen_members(
     return [(best, 1)], best.value
 
 
-def final_members(
+def final_members(  # noqa: PLR0913
     registry: Registry,
     study: Any,
     best: Any,

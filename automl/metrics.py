@@ -143,7 +143,7 @@ def make_metric(
     when the search starts (``resolve``)."""
     if not callable(fn):
         raise ParameterError(f"make_metric needs a callable; got {type(fn).__name__}")
-    label = name or getattr(fn, "__name__", "custom_metric")
+    label = name or str(getattr(fn, "__name__", "custom_metric"))
     if label == "<lambda>":
         label = "custom_metric"
     takes_weight = "sample_weight" in inspect.signature(fn).parameters

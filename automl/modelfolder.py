@@ -77,7 +77,7 @@ def _safe_name(name: str) -> bool:
     )
 
 
-def verify(folder: Path) -> Listing:
+def verify(folder: Path) -> Listing:  # noqa: C901
     """Check the folder against its manifest (see the module docstring)."""
     if not folder.is_dir():
         raise DataError(f"no model folder at {folder}")

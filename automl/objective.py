@@ -25,7 +25,7 @@ from automl.training import NonFiniteLoss, StoppedUnscored, TrainOutcome, report
 from automl.trial_attrs import NOTE, REASON, TIEBREAK
 
 
-def train_candidate(
+def train_candidate(  # noqa: PLR0913
     family: ModelFamily,
     params: dict[str, Any],
     data: TaskData,
@@ -206,7 +206,7 @@ LARGE_ROWS = 20_000
 SUBSAMPLE = 0.1
 
 
-def make_objective(
+def make_objective(  # noqa: C901, PLR0913, PLR0915
     data: TaskData,
     families: list[ModelFamily],
     metric: Metric,
@@ -234,7 +234,7 @@ def make_objective(
     worker = orphans.this_worker()
     reports = reports_per_epoch(data.n_train)
 
-    def objective(trial: optuna.Trial) -> float:
+    def objective(trial: optuna.Trial) -> float:  # noqa: C901, PLR0915
         trial.set_user_attr(orphans.WORKER, worker)  # a resume can tell if this process died
         family = by_name[trial.suggest_categorical("model", list(by_name))]
         family.suggest(trial, data)

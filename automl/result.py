@@ -54,7 +54,7 @@ class FittedResult:
     model(s) were retrained on train+valid (the default) or are the best trial's own model.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         *,
         task: str,

@@ -221,7 +221,7 @@ class _Named:
         self.study_name = study_name
 
 
-def open_study(
+def open_study(  # noqa: PLR0913
     study_name: str,
     storage: Any,
     *,

@@ -268,7 +268,7 @@ def _plain(value: Any) -> Any:
 
 
 # -- the app --------------------------------------------------------------------------------------
-def create_app(
+def create_app(  # noqa: C901
     model_dir: str,
     *,
     window: int = WINDOW,

@@ -164,7 +164,7 @@ def infer_problem_type(values: np.ndarray) -> tuple[str, str]:
     return "regression", f"{n_unique} distinct integer values: read as a quantity, not classes"
 
 
-def prepare_target(y: Any, problem_type: str | None) -> tuple[np.ndarray, TargetEncoder, str, str]:
+def prepare_target(y: Any, problem_type: str | None) -> tuple[np.ndarray, TargetEncoder, str, str]:  # noqa: C901
     """Validate, infer the problem type if not given, and encode: (y, encoder, type, reason)."""
     values = validate_target(y)
     _refuse_dates(values)

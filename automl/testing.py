@@ -66,7 +66,7 @@ class _Plugin:
             register(family)
 
 
-def check_task(
+def check_task(  # noqa: PLR0915
     task: Task,
     dataset: Any,
     target: Any = None,
@@ -214,7 +214,7 @@ def check_family(family: ModelFamily, data: TaskData) -> list[str]:
         kind = kinds.of(family)
     except PluginError as exc:
         _require(False, family, str(exc))
-    _require(isinstance(family.task, str) and family.task, family, "names no task")
+    _require(isinstance(family.task, str) and bool(family.task), family, "names no task")
     _require(family.supports(data), family, f"does not support this {data.problem_type} data")
 
     with quiet_optuna():

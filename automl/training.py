@@ -93,7 +93,7 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc)
 
 
-def train_torch(
+def train_torch(  # noqa: C901, PLR0913, PLR0915
     module: Any,
     params: dict[str, Any],
     x_train: np.ndarray,
@@ -342,7 +342,7 @@ def _paced_horizon(
     return steps, steps / steps_per_epoch
 
 
-def train_sklearn(
+def train_sklearn(  # noqa: PLR0913
     estimator: Any,
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -427,7 +427,7 @@ def train_sklearn(
     )
 
 
-def fitted_outcome(
+def fitted_outcome(  # noqa: PLR0913
     estimator: Any,
     problem: tuple[str, int],
     x_valid: Any,

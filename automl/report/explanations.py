@@ -42,7 +42,7 @@ POSITIVE_RGB = (232, 56, 79)  # figures.POSITIVE
 NEGATIVE_RGB = (30, 136, 229)  # figures.NEGATIVE
 
 
-def explain_section(
+def explain_section(  # noqa: C901, PLR0915
     result: Any,
     holdout: tuple[np.ndarray, np.ndarray] | None,
     bounds: ExplainBounds,
@@ -173,7 +173,7 @@ def _take(raw: Any, order: np.ndarray) -> Any:
     return np.asarray(raw, dtype=object)[order]
 
 
-def _run(
+def _run(  # noqa: PLR0913
     found: Any,
     result: Any,
     x: Any,
@@ -379,7 +379,7 @@ def _token_table(exp: Explanation) -> list[dict[str, Any]]:
 
 
 # -- example rows ---------------------------------------------------------------------------------
-def _examples(
+def _examples(  # noqa: PLR0913
     result, unit, order, examples, x, y, output, shap_exp, lime_exp, drawing, agreement
 ) -> list[dict[str, Any]]:
     views = []

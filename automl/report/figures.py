@@ -78,9 +78,9 @@ def _short(text: str, width: int = 28) -> str:
 
 
 # -- the search ---------------------------------------------------------------------------------
-def history(
+def history(  # noqa: C901
     trials: Sequence[dict[str, Any]], metric: str, maximize: bool, best_number: int | None
-) -> str:
+) -> Image:
     """Each finished trial's score by trial number, coloured by family; the best so far as a
     line; pruned trials at their last reported score (hollow), failed ones (and trials pruned
     before any score) as marks along the bottom."""
@@ -168,7 +168,7 @@ def history(
 
 def bars(
     labels: Sequence[str], values: Sequence[float], xlabel: str, colour: str = NEGATIVE
-) -> str:
+) -> Image:
     """Horizontal bars, the first label on top."""
     labels, values = list(labels), list(values)
     fig = _figure(5.3, 0.9 + 0.28 * len(labels))
@@ -185,7 +185,7 @@ def bars(
 
 
 # -- the model -----------------------------------------------------------------------------------
-def confusion(matrix: np.ndarray, labels: Sequence[str]) -> str:
+def confusion(matrix: np.ndarray, labels: Sequence[str]) -> Image:
     """Counts with the share of each true class, darker for larger shares."""
     matrix = np.asarray(matrix)
     k = len(labels)
@@ -214,7 +214,7 @@ def confusion(matrix: np.ndarray, labels: Sequence[str]) -> str:
     return to_uri(fig)
 
 
-def residuals(y_true: np.ndarray, y_pred: np.ndarray) -> str:
+def residuals(y_true: np.ndarray, y_pred: np.ndarray) -> Image:
     """Predicted against true values, and residuals against predicted values."""
     y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
     resid = y_true - y_pred
@@ -240,7 +240,7 @@ def residuals(y_true: np.ndarray, y_pred: np.ndarray) -> str:
 # -- explanations --------------------------------------------------------------------------------
 def beeswarm(
     values: np.ndarray, colour: np.ndarray | None, names: Sequence[str], order: Sequence[int]
-) -> str:
+) -> Image:
     """One row of dots per feature (``order``: feature indices, most important first): each
     dot a row's attribution, coloured by the feature's value (low blue, high red; grey when the
     feature is a category or missing)."""
@@ -338,7 +338,7 @@ def waterfall(
     top: int = 10,
     space: str = "",
     prediction: float | None = None,
-) -> str:
+) -> Image:
     """From the base value to the row's output: the ``top`` largest attributions as steps, the
     rest summed into one; ends at ``prediction`` when given (see ``waterfall_steps``)."""
     labels, steps = waterfall_steps(values, base, names, shown, top, prediction)

@@ -67,7 +67,7 @@ def shap_attributions(result, x, background, classes, bounds, deadline, notes) -
     return Attributions(values, base, space, "SHAP per ensemble member, weighted")
 
 
-def _shap_one(
+def _shap_one(  # noqa: PLR0913
     predictor, ptype, x, background, classes, bounds, deadline, notes, same_space=False
 ) -> Attributions:
     """SHAP for one trained model; ``same_space`` asks for probability (classification) or
@@ -90,7 +90,7 @@ class _NoSpecific(Exception):
     """No specific SHAP explainer fits this model (the message says why)."""
 
 
-def _specific(
+def _specific(  # noqa: PLR0913
     predictor, ptype, x, background, classes, bounds, deadline, notes, *, same_space
 ) -> Attributions:
     featurized = hasattr(predictor, "featurizer")
@@ -120,7 +120,7 @@ def _specific(
     raise _NoSpecific(f"no specific SHAP explainer for {kind}")
 
 
-def _with_pairs(
+def _with_pairs(  # noqa: PLR0913
     predictor, ptype, x, background, classes, bounds, deadline, notes, same_space
 ) -> Attributions:
     """A model on pairwise columns (``pairs``): explained on its own input, then each pair

@@ -33,7 +33,7 @@ def as_frame(x: Any) -> pd.DataFrame:
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
-def split_target(dataset: Any, target: Any) -> tuple[pd.DataFrame, Any]:
+def split_target(dataset: Any, target: Any) -> tuple[pd.DataFrame, Any]:  # noqa: C901
     """(features, target) from any accepted input; errors name what is missing."""
     if is_table_path(dataset):
         dataset = read_table(dataset)

@@ -79,7 +79,7 @@ def _kind(plan_kind: str) -> str:
     return {"numeric": "numeric", "date": "date"}.get(plan_kind, "categorical")
 
 
-def rows_from_json(payload: Any, pre: TabularPreprocessor) -> pd.DataFrame:
+def rows_from_json(payload: Any, pre: TabularPreprocessor) -> pd.DataFrame:  # noqa: C901
     """``{"rows": [{column: value}, ...]}`` (records) or ``{"columns": {column: [values]}}``
     as a DataFrame, with numbers checked where the model reads numbers."""
     if not isinstance(payload, dict) or not ({"rows", "columns"} & set(payload)):

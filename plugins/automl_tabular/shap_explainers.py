@@ -159,7 +159,7 @@ class _OutputModule:
         return Wrapped().eval()
 
 
-def kernel_shap(predictor, ptype, x, background, classes, bounds, deadline, notes, *, why):
+def kernel_shap(predictor, ptype, x, background, classes, bounds, deadline, notes, *, why):  # noqa: PLR0913
     import shap
 
     bg = sample_rows(background, bounds.kernel_background, bounds.seed)

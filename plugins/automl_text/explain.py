@@ -170,7 +170,7 @@ def explained_output(result: Any, texts: list[str], classes: np.ndarray) -> np.n
 
 
 # -- SHAP -----------------------------------------------------------------------------------------
-def _shap(result, texts, classes, bounds, deadline, notes):
+def _shap(result, texts, classes, bounds, deadline, notes):  # noqa: C901
     import shap
 
     masker = shap.maskers.Text(_Tokens(), mask_token="...", collapse_mask_token=False)

@@ -164,7 +164,7 @@ def clean_texts(values: Any, *, empty_texts: str = "warn", where: str = "the tex
     return out, notes
 
 
-def split_text_input(dataset: Any, target: Any, text_column: str | None) -> tuple:
+def split_text_input(dataset: Any, target: Any, text_column: str | None) -> tuple:  # noqa: C901
     """(raw texts, labels, column name or None, notes) from any accepted input."""
     notes: list[str] = []
     if isinstance(dataset, tuple):

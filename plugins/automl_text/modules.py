@@ -87,7 +87,7 @@ class CNN(TextModule):
 class RNN(TextModule):
     """Bidirectional GRU/LSTM over packed sequences, max/mean-pooled (or last states)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         n_ids,
         dim,
@@ -150,7 +150,7 @@ class Transformer(TextModule):
     """A small pre-norm Transformer encoder with a [CLS] vector, learned or sinusoidal
     positions, pooled by [CLS] or by the mean over real tokens."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         n_ids,
         max_len,

@@ -71,7 +71,7 @@ class VisionTask(Task):
 
         return VisionExporter()
 
-    def adapt(
+    def adapt(  # noqa: C901
         self,
         dataset: Any,
         target: Any = None,
@@ -159,7 +159,7 @@ class VisionTask(Task):
             profile_rows=stats.iloc[train].reset_index(drop=True),
         )
 
-    def _load(
+    def _load(  # noqa: C901
         self, dataset: Any, target: Any, image_size: Any, bad_images: str
     ) -> tuple[np.ndarray, Any, dict[str, Any], str, Any]:
         """uint8 (N,C,H,W) images, their raw labels, notes for the summary, how float

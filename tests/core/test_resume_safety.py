@@ -130,7 +130,7 @@ def _running_after_one_finished(study_of) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("storage", ["sqlite", "journal"])
-def test_a_killed_trial_is_failed_and_retried_when_the_rerun_starts_at_once(tmp_path, storage):
+def test_a_killed_trial_is_failed_and_retried_when_the_rerun_starts_at_once(tmp_path, storage):  # noqa: C901
     """Default heartbeat and grace period, rerun immediately after kill -9."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOML_")}
     script = tmp_path / "run.py"

@@ -33,7 +33,7 @@ def data_section(result: Any) -> dict[str, Any]:
     total = sum(counts.values()) or 1
     for label, n in sorted(counts.items(), key=lambda kv: -kv[1]):
         classes.append({"label": label, "count": fmt(n), "share": n / total})
-    handling = {}
+    handling: dict[str, Any] = {}
     describe = getattr(result.features, "describe_missing", None)
     if callable(describe):
         handling = describe() or {}

@@ -1,0 +1,133 @@
+"""The report page: the sections put together and rendered with the template, written whole.
+
+``automl.report`` re-exports ``render_report`` and ``write_report`` from here. The sections,
+the explanations and jinja2 are imported when a page is made, not when ``automl.report`` is.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+TEMPLATE = "template.html.j2"
+
+
+def render_report(
+    result: Any,
+    *,
+    holdout: tuple[Any, Any] | None = None,
+    explain: bool | str = True,
+    explain_budget_s: float | None = None,
+    bounds: Any = None,
+    explainer: Any = None,
+) -> str:
+    """The report page for ``result`` as an HTML string (see ``write_report``)."""
+    import jinja2
+
+    from automl import __version__
+    from automl.explain import ExplainBounds, default_seconds
+    from automl.report import explanations, sections  # here: they import automl.report
+
+    started = time.monotonic()
+    bounds = bounds or ExplainBounds()
+    if explain_budget_s is not None:
+        bounds = bounds.with_(seconds=float(explain_budget_s))
+    elif bounds.seconds is None:
+        bounds = bounds.with_(seconds=default_seconds(result))
+    if holdout is None:
+        holdout = result.holdout
+    data = sections.guarded(sections.data_section, result)
+    search = sections.guarded(sections.search_section, result)
+    model = sections.guarded(sections.model_section, result, holdout)
+    if isinstance(explain, str):  # the reason they are left out (fit: the budget is spent)
+        explained = {"missing": [("explanations", explain)]}
+    elif explain:
+        explained = sections.guarded(
+            explanations.explain_section, result, holdout, bounds, explainer=explainer
+        )
+    else:
+        explained = {"missing": [("explanations", "turned off (explain=False)")]}
+    context = {
+        "title": f"automl report: {result.study_name or result.task}",
+        "study": result.study_name,
+        "generated": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "version": __version__,
+        "headline": [
+            ("task", f"{result.task} · {result.problem_type}", ""),
+            ("model", result.model_name, ""),
+            (
+                f"{result.metric} in the search",
+                sections.score(result.valid_score),
+                sections.guarded_text(sections.score_origin, result),
+            ),
+            ("run time", f"{(result.timings or {}).get('total', 0):.0f} s", ""),
+        ],
+        "data": data,
+        "search": search,
+        "model": model,
+        "explain": explained,
+    }
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("automl.report", "."),
+        autoescape=jinja2.select_autoescape(("html", "j2")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = lambda v: f"{100 * v:.1f}%"
+    context["render_seconds"] = f"{time.monotonic() - started:.1f}"
+    try:
+        return env.get_template(TEMPLATE).render(**context)
+    except Exception as exc:  # the template itself failed: still a page, saying so
+        return _fallback_page(context["title"], exc)
+
+
+def write_report(
+    result: Any,
+    path: str | os.PathLike[str],
+    *,
+    holdout: tuple[Any, Any] | None = None,
+    explain: bool | str = True,
+    explain_budget_s: float | None = None,
+    bounds: Any = None,
+    explainer: Any = None,
+) -> str:
+    """Write the report page of ``result`` to ``path`` (folders made as needed); returns the path.
+
+    ``holdout``: (model-ready x, encoded y) to score and explain; default ``result.holdout``.
+    ``explain=False`` (or a string: the reason, shown) leaves explanations out.
+    ``explain_budget_s``: seconds for explanations (default: 10% of the run's time or 60 s,
+    whichever is larger; ``fit`` gives what is left of its time budget); ``bounds``: an
+    ``ExplainBounds`` for finer caps. ``explainer`` overrides the task's explainer.
+    """
+    page = render_report(
+        result,
+        holdout=holdout,
+        explain=explain,
+        explain_budget_s=explain_budget_s,
+        bounds=bounds,
+        explainer=explainer,
+    )
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # whole page or none
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return str(target)
+
+
+def _fallback_page(title: str, exc: BaseException) -> str:
+    why = html.escape(f"{type(exc).__name__}: {exc}")
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+        f"<p class='missing'>The report template failed to render: {why}</p></body></html>"
+    )
