@@ -163,6 +163,12 @@ class ServedModel:
             if not isinstance(item, dict) or "id" not in item or "label" not in item:
                 raise DataError(f'feedback item {i} needs "id" and "label"')
         truth = self.result.target.encode([item["label"] for item in items])
+        if self.regression and not np.isfinite(truth).all():
+            i = int(np.flatnonzero(~np.isfinite(truth))[0])
+            raise DataError(
+                f"feedback item {i} has the label {items[i]['label']!r}, not a finite number "
+                "(float32's range): send the true value as a JSON number; nothing was recorded"
+            )
         matched = 0
         with self.lock:
             for item, y in zip(items, truth):
