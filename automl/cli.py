@@ -192,6 +192,12 @@ def _add_deploy_commands(sub: Any) -> None:
         help="threads one prediction may use (OpenMP, BLAS, torch; default 1: requests run "
         "side by side; 0: the libraries' defaults)",
     )
+    p.add_argument(
+        "--token",
+        help="bearer token that POST /predict, POST /feedback and GET /metadata need "
+        "(Authorization: Bearer TOKEN; at least 16 characters); default: $AUTOML_SERVE_TOKEN, "
+        "which keeps it out of the process list; unset: no token. /health and /metrics stay open",
+    )
     p.set_defaults(handler=_cmd_serve)
 
     p = sub.add_parser(
@@ -385,14 +391,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from automl.serve import serve
+    from automl.serve_checks import body_limit_bytes
 
     serve(
         args.model_dir,
         host=args.host,
         port=args.port,
         window=args.window,
-        max_body_bytes=int(args.max_body_mb * 2**20),
+        max_body_bytes=body_limit_bytes(args.max_body_mb),
         threads=args.threads or None,
+        token=args.token,
     )
     return 0
 

@@ -5,15 +5,19 @@ strings, base64 PNG/JPEG images) returns predictions, probabilities, the class n
 per row; ``POST /feedback`` takes true labels for those ids; ``GET /health``; ``GET /metadata``;
 ``GET /metrics`` (Prometheus text format); FastAPI's ``/docs`` and ``/openapi.json``.
 
-Bad input gets a 4xx JSON ``{"error": ...}`` naming the problem and the server keeps serving. The
-model folder is verified against its manifest when the server starts (a damaged folder is
+Bad input gets a 4xx JSON ``{"error": ...}`` naming the problem and the server keeps serving; an
+unexpected error is a JSON 500, logged with its traceback; every answer is counted. POSTs need
+``Content-Type: application/json`` (so that no web page can post without a CORS preflight) and,
+when the server has a token (``--token`` or ``$AUTOML_SERVE_TOKEN``), ``Authorization: Bearer``
+(``automl.serve_checks`` says which endpoints). Options are checked before the model is loaded.
+The model folder is verified against its manifest when the server starts (a damaged folder is
 refused). Drift is the PSI of each monitored statistic (``automl.drift``) over a rolling window
 of the last ``window`` predicted rows, computed when ``/metrics`` is scraped.
 """
 
 import asyncio
 import itertools
-import json
+import logging
 import threading
 import time
 import uuid
@@ -24,6 +28,16 @@ from typing import Any
 import numpy as np
 
 from automl.errors import DataError
+from automl.serve_checks import (
+    TooDeep,
+    access_line,
+    check_options,
+    check_port,
+    check_token,
+    parse_json,
+    refused_before_body,
+    resolve_token,
+)
 
 EXTRA = "deploy"
 WINDOW = 1000  # rows of the rolling drift window
@@ -37,6 +51,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 THREADS = 1
 WORKERS = 4  # predictions handled at once (Python holds the GIL between library calls)
 ENDPOINTS = ("/predict", "/feedback", "/health", "/metadata", "/metrics")
+log = logging.getLogger("automl.serve")
 
 
 def require(module: str) -> Any:
@@ -163,6 +178,12 @@ class ServedModel:
             if not isinstance(item, dict) or "id" not in item or "label" not in item:
                 raise DataError(f'feedback item {i} needs "id" and "label"')
         truth = self.result.target.encode([item["label"] for item in items])
+        if self.regression and not np.isfinite(truth).all():
+            i = int(np.flatnonzero(~np.isfinite(truth))[0])
+            raise DataError(
+                f"feedback item {i} has the label {items[i]['label']!r}, not a finite number "
+                "(float32's range): send the true value as a JSON number; nothing was recorded"
+            )
         matched = 0
         with self.lock:
             for item, y in zip(items, truth):
@@ -274,14 +295,19 @@ def create_app(  # noqa: C901
     window: int = WINDOW,
     max_body_bytes: int = MAX_BODY_BYTES,
     threads: int | None = THREADS,
+    token: str | None = None,
 ) -> Any:
     """The FastAPI app serving the model folder ``model_dir`` (verified on load); ``threads``
     caps the threads each prediction may use (OpenMP, BLAS, torch; None: the libraries'
-    defaults)."""
+    defaults); ``token``, when given, is the bearer token the guarded endpoints need."""
+    check_options(window, max_body_bytes, threads)
+    if token is not None:
+        check_token(token, "token=")
     fastapi = require("fastapi")
     prom = require("prometheus_client")
     from fastapi import Request
     from fastapi.responses import JSONResponse, Response
+    from starlette.requests import ClientDisconnect
 
     import automl
 
@@ -303,44 +329,60 @@ def create_app(  # noqa: C901
     )
     app.state.served = served
 
-    def error(status: int, message: str) -> Any:
-        return JSONResponse({"error": message}, status_code=status)
+    def error(status: int, message: str, headers: dict[str, str] | None = None) -> Any:
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
 
     @app.middleware("http")
     async def measure(request, call_next):
         endpoint = request.url.path if request.url.path in ENDPOINTS else "other"
         started = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # a bug or a resource running out: answered, logged, counted
+            log.exception("%s %s failed", request.method, endpoint)
+            response = error(
+                500,
+                f"internal error ({type(exc).__name__}) while answering {request.method} "
+                f"{endpoint}; the server log has the details",
+            )
         served.requests.labels(endpoint).inc()
         served.latency.labels(endpoint).observe(time.perf_counter() - started)
         if response.status_code >= 400:
             served.errors.labels(endpoint, str(response.status_code)).inc()
         return response
 
-    async def body_json(request) -> Any:
+    def refusal(request, has_body: bool) -> Any:
+        """The 401 or 415 answer a request gets before its body is read, or None."""
+        refused = refused_before_body(request.headers, token, has_body)
+        return None if refused is None else error(*refused)
+
+    async def read_body(request) -> bytes:
         chunks, size = [], 0
-        async for chunk in request.stream():  # an oversized body is read to its end, not kept
-            size += len(chunk)
-            if size <= max_body_bytes:
-                chunks.append(chunk)
+        try:
+            async for chunk in request.stream():  # an oversized body is read to its end
+                size += len(chunk)
+                if size <= max_body_bytes:
+                    chunks.append(chunk)
+        except ClientDisconnect:
+            raise _HTTPError(400, "the client left before sending the whole body") from None
         if size > max_body_bytes:
             raise _HTTPError(
                 413,
                 f"the body of {size} bytes is over the {max_body_bytes}-byte limit: send fewer "
                 "rows per request (or start the server with a larger --max-body-mb)",
             )
-        body = b"".join(chunks)
-        if not body.strip():
-            raise _HTTPError(400, "empty body: send a JSON object (see GET /metadata)")
-        try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _HTTPError(400, f"the body is not valid JSON: {exc}") from None
+        return b"".join(chunks)
 
     async def answer(request, work) -> Any:
+        refused = refusal(request, has_body=True)
+        if refused is not None:
+            return refused
         try:
-            payload = await body_json(request)
-            return await asyncio.get_running_loop().run_in_executor(workers, work, payload)
+            body = await read_body(request)
+            # parsed in a worker too: a large body does not hold up the event loop
+            return await asyncio.get_running_loop().run_in_executor(
+                workers, lambda: work(_parse_body(body))
+            )
         except _HTTPError as exc:
             return error(exc.status, exc.message)
         except (DataError, ValueError, TypeError, KeyError) as exc:
@@ -365,8 +407,8 @@ def create_app(  # noqa: C901
         return {"status": "ok", "model": result.describe()}
 
     @app.get("/metadata")
-    def metadata():
-        return served.metadata()
+    def metadata(request: Request):
+        return refusal(request, has_body=False) or served.metadata()
 
     @app.get("/metrics")
     def metrics():
@@ -393,6 +435,18 @@ class _HTTPError(Exception):
         self.status, self.message = status, message
 
 
+def _parse_body(body: bytes) -> Any:
+    """The JSON of a request body; _HTTPError 400 for an empty, malformed or too deep one."""
+    if not body.strip():
+        raise _HTTPError(400, "empty body: send a JSON object (see GET /metadata)")
+    try:
+        return parse_json(body)
+    except TooDeep as exc:
+        raise _HTTPError(400, str(exc)) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _HTTPError(400, f"the body is not valid JSON: {exc}") from None
+
+
 def serve(
     model_dir: str,
     *,
@@ -401,9 +455,18 @@ def serve(
     window: int = WINDOW,
     max_body_bytes: int = MAX_BODY_BYTES,
     threads: int | None = THREADS,
+    token: str | None = None,
 ) -> None:
-    """Serve the model folder until interrupted (uvicorn, one process)."""
+    """Serve the model folder until interrupted (uvicorn, one process). ``token``: the bearer
+    token the guarded endpoints need; None reads ``$AUTOML_SERVE_TOKEN`` (unset: no token).
+    Every option is checked before the model is loaded."""
+    check_port(port)
+    check_options(window, max_body_bytes, threads)
+    token = resolve_token(token)
     uvicorn = require("uvicorn")
-    app = create_app(model_dir, window=window, max_body_bytes=max_body_bytes, threads=threads)
-    print(f"serving {model_dir} on http://{host}:{port} (docs: /docs, metrics: /metrics)")
+    app = create_app(
+        model_dir, window=window, max_body_bytes=max_body_bytes, threads=threads, token=token
+    )
+    where = f"http://{host}:{port} (docs: /docs, metrics: /metrics; {access_line(token)})"
+    print(f"serving {model_dir} on {where}")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import shutil
 import socket
 import subprocess
@@ -89,6 +90,29 @@ def text_model():
     return result, str(Path(result.save(str(_ROOT / "text"))))
 
 
+@functools.cache
+def regression_model():
+    """A linear model on the first 300 rows of scikit-learn's diabetes set; rows 300-339 (a
+    frame, columns x0..x9) are new data, with their true values."""
+    from sklearn.datasets import load_diabetes
+
+    import automl
+
+    x, y = load_diabetes(return_X_y=True)
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
+    result = automl.fit(
+        frame.iloc[:300],
+        y[:300],
+        n_trials=1,
+        models=["linear"],
+        storage=":memory:",
+        verbose=False,
+        cv_folds=0,
+    )
+    new = (frame.iloc[300:340], y[300:340])
+    return result, str(Path(result.save(str(_ROOT / "regression")))), new
+
+
 # -- a real server in a subprocess ---------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as s:
@@ -97,11 +121,16 @@ def free_port() -> int:
 
 
 class Server:
-    """``automl serve MODEL_DIR`` on a free port of 127.0.0.1, stopped on exit."""
+    """``automl serve MODEL_DIR`` on a free port of 127.0.0.1, stopped on exit; ``env`` is added
+    to the server's environment, ``token`` sent as a bearer token; what the server printed is in
+    ``stdout`` and ``stderr`` once it is stopped."""
 
-    def __init__(self, model_dir: str, *extra: str) -> None:
+    def __init__(
+        self, model_dir: str, *extra: str, env: dict | None = None, token: str | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.token, self.stdout, self.stderr = token, "", ""
         command = [
             sys.executable,
             "-m",
@@ -112,7 +141,11 @@ class Server:
             str(self.port),
         ]
         self.proc = subprocess.Popen(
-            [*command, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*command, *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
         )
 
     def wait(self, timeout: float = 90) -> Server:
@@ -127,9 +160,18 @@ class Server:
                 time.sleep(0.3)
         raise RuntimeError(f"the server did not answer at {self.url}")
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, bytes]:
+        """``headers`` replace the defaults (JSON content, the bearer token); None drops one."""
+        sent = {"Content-Type": "application/json"}
+        if self.token is not None:
+            sent["Authorization"] = f"Bearer {self.token}"
+        sent.update(headers or {})
         req = urllib.request.Request(self.url + path, data=body, method=method)
-        req.add_header("Content-Type", "application/json")
+        for name, value in sent.items():
+            if value is not None:
+                req.add_header(name, value)
         try:
             with urllib.request.urlopen(req, timeout=60) as reply:
                 return reply.status, reply.read()
@@ -139,11 +181,11 @@ class Server:
     def get(self, path: str) -> tuple[int, bytes]:
         return self.request("GET", path)
 
-    def post(self, path: str, obj: object) -> tuple[int, dict]:
+    def post(self, path: str, obj: object, headers: dict | None = None) -> tuple[int, dict]:
         import json
 
         body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
-        status, data = self.request("POST", path, body)
+        status, data = self.request("POST", path, body, headers)
         return status, json.loads(data)
 
     def metrics(self) -> dict[str, float]:
@@ -159,11 +201,10 @@ class Server:
     def stop(self) -> None:
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=20)
+            self.stdout, self.stderr = self.proc.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
+            self.stdout, self.stderr = self.proc.communicate()
 
     def __enter__(self) -> Server:
         return self.wait()

@@ -18,6 +18,11 @@ from automl.errors import DataError
 from automl_vision import inputs
 
 STATS = ("brightness", "contrast", "height", "width")
+# decoded pixels a served request may hold: a PNG compresses a blank image over 1000 to 1, so the
+# body limit alone does not bound the memory its images take (PIL: 1-4 bytes a pixel, then the
+# CHW copy); the header gives the size before anything is decoded
+MAX_IMAGE_PIXELS = 4096 * 4096
+MAX_REQUEST_PIXELS = 2 * MAX_IMAGE_PIXELS
 CHUNK = 2048
 
 
@@ -96,7 +101,8 @@ def stats_table(images: list[np.ndarray] | np.ndarray) -> pd.DataFrame:
 
 
 def images_from_json(payload: Any) -> list[Any]:
-    """``{"rows": ["<base64 PNG or JPEG>", ...]}`` as a list of PIL images."""
+    """``{"rows": ["<base64 PNG or JPEG>", ...]}`` as a list of PIL images; DataError for an
+    image over MAX_IMAGE_PIXELS or a request over MAX_REQUEST_PIXELS, before it is decoded."""
     from PIL import Image, UnidentifiedImageError
 
     if not isinstance(payload, dict) or "rows" not in payload:
@@ -104,17 +110,37 @@ def images_from_json(payload: Any) -> list[Any]:
     rows = payload["rows"]
     if not isinstance(rows, list) or not rows:
         raise DataError('"rows" must be a non-empty list of base64-encoded PNG/JPEG images')
-    out = []
+    opened, total = [], 0
     for i, item in enumerate(rows):
         if not isinstance(item, str):
             raise DataError(f"row {i} is a {type(item).__name__}; send a base64 string")
         try:
             data = base64.b64decode(item, validate=True)
-            img = Image.open(io.BytesIO(data))
-            img.load()
+            img = Image.open(io.BytesIO(data))  # reads the header only
         except (binascii.Error, ValueError):
             raise DataError(f"row {i} is not valid base64") from None
+        except Image.DecompressionBombError as exc:
+            raise DataError(f"row {i} has too many pixels to decode ({exc})") from None
         except (UnidentifiedImageError, OSError):
             raise DataError(f"row {i} could not be decoded as a PNG or JPEG image") from None
-        out.append(img)
-    return out
+        width, height = img.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise DataError(
+                f"row {i} is a {width}x{height} image ({width * height} pixels), over the "
+                f"{MAX_IMAGE_PIXELS} (4096x4096) a served image may have: resize it before "
+                "sending"
+            )
+        total += width * height
+        if total > MAX_REQUEST_PIXELS:
+            raise DataError(
+                f"the images up to row {i} have {total} pixels in all, over the "
+                f"{MAX_REQUEST_PIXELS} one request may hold: send fewer or smaller images per "
+                "request"
+            )
+        opened.append((i, img))
+    for i, img in opened:
+        try:
+            img.load()
+        except (UnidentifiedImageError, OSError, ValueError):
+            raise DataError(f"row {i} could not be decoded as a PNG or JPEG image") from None
+    return [img for _, img in opened]
