@@ -307,7 +307,6 @@ def create_app(  # noqa: C901
     prom = require("prometheus_client")
     from fastapi import Request
     from fastapi.responses import JSONResponse, Response
-    from starlette.requests import ClientDisconnect
 
     import automl
 
@@ -356,29 +355,12 @@ def create_app(  # noqa: C901
         refused = refused_before_body(request.headers, token, has_body)
         return None if refused is None else error(*refused)
 
-    async def read_body(request) -> bytes:
-        chunks, size = [], 0
-        try:
-            async for chunk in request.stream():  # an oversized body is read to its end
-                size += len(chunk)
-                if size <= max_body_bytes:
-                    chunks.append(chunk)
-        except ClientDisconnect:
-            raise _HTTPError(400, "the client left before sending the whole body") from None
-        if size > max_body_bytes:
-            raise _HTTPError(
-                413,
-                f"the body of {size} bytes is over the {max_body_bytes}-byte limit: send fewer "
-                "rows per request (or start the server with a larger --max-body-mb)",
-            )
-        return b"".join(chunks)
-
     async def answer(request, work) -> Any:
         refused = refusal(request, has_body=True)
         if refused is not None:
             return refused
         try:
-            body = await read_body(request)
+            body = await _read_body(request, max_body_bytes)
             # parsed in a worker too: a large body does not hold up the event loop
             return await asyncio.get_running_loop().run_in_executor(
                 workers, lambda: work(_parse_body(body))
@@ -415,6 +397,28 @@ def create_app(  # noqa: C901
         return Response(prom.generate_latest(served.registry), media_type=prom.CONTENT_TYPE_LATEST)
 
     return app
+
+
+async def _read_body(request: Any, max_body_bytes: int) -> bytes:
+    """A request's body, or an _HTTPError: 413 past ``max_body_bytes`` (read to its end, kept
+    only up to the limit), 400 when the client leaves mid-body."""
+    from starlette.requests import ClientDisconnect
+
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size <= max_body_bytes:
+                chunks.append(chunk)
+    except ClientDisconnect:
+        raise _HTTPError(400, "the client left before sending the whole body") from None
+    if size > max_body_bytes:
+        raise _HTTPError(
+            413,
+            f"the body of {size} bytes is over the {max_body_bytes}-byte limit: send fewer "
+            "rows per request (or start the server with a larger --max-body-mb)",
+        )
+    return b"".join(chunks)
 
 
 def limit_threads(threads: int) -> None:

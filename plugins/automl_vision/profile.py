@@ -103,7 +103,7 @@ def stats_table(images: list[np.ndarray] | np.ndarray) -> pd.DataFrame:
 def images_from_json(payload: Any) -> list[Any]:
     """``{"rows": ["<base64 PNG or JPEG>", ...]}`` as a list of PIL images; DataError for an
     image over MAX_IMAGE_PIXELS or a request over MAX_REQUEST_PIXELS, before it is decoded."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     if not isinstance(payload, dict) or "rows" not in payload:
         raise DataError('send {"rows": ["<base64-encoded PNG or JPEG>", ...]}')
@@ -112,17 +112,7 @@ def images_from_json(payload: Any) -> list[Any]:
         raise DataError('"rows" must be a non-empty list of base64-encoded PNG/JPEG images')
     opened, total = [], 0
     for i, item in enumerate(rows):
-        if not isinstance(item, str):
-            raise DataError(f"row {i} is a {type(item).__name__}; send a base64 string")
-        try:
-            data = base64.b64decode(item, validate=True)
-            img = Image.open(io.BytesIO(data))  # reads the header only
-        except (binascii.Error, ValueError):
-            raise DataError(f"row {i} is not valid base64") from None
-        except Image.DecompressionBombError as exc:
-            raise DataError(f"row {i} has too many pixels to decode ({exc})") from None
-        except (UnidentifiedImageError, OSError):
-            raise DataError(f"row {i} could not be decoded as a PNG or JPEG image") from None
+        img = _open_header(i, item)
         width, height = img.size
         if width * height > MAX_IMAGE_PIXELS:
             raise DataError(
@@ -144,3 +134,20 @@ def images_from_json(payload: Any) -> list[Any]:
         except (UnidentifiedImageError, OSError, ValueError):
             raise DataError(f"row {i} could not be decoded as a PNG or JPEG image") from None
     return [img for _, img in opened]
+
+
+def _open_header(i: int, item: Any) -> Any:
+    """Row ``i`` of a request (a base64 string) as a PIL image whose header alone was read."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not isinstance(item, str):
+        raise DataError(f"row {i} is a {type(item).__name__}; send a base64 string")
+    try:
+        data = base64.b64decode(item, validate=True)
+        return Image.open(io.BytesIO(data))  # reads the header only
+    except (binascii.Error, ValueError):
+        raise DataError(f"row {i} is not valid base64") from None
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"row {i} has too many pixels to decode ({exc})") from None
+    except (UnidentifiedImageError, OSError):
+        raise DataError(f"row {i} could not be decoded as a PNG or JPEG image") from None
