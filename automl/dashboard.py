@@ -72,7 +72,7 @@ def open_read_only(path: str) -> BaseStorage:
     """A storage URL or an automl storage file, opened for reading only."""
     import optuna
 
-    from automl.search import redact, scrub
+    from automl.urls import redact, scrub
 
     if "://" in path:
         try:
@@ -96,7 +96,7 @@ def find_storages(path: str) -> tuple[list[tuple[str, BaseStorage]], list[str]]:
     """(label, read-only storage) for a URL, a storage file or every automl storage under a
     folder, and one note per file skipped."""
     if "://" in path:
-        from automl.search import redact
+        from automl.urls import redact
 
         return [(redact(path), open_read_only(path))], []
     root = Path(path)
