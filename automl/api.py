@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automl import console, metrics, sample_weights, search, threads
+from automl import console, metrics, sample_weights, search, threads, urls
 from automl.budget import Budget
 from automl.crossval import describe_validation, family_folds
 from automl.dispatch import as_pair, check_iterable_input, choose_task
@@ -277,7 +277,7 @@ def run_trials(
     with session.lock, search.quiet_optuna(), threads.limit(settings.n_jobs):
         if not session.resumed:
             raise DataError(
-                f"study {study_name!r} does not exist in {search.redact(storage)!r}; start it "
+                f"study {study_name!r} does not exist in {urls.redact(storage)!r}; start it "
                 "with `automl fit` / `automl run` (or automl.fit) first"
             )
         budget = Budget(settings.time_budget, started=started, searches_only=True)

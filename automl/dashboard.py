@@ -3,7 +3,9 @@
 Given a folder, only files that already are automl's Optuna storages are opened: SQLite files
 whose studies carry automl's settings (checked through a read-only connection, so nothing is
 ever created in another application's database) and journal files that record them. Anything
-else is skipped with a one-line note. Every storage is served read-only (a write raises), so the
+else is skipped with a one-line note. A URL is checked the same way (an SQLite URL as its file,
+another database by its tables) and refused, before Optuna could create its tables there,
+unless it holds automl studies. Every storage is served read-only (a write raises), so the
 dashboard never changes a study. By default all studies of a folder share one SQLite file
 (``studies/studies.db``), which one plain optuna-dashboard shows whole; several storages (a
 worker's journal file beside it, say) are served side by side, one port each.
@@ -25,6 +27,7 @@ from automl.errors import DataError
 
 MARKER = "data_fingerprint"  # a study user attribute every automl study has
 SQLITE_HEADER = b"SQLite format 3\x00"
+OPTUNA_TABLES = {"studies", "study_user_attributes", "trials"}
 
 
 class ReadOnlyError(RuntimeError):
@@ -56,7 +59,7 @@ def _sqlite_reason(file: Path) -> str | None:
     con = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"studies", "study_user_attributes", "trials"} <= tables:
+        if not OPTUNA_TABLES.issubset(tables):
             return "an SQLite database that is not an Optuna storage"
         found = con.execute(
             "SELECT COUNT(*) FROM study_user_attributes WHERE key = ?", (MARKER,)
@@ -72,14 +75,8 @@ def open_read_only(path: str) -> BaseStorage:
     """A storage URL or an automl storage file, opened for reading only."""
     import optuna
 
-    from automl.search import redact, scrub
-
     if "://" in path:
-        try:
-            return ReadOnlyStorage(optuna.storages.RDBStorage(path))
-        except Exception as exc:  # sqlalchemy's errors, a missing driver ...
-            why = scrub(str(exc).splitlines()[0], path)
-            raise DataError(f"cannot open storage {redact(path)!r}: {why}") from None
+        return _open_url(path)
     file = Path(path)
     not_ours = automl_storage(file)
     if not_ours is not None:
@@ -92,11 +89,71 @@ def open_read_only(path: str) -> BaseStorage:
     return ReadOnlyStorage(optuna.storages.JournalStorage(JournalFileBackend(str(file))))
 
 
+def _open_url(url: str) -> BaseStorage:
+    """The automl storage behind a URL, read-only. Any other database is refused before Optuna
+    could create its tables in it: an SQLite URL is checked as its file, another database's
+    tables are looked at first (and Optuna is told to create none)."""
+    import optuna
+
+    from automl.urls import check_unambiguous, redact, scrub
+
+    if url.startswith("sqlite"):
+        return open_read_only(str(_sqlite_file(url)))
+    check_unambiguous(url)
+    try:
+        why = _database_reason(url)
+        storage = None if why else optuna.storages.RDBStorage(url, skip_table_creation=True)
+    except Exception as exc:  # sqlalchemy's errors, a missing driver ...
+        cause = scrub(str(exc).splitlines()[0], url)
+        raise DataError(f"cannot open storage {redact(url)!r}: {cause}") from None
+    if storage is None:
+        raise DataError(f"{redact(url)} is not a study storage of automl: {why}")
+    return ReadOnlyStorage(storage)
+
+
+def _sqlite_file(url: str) -> Path:
+    """The file of an ``sqlite:///`` URL (its ``file:`` URI form too)."""
+    from sqlalchemy.engine import make_url
+
+    from automl.urls import redact
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - sqlalchemy's ArgumentError
+        raise DataError(f"{redact(url)!r} is not a storage URL") from None
+    database = parsed.database or ""
+    if parsed.query.get("uri") and database.startswith("file:"):
+        database = database[len("file:") :]
+    if database in ("", ":memory:"):
+        raise DataError(f"{redact(url)} is not a study storage of automl: an in-memory database")
+    return Path(database)
+
+
+def _database_reason(url: str) -> str | None:
+    """None when the database at ``url`` holds automl studies; otherwise why it is refused.
+    Reads only (the table names, then one count)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as con:
+            tables = set(sqlalchemy.inspect(con).get_table_names())
+            if not OPTUNA_TABLES.issubset(tables):
+                return "a database that is not an Optuna storage (nothing was created in it)"
+            found = con.execute(
+                sqlalchemy.text("SELECT COUNT(*) FROM study_user_attributes WHERE key = :key"),
+                {"key": MARKER},
+            ).scalar()
+            return None if found else "an Optuna storage without automl studies"
+    finally:
+        engine.dispose()
+
+
 def find_storages(path: str) -> tuple[list[tuple[str, BaseStorage]], list[str]]:
     """(label, read-only storage) for a URL, a storage file or every automl storage under a
     folder, and one note per file skipped."""
     if "://" in path:
-        from automl.search import redact
+        from automl.urls import redact
 
         return [(redact(path), open_read_only(path))], []
     root = Path(path)

@@ -133,15 +133,18 @@ def verify(folder: Path) -> Listing:  # noqa: C901
 def write_folder(target: Path, fill: Callable[[Path], list[str]]) -> Path:
     """Write a model folder at ``target``: ``fill(tmp)`` writes the files into an empty
     temporary folder beside it and returns their names; the manifest is added and the folder
-    swapped in. On any error the temporary folder is removed and ``target`` is untouched."""
+    swapped in. On any error the temporary folder is removed and ``target`` is untouched. An
+    existing ``target`` is replaced only when empty or an intact model folder
+    (``_unreplaceable``), so no file automl did not write is ever deleted."""
     target = Path(target)
     if target.exists() or target.is_symlink():
         if target.is_symlink() or not target.is_dir():
             raise DataError(f"{target} exists and is not a folder: refusing to replace it")
-        if any(target.iterdir()) and not (target / MANIFEST).is_file():
+        why = _unreplaceable(target)
+        if why is not None:
             raise DataError(
-                f"{target} is a folder that is not an automl model folder: refusing to replace "
-                "it; save to a new or empty folder"
+                f"{target} is not an automl model folder save may replace ({why}): refusing "
+                "to replace it; save to a new or empty folder"
             )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.saving-{uuid.uuid4().hex[:8]}"
@@ -163,6 +166,40 @@ def write_folder(target: Path, fill: Callable[[Path], list[str]]) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _unreplaceable(folder: Path) -> str | None:
+    """None when ``folder`` is empty or holds an automl manifest whose digest matches and
+    nothing but the files it lists, unchanged (no link); otherwise why not. Reads only."""
+    if not any(folder.iterdir()):
+        return None
+    manifest = folder / MANIFEST
+    if not manifest.is_file() or manifest.is_symlink():
+        return f"no {MANIFEST}"
+    try:
+        doc = json.loads(manifest.read_text())
+    except (ValueError, UnicodeDecodeError):
+        doc = None
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if not (
+        isinstance(files, dict)
+        and doc.get("format") == MANIFEST_FORMAT
+        and doc.get("digest") == _digest(files)
+    ):
+        return f"its {MANIFEST} is not an automl manifest whose digest matches"
+    present: dict[str, Path] = {}
+    for root, dirs, names in os.walk(folder):  # links to folders are listed, not entered
+        for name in [*names, *(d for d in dirs if Path(root, d).is_symlink())]:
+            path = Path(root, name)
+            present[path.relative_to(folder).as_posix()] = path
+    odd = sorted(n for n, path in present.items() if path.is_symlink() or not path.is_file())
+    if odd:
+        return f"it holds links or special files: {odd[:5]}"
+    unlisted = sorted(set(present) - set(files) - {MANIFEST})
+    if unlisted:
+        return f"it holds files its {MANIFEST} does not list: {unlisted[:5]}"
+    changed = sorted(n for n in set(files) & set(present) if sha256(present[n]) != files[n])
+    return f"files changed since it was saved: {changed[:5]}" if changed else None
 
 
 def _sync(folder: Path) -> None:

@@ -37,7 +37,7 @@ def save_result(result: FittedResult, path: str) -> str:
 
 def _write(result: FittedResult, folder: Path) -> list[str]:
     from automl import __version__
-    from automl.search import redact
+    from automl.urls import redact
 
     features, files = artifacts.save_part(result.features, folder, FEATURES)
     monitoring: dict[str, Any] = {}

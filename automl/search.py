@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from optuna.trial import TrialState
 
 from automl import orphans
 from automl.errors import DataError
+from automl.urls import check_unambiguous, redact, scrub
 
 DEFAULT_STUDIES_DIR = "studies"
 DEFAULT_DB = "studies.db"  # the default SQLite storage, shared by the studies of the folder
@@ -41,31 +41,6 @@ def quiet_optuna() -> Iterator[None]:
         yield
     finally:
         optuna.logging.set_verbosity(level)
-
-
-_USERINFO = re.compile(r"(?P<head>://[^/?#@]*?:)[^/?#@]*@")
-_SECRET_PARAM = re.compile(r"(?P<head>[?&](?:password|passwd|pwd|secret|token)=)[^&#]*", re.I)
-
-
-def redact(url: Any) -> Any:
-    """A storage URL as it may be written or printed: a password (``user:secret@host`` or a
-    ``password=`` query parameter) becomes ``***``. Anything that is not a string is returned
-    as it is."""
-    if not isinstance(url, str):
-        return url
-    url = _USERINFO.sub(lambda m: m.group("head") + "***@", url)
-    return _SECRET_PARAM.sub(lambda m: m.group("head") + "***", url)
-
-
-def scrub(text: str, url: str) -> str:
-    """``text`` (a driver's error message, say) without the password that ``url`` holds."""
-    text = text.replace(url, redact(url))
-    for pattern in (_USERINFO, _SECRET_PARAM):
-        for match in pattern.finditer(url):
-            secret = url[match.end("head") : match.end()].rstrip("@")
-            if secret:
-                text = text.replace(secret, "***")
-    return text
 
 
 def default_study_name(task: str) -> str:
@@ -156,6 +131,7 @@ def lock_study(url: str | None, study_name: str) -> contextlib.AbstractContextMa
 
 
 def rdb_storage(url: str) -> optuna.storages.RDBStorage:
+    check_unambiguous(url)
     engine: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         engine = {"connect_args": {"timeout": 60}}

@@ -26,7 +26,7 @@ def run_worker(
 ) -> int:
     import optuna
 
-    from automl import search, studyfile
+    from automl import search, studyfile, urls
     from automl.api import run_trials
 
     check_shared_storage(storage)
@@ -34,7 +34,7 @@ def run_worker(
     try:
         existing = optuna.load_study(study_name=study, storage=store)
     except KeyError:
-        raise DataError(f"no study {study!r} in {search.redact(storage)}") from None
+        raise DataError(f"no study {study!r} in {urls.redact(storage)}") from None
     recipe = existing.user_attrs.get("recipe")
     if not recipe:
         raise DataError(

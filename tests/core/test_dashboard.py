@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,95 @@ def test_only_automl_storages_are_opened_and_nothing_is_written(tmp_path, iris_f
         storage.set_study_user_attr(storage.get_study_id_from_name("ours"), "touched", True)
     with pytest.raises(automl.DataError, match="not a study storage of automl"):
         find_storages(str(app))
+    ((label, by_url),) = find_storages("sqlite:///studies/studies.db")[0]
+    assert label == "sqlite:///studies/studies.db"
+    assert [s.study_name for s in by_url.get_all_studies()] == ["ours"]
+    with pytest.raises(ReadOnlyError):
+        by_url.set_study_user_attr(by_url.get_study_id_from_name("ours"), "touched", True)
+
+
+def test_a_url_to_a_database_automl_did_not_make_is_refused_untouched(capsys):
+    """`automl dashboard sqlite:///...` on another application's file, or on no file, says so
+    in one line and exits 2; the file keeps its bytes and no file is created."""
+    import sqlite3
+
+    from automl.cli import main
+    from automl.dashboard import find_storages
+
+    foreign = Path("foreign.db")
+    with sqlite3.connect(foreign) as con:
+        con.execute("CREATE TABLE users (name TEXT)")
+    before = foreign.read_bytes()
+    for url in ("sqlite:///foreign.db", "sqlite:///missing.db"):
+        with pytest.raises(automl.DataError, match="not a study storage of automl"):
+            find_storages(url)  # (before, the dashboard made Optuna's tables and served)
+        assert main(["dashboard", url]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "not a study storage of automl" in err, err
+    assert foreign.read_bytes() == before
+    assert not Path("missing.db").exists()
+
+
+POSTGRES = os.environ.get("AUTOML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture()
+def empty_postgres_database():
+    """A fresh, empty PostgreSQL database (dropped after): (user, host:port, name)."""
+    psycopg = pytest.importorskip("psycopg")
+    from sqlalchemy.engine import make_url
+
+    try:
+        psycopg.connect(POSTGRES, connect_timeout=5).close()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL at {POSTGRES} is not reachable: {exc}")
+        pytest.skip(f"PostgreSQL at {POSTGRES} is not reachable: {exc}")
+    server = make_url(POSTGRES)
+    name = f"automl_foreign_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.username, f"{server.host}:{server.port or 5432}", name
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as con:
+            con.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.mark.xdist_group("postgresql")
+def test_an_empty_postgresql_database_is_refused_and_left_empty(
+    empty_postgres_database, iris_frame, capsys
+):
+    """No Optuna table is created in a database automl did not make; once automl made a
+    study there, the dashboard serves it and its banner hides the raw password."""
+    import psycopg
+
+    from automl.cli import main
+    from automl.dashboard import find_storages
+
+    user, server, name = empty_postgres_database
+    url = f"postgresql://{user}:se/cr3t@{server}/{name}"  # trust authentication: any password
+    with pytest.raises(automl.DataError, match="not a study storage of automl"):
+        find_storages(url)
+    assert main(["dashboard", url]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a study storage of automl" in err, err
+    assert "se/cr3t" not in err and "se%2Fcr3t" not in err
+    with psycopg.connect(POSTGRES.rsplit("/", 1)[0] + f"/{name}") as con:
+        tables = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchall()
+    assert tables == []
+    automl.fit(
+        iris_frame,
+        target="target",
+        models=["linear"],
+        n_trials=1,
+        study_name="ours",
+        storage=url,
+        verbose=False,
+        report=False,
+    )
+    ((label, storage),) = find_storages(url)[0]
+    assert label == f"postgresql://{user}:***@{server}/{name}"
+    assert [s.study_name for s in storage.get_all_studies()] == ["ours"]
