@@ -18,8 +18,9 @@ import datetime as _dt
 import html
 import os
 import time
-from pathlib import Path
 from typing import Any
+
+from automl.outputs import check_file
 
 __all__ = ["render_report", "write_report"]
 
@@ -114,6 +115,7 @@ def write_report(
     whichever is larger; ``fit`` gives what is left of its time budget); ``bounds``: an
     ``ExplainBounds`` for finer caps. ``explainer`` overrides the task's explainer.
     """
+    target = check_file(path, "the report")
     page = render_report(
         result,
         holdout=holdout,
@@ -122,7 +124,6 @@ def write_report(
         bounds=bounds,
         explainer=explainer,
     )
-    target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # whole page or none
     try:
