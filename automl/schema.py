@@ -206,7 +206,7 @@ PART = obj({"format": one_of("state", "skops"), "class": string}, {"arrays": boo
 PART_FILE = obj({"class": string, "state": anything})  # <stem>.json of a part
 SPEC = obj(
     {
-        "input_shape": list_of(integer(0), min_len=1),
+        "input_shape": list_of(integer(0)),
         "n_outputs": integer(1),
         "problem_type": one_of(*PROBLEM_TYPES),
         "extra": dict_of(anything),
