@@ -225,7 +225,7 @@ def _write_report(result: FittedResult, budget: Budget) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         result.report_path = result.report(str(path), **options)
-    except OSError as exc:
+    except (OSError, DataError) as exc:  # DataError: a folder, say, where the page goes
         warnings.warn(f"could not write the report {path}: {exc}", stacklevel=3)
         return
     result.timings["report"] = round(time.monotonic() - started, 3)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from automl import schema as schemas
 from automl.errors import DataError
 
 # scikit-learn's own fitted tree structures, which skops lists as untrusted by default: they
@@ -59,7 +60,10 @@ def encode(state: Any, arrays: dict[str, np.ndarray]) -> Any:
 def decode(value: Any, arrays: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {ARRAY}:
-            return arrays[value[ARRAY]]
+            key = value[ARRAY]
+            if not isinstance(key, str) or key not in arrays:
+                raise ValueError(f"the state names the array {key!r}, which its .npz lacks")
+            return arrays[key]
         return {k: decode(v, arrays) for k, v in value.items()}
     if isinstance(value, list):
         return [decode(v, arrays) for v in value]
@@ -117,20 +121,29 @@ def load_part(
     base: type,
     packages: set[str],
     trusted: tuple[str, ...] = (),
+    schema: Any = None,
 ) -> Any:
     """Rebuild a part written by ``save_part``; ``read(name)`` returns the verified path of a
-    listed file of the folder."""
+    listed file of the folder. ``schema`` (``automl.schema``) checks the decoded state first;
+    whatever else is wrong with it is a DataError naming the file (``schema.reading``)."""
     if entry.get("format") == "skops":
         return load_skops(read(f"{stem}.skops"), trusted, base)
     if entry.get("format") != "state":
         raise DataError(f"unknown part format {entry.get('format')!r} for {stem}")
-    doc = json.loads(read(f"{stem}.json").read_text())
+    path = read(f"{stem}.json")
+    doc = schemas.read_json(path)
+    schemas.validate(doc, schemas.PART_FILE, path, "part file")
     cls = resolve_class(doc["class"], base, packages)
     arrays: dict[str, np.ndarray] = {}
     if entry.get("arrays"):
-        with np.load(read(f"{stem}.npz"), allow_pickle=False) as npz:
+        npz_path = read(f"{stem}.npz")
+        with schemas.reading(npz_path), np.load(npz_path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    return cls.from_state(decode(doc["state"], arrays))
+    with schemas.reading(path):
+        state = decode(doc["state"], arrays)
+        if schema is not None:
+            schemas.validate(state, schema, path, f"{cls.__name__} state")
+        return cls.from_state(state)
 
 
 def save_skops(obj: Any, path: Path) -> None:

@@ -1,8 +1,9 @@
 """The ``automl`` command: fit, run, predict, report, dashboard, plugins, worker, export, serve,
 monitor.
 
-Wrong usage (unknown file type, missing target column, unreadable file, unknown study) prints a
-one-line error and exits with status 2, without a traceback.
+Wrong usage (unknown file type, missing target column, unreadable file, unknown study, an output
+path that cannot be written) prints a one-line error and exits with status 2, without a
+traceback.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from automl.errors import DataError, PluginError, SearchError
+from automl.outputs import check_file, check_folder
 
-USAGE_ERRORS = (DataError, PluginError, FileNotFoundError, ValueError, KeyError, ImportError)
+# OSError: a file system's refusal (no permission, a name too long, a full disk) of a path given
+USAGE_ERRORS = (DataError, PluginError, OSError, ValueError, KeyError, ImportError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except USAGE_ERRORS as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+            message = f"{exc.strerror}: {exc.filename}"  # without "[Errno 36]"
         print(f"automl {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -272,6 +277,8 @@ def _cv_folds(text: str) -> int | str:
 def _cmd_fit(args: argparse.Namespace) -> int:
     from automl import studyfile
 
+    if args.out:  # before the search, not after it
+        check_folder(args.out, "the model folder")
     spec = studyfile.StudySpec(
         name=args.study or studyfile.name_for(args.data),
         data=args.data,
@@ -311,6 +318,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     import automl
     from automl import studyfile
 
+    if args.out:
+        check_file(args.out, "the predictions")
     folder = Path(args.model_dir)
     if not (folder / "MANIFEST.json").is_file() and (folder / "model").is_dir():
         folder = folder / "model"  # a study folder: its saved model
@@ -409,6 +418,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     import automl
     from automl import studyfile
 
+    out = check_folder(args.out, "the drift report")
     result = automl.load(args.model_dir)
     data = studyfile.load_features(args.data)
     labels = None
@@ -417,7 +427,6 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             raise DataError(f"--labels {args.labels!r} is not a column of {args.data}")
         labels, data = data[args.labels], data.drop(columns=[args.labels])
     report = result.monitor(data, labels)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     html = report.write_html(str(out / "report.html"))
     summary = report.write_json(str(out / "summary.json"))

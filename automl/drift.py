@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl.errors import DataError
+
 PSI_THRESHOLD = 0.2
 NOISE_LEVEL = 0.999  # chi-square quantile that sampling noise alone stays under
 N_BINS = 10
@@ -246,13 +248,26 @@ class DriftReference:
 
     def compare_table(self, table: pd.DataFrame) -> list[Comparison]:
         """Every monitored statistic of a batch against its reference."""
+        self._measured(table)
         return [compare(f, f.count(table[f.name])) for f in self.features]
 
     def index_table(self, table: pd.DataFrame) -> np.ndarray:
         """The bin of every statistic of every row: int (rows, features)."""
+        self._measured(table)
         if not self.features:
             return np.zeros((len(table), 0), dtype=np.int64)
         return np.column_stack([f.index(table[f.name]) for f in self.features])
+
+    def _measured(self, table: pd.DataFrame) -> None:
+        """The input profile measures every statistic this reference has bins for."""
+        missing = [f.name for f in self.features if f.name not in table.columns]
+        if missing:
+            raise DataError(
+                f"the model's drift reference has bins for {missing[:5]}, which its input "
+                f"profile does not measure ({list(table.columns)[:10]}): the model folder's "
+                "drift.json and profile.json disagree (changed after saving?); fit the model "
+                "again"
+            )
 
     def get_state(self) -> dict[str, Any]:
         return {

@@ -27,6 +27,7 @@ import numpy as np
 
 from automl.errors import ExportError
 from automl.onnx_parts import OUTPUT, join, require
+from automl.outputs import check_file
 
 TOLERANCE = 1e-4
 CHECK_ROWS = 200  # rows the agreement check runs on, at most
@@ -94,14 +95,15 @@ def export(result: Any, path: str, format: str = "onnx", data: Any = None) -> di
     """Write ``result``'s predict path to ``path`` and return the export's metadata."""
     if format not in FORMATS:
         raise ExportError(f"format must be one of {FORMATS}; got {format!r}")
+    target = check_file(path, "the export")
     exporter = result.plugin().exporter()
     if exporter is None:
         raise ExportError(f"the {result.task} task has no exporter: its models cannot be exported")
     rows, source = check_rows(result, exporter, data)
     expected = _expected(result, rows)
     if format == "onnx":
-        return _export_onnx(result, exporter, Path(path), rows, source, expected)
-    return _export_torchscript(result, exporter, Path(path), rows, source, expected)
+        return _export_onnx(result, exporter, target, rows, source, expected)
+    return _export_torchscript(result, exporter, target, rows, source, expected)
 
 
 def check_rows(result: Any, exporter: Exporter, data: Any) -> tuple[Any, str]:

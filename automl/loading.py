@@ -5,7 +5,6 @@ scikit-learn estimators through skops with trusted types only, encoders from JSO
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,8 @@ from automl.modelfolder import Listing, verify
 from automl.persistence import CONFIG, DRIFT, FEATURES, FEATURIZER, FORMAT, PROFILE
 from automl.predictors import FeaturizedPredictor
 from automl.result import FittedResult, Member
+from automl.schema import CONFIG as CONFIG_SCHEMA
+from automl.schema import DRIFT_REFERENCE, read_json, reading, validate
 from automl.targets import TargetEncoder
 from automl.task import DataSpec, FeatureEncoder, Featurizer
 
@@ -36,9 +37,12 @@ def load(
     from automl.training import resolve_device
 
     listing = verify(Path(path))
-    config = json.loads(listing.path(CONFIG).read_text())
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise DataError(f"{path} has model format {config.get('format')}; expected {FORMAT}")
+    config_path = listing.path(CONFIG)
+    config = read_json(config_path)
+    found = config.get("format") if isinstance(config, dict) else None
+    if found != FORMAT:
+        raise DataError(f"{path} has model format {found!r}; expected {FORMAT}")
+    validate(config, CONFIG_SCHEMA, config_path, "model config")
     registry = load_registry(plugins)
     packages = _packages(registry)
     trusted = tuple(trusted)
@@ -59,7 +63,9 @@ def load(
         profile = artifacts.load_part(
             config[PROFILE], read, PROFILE, InputProfile, packages, trusted
         )
-        drift = artifacts.load_part(config[DRIFT], read, DRIFT, DriftReference, packages, trusted)
+        drift = artifacts.load_part(
+            config[DRIFT], read, DRIFT, DriftReference, packages, trusted, DRIFT_REFERENCE
+        )
     return FittedResult(
         task=config["task"],
         members=members,
@@ -141,15 +147,16 @@ def _load_member(
             f", but family {family.name!r} trains {kind.name!r} models: the folder was written "
             "by another version of its plugin"
         )
-    predictor = kind.load(
-        family,
-        entry["params"],
-        spec,
-        entry,
-        lambda name: listing.path(f"{sub}/{name}"),
-        dev,
-        trusted,
-    )
+    with reading(f"{listing.folder / CONFIG} (member {index}, with {sub}/)"):
+        predictor = kind.load(
+            family,
+            entry["params"],
+            spec,
+            entry,
+            lambda name: listing.path(f"{sub}/{name}"),
+            dev,
+            trusted,
+        )
     if featurizer is not None:
         predictor = FeaturizedPredictor(featurizer, predictor, spec)
     return Member(

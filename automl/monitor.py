@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from automl.drift import NOISE_LEVEL, PSI_THRESHOLD, Comparison, compare, predicted_labels
 from automl.errors import DataError
+from automl.outputs import check_file
 
 
 @dataclass
@@ -36,12 +36,12 @@ class DriftReport:
 
     def write_json(self, path: str) -> str:
         """Write the summary as JSON; returns the path."""
-        Path(path).write_text(json.dumps(self.summary, indent=2))
+        check_file(path, "the drift summary").write_text(json.dumps(self.summary, indent=2))
         return str(path)
 
     def write_html(self, path: str) -> str:
         """Write the self-contained HTML drift report; returns the path."""
-        Path(path).write_text(render_html(self), encoding="utf-8")
+        check_file(path, "the drift report").write_text(render_html(self), encoding="utf-8")
         return str(path)
 
 

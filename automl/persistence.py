@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from automl import artifacts, kinds
 from automl.modelfolder import write_folder
+from automl.outputs import check_folder
 from automl.predictors import FeaturizedPredictor
 
 if TYPE_CHECKING:
@@ -32,7 +33,8 @@ DRIFT = "drift"  # the drift reference: training statistics and held-out predict
 
 def save_result(result: FittedResult, path: str) -> str:
     """Write the model folder at ``path`` (replacing an earlier model folder there whole)."""
-    return str(write_folder(Path(path), lambda tmp: _write(result, tmp)))
+    target = check_folder(path, "the model folder")
+    return str(write_folder(target, lambda tmp: _write(result, tmp)))
 
 
 def _write(result: FittedResult, folder: Path) -> list[str]:

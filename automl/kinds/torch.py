@@ -91,7 +91,13 @@ class TorchKind(ModelKind):
             raise DataError(
                 f"refusing to load {weights}: it is not a plain state dict ({why})"
             ) from None
-        module.load_state_dict(state)
+        try:
+            module.load_state_dict(state)
+        except RuntimeError as exc:  # the params build another network than the weights hold
+            why = str(exc).splitlines()[0]
+            raise DataError(
+                f"{weights} does not fit the network its member's params build ({why})"
+            ) from None
         mean, std = entry["y_scale"]
         return TorchPredictor(
             module.to(device), spec.problem_type, spec.n_outputs, mean, std, device

@@ -10,8 +10,9 @@ import datetime as _dt
 import html
 import os
 import time
-from pathlib import Path
 from typing import Any
+
+from automl.outputs import check_file
 
 TEMPLATE = "template.html.j2"
 
@@ -104,6 +105,7 @@ def write_report(
     whichever is larger; ``fit`` gives what is left of its time budget); ``bounds``: an
     ``ExplainBounds`` for finer caps. ``explainer`` overrides the task's explainer.
     """
+    target = check_file(path, "the report")
     page = render_report(
         result,
         holdout=holdout,
@@ -112,7 +114,6 @@ def write_report(
         bounds=bounds,
         explainer=explainer,
     )
-    target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # whole page or none
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,49 @@ def split_target(dataset: Any, target: Any) -> tuple[pd.DataFrame, Any]:  # noqa
             )
         return dataset.drop(columns=[target]), dataset[target]
     raise DataError(f"input of type {type(dataset).__name__} is not a table; accepted: {ACCEPTED}")
+
+
+# what pandas infers of an object column whose cells are all single values (no loop needed)
+_SINGLE_VALUES = {
+    "string",
+    "bytes",
+    "floating",
+    "integer",
+    "mixed-integer-float",
+    "decimal",
+    "complex",
+    "boolean",
+    "datetime64",
+    "datetime",
+    "date",
+    "timedelta64",
+    "timedelta",
+    "time",
+    "period",
+    "interval",
+    "categorical",
+    "empty",
+}
+
+
+def refuse_container_cells(frame: pd.DataFrame, names: Iterable[str]) -> None:
+    """A cell holds one value: a column whose cells are lists, dicts, sets or arrays (neither
+    a number nor a category) is refused, naming the column, a row and what to do."""
+    for name in names:
+        col = frame[name]
+        if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) in _SINGLE_VALUES:
+            continue
+        for row, value in col.items():
+            try:
+                hash(value)
+            except TypeError:
+                raise DataError(
+                    f"column {name!r} holds {type(value).__name__} values (row {row!r}: "
+                    f"{value!r:.40}); a cell must hold one number, string or date: spread them "
+                    f"over columns of their own (pd.json_normalize, or "
+                    f"df[{name!r}].apply(pd.Series)), join them into one string, or drop the "
+                    "column"
+                ) from None
 
 
 def is_column_name(target: Any) -> bool:

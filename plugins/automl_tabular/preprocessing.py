@@ -19,6 +19,7 @@ import pandas as pd
 
 from automl.errors import DataError
 from automl.task import FeatureEncoder
+from automl_tabular.inputs import as_frame, refuse_container_cells
 
 MAX_ONEHOT = 16
 FREE_TEXT_MIN_WORDS = 6
@@ -109,6 +110,7 @@ class TabularPreprocessor(FeatureEncoder):
             raise DataError("the table has no feature columns besides the target")
         self.input_columns = column_names(frame)
         frame = frame.set_axis(self.input_columns, axis=1)
+        refuse_container_cells(frame, self.input_columns)
         n = len(frame)
         for name in self.input_columns:
             col = frame[name]
@@ -232,8 +234,6 @@ class TabularPreprocessor(FeatureEncoder):
 
     # -- transforming ------------------------------------------------------------------------
     def _frame(self, raw: Any) -> pd.DataFrame:
-        from automl_tabular.inputs import as_frame
-
         if isinstance(raw, pd.DataFrame):
             frame = raw.set_axis(column_names(raw), axis=1)
             missing = [c for c in self.input_columns if c not in frame.columns]
@@ -242,14 +242,17 @@ class TabularPreprocessor(FeatureEncoder):
                     f"the data lacks column(s) the model was trained on: {missing}; "
                     f"expected columns: {self.input_columns}"
                 )
-            return frame
-        frame = as_frame(raw)
-        if frame.shape[1] != len(self.input_columns):
-            raise DataError(
-                f"X has {frame.shape[1]} features, but the model was trained on "
-                f"{len(self.input_columns)} ({self.input_columns[:10]}); pass the same columns"
-            )
-        return frame.set_axis(self.input_columns, axis=1)
+        else:
+            frame = as_frame(raw)
+            if frame.shape[1] != len(self.input_columns):
+                raise DataError(
+                    f"X has {frame.shape[1]} features, but the model was trained on "
+                    f"{len(self.input_columns)} ({self.input_columns[:10]}); pass the same "
+                    "columns"
+                )
+            frame = frame.set_axis(self.input_columns, axis=1)
+        refuse_container_cells(frame, [c.name for c in self.columns])
+        return frame
 
     def transform(self, raw: Any) -> np.ndarray:
         frame = self._frame(raw)

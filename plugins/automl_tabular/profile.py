@@ -11,6 +11,7 @@ import pandas as pd
 
 from automl.drift import InputProfile
 from automl.errors import DataError
+from automl_tabular.inputs import refuse_container_cells
 from automl_tabular.preprocessing import TabularPreprocessor, _date_parts, column_names
 
 
@@ -46,6 +47,7 @@ class TabularProfile(InputProfile):
                 f"the data lacks column(s) the model was trained on: {missing}; expected "
                 f"columns: {list(self.columns)}"
             )
+        refuse_container_cells(frame, self.columns)
         out = {}
         for name, kind in self.columns.items():
             col = frame[name]

@@ -123,10 +123,13 @@ def _missing(v: Any) -> bool:
         return False
 
 
-def clean_texts(values: Any, *, empty_texts: str = "warn", where: str = "the texts") -> tuple:
+def clean_texts(
+    values: Any, *, empty_texts: str = "warn", where: str = "the texts", fitting: bool = True
+) -> tuple:
     """Strings as an object array, plus notes. Missing values become ""; they and empty
     strings are counted (a warning, or DataError with ``empty_texts="error"``); non-strings
-    are a DataError; texts over MAX_CHARS characters are cut."""
+    are a DataError; texts over MAX_CHARS characters are cut. Only ``fitting`` refuses texts
+    that are all empty (nothing to learn): predict reads them as it does in a larger batch."""
     arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
     arr = np.asarray(arr, dtype=object)
     if arr.ndim != 1:
@@ -145,7 +148,7 @@ def clean_texts(values: Any, *, empty_texts: str = "warn", where: str = "the tex
     n_missing = int(missing.sum())
     n_empty = int(sum(1 for v, m in zip(out, missing) if not m and not v.strip()))
     if n_missing + n_empty:
-        if n_missing + n_empty == len(out):
+        if fitting and n_missing + n_empty == len(out):
             raise DataError(f"all {len(out)} of {where} are empty or missing: nothing to learn")
         msg = (
             f"{n_missing + n_empty} of {len(out)} texts in {where} are empty or missing "

@@ -56,7 +56,7 @@ class TextFeatures(FeatureEncoder):
                 f"predict takes a string, a list/array/Series of strings or a DataFrame with "
                 f"the text column; got {type(raw).__name__}"
             )
-        texts, _ = clean_texts(raw, where="the input")
+        texts, _ = clean_texts(raw, where="the input", fitting=False)
         return texts
 
     def describe_missing(self) -> dict[str, str]:

@@ -129,3 +129,23 @@ def test_score_with_unseen_label(fitted, adult):
     x = adult.drop(columns="class").head(3)
     with pytest.raises(automl.DataError, match="label 'rich' was not seen in training"):
         fitted.score(x, ["rich", "<=50K", ">50K"])
+
+
+@pytest.mark.parametrize(
+    "cell", [[1, 2], {"a": 1}, {1, 2}, np.arange(2)], ids=["list", "dict", "set", "ndarray"]
+)
+def test_a_column_of_lists_dicts_or_sets_is_named_with_the_fix(cell, iris_frame, fitted, adult):
+    kind = type(cell).__name__
+    frame = iris_frame.assign(tags=[cell] * len(iris_frame))
+    with pytest.raises(automl.DataError, match=rf"column 'tags' holds {kind} values.*columns of"):
+        _fit(frame, "target")
+    assert _nothing_trained()
+    x = adult.drop(columns="class").head(5)
+    x["workclass"] = [cell] * len(x)  # a categorical column at predict and monitor time
+    for call in (fitted.predict, fitted.monitor):
+        with pytest.raises(automl.DataError, match=rf"column 'workclass' holds {kind} values"):
+            call(x)
+    body = {"rows": [{**row, "age": 30} for row in x.drop(columns="age").to_dict("records")]}
+    rows = fitted.plugin().parse_rows(body, fitted.features)
+    with pytest.raises(automl.DataError, match="column 'workclass'"):
+        fitted.predict(rows)

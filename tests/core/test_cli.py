@@ -9,6 +9,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
+from sklearn.datasets import load_iris
 
 from automl.cli import build_parser, main
 from tests import DATA as DATA_DIR
@@ -137,3 +138,88 @@ def test_console_script_errors_without_traceback():
     )
     assert out.returncode == 2
     assert out.stderr.strip() == "automl fit: error: no such file or folder: nope.parquet"
+
+
+@pytest.fixture(scope="module")
+def iris_folder(tmp_path_factory):
+    """A small saved model (with its drift reference) and rows to give it, as CSV files."""
+    import automl
+
+    root = tmp_path_factory.mktemp("iris")
+    frame = load_iris(as_frame=True).frame
+    result = automl.fit(
+        frame, target="target", models=["linear"], n_trials=1, storage=":memory:", verbose=False
+    )
+    frame.drop(columns="target").to_csv(root / "rows.csv", index=False)
+    return result, str(result.save(str(root / "model"))), str(root / "rows.csv")
+
+
+def _outputs_in_the_way() -> tuple[Path, Path]:
+    """A file where a folder goes, and a folder where a file goes."""
+    Path("taken.txt").write_text("mine")
+    Path("somewhere").mkdir()
+    return Path("taken.txt"), Path("somewhere")
+
+
+def test_an_output_path_in_the_way_is_a_data_error_before_any_work(iris_folder):
+    import automl
+
+    result, _, rows = iris_folder
+    file, folder = _outputs_in_the_way()
+    x = pd.read_csv(rows)
+    with pytest.raises(automl.DataError, match="taken.txt is a file, not a folder"):
+        result.save(str(file / "model"))
+    with pytest.raises(automl.DataError, match="somewhere: it is a folder"):
+        result.export(str(folder))
+    with pytest.raises(automl.DataError, match="taken.txt is a file, not a folder"):
+        result.export(str(file / "model.onnx"))
+    report = result.monitor(x)
+    for write in (report.write_json, report.write_html, result.report):
+        with pytest.raises(automl.DataError, match="somewhere: it is a folder"):
+            write(str(folder))
+    assert file.read_text() == "mine" and list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["monitor", "{model}", "{rows}", "--out", "taken.txt"], "taken.txt: it is a file"),
+        (["export", "{model}", "somewhere"], "somewhere: it is a folder"),
+        (["predict", "{model}", "{rows}", "--out", "somewhere"], "somewhere: it is a folder"),
+        (["predict", "{model}", "{rows}", "--out", "taken.txt/p.csv"], "taken.txt is a file"),
+        (["fit", str(DATA), "--target", "class", "--out", "taken.txt/m"], "taken.txt is a file"),
+    ],
+)
+def test_an_output_path_in_the_way_is_one_line_and_exit_2(command, message, iris_folder, capsys):
+    _, model, rows = iris_folder
+    file, _ = _outputs_in_the_way()
+    argv = [a.format(model=model, rows=rows) for a in command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert file.read_text() == "mine" and not Path("studies").exists()  # refused before work
+
+
+def test_a_filesystem_error_while_writing_is_one_line_and_exit_2(iris_folder, capsys):
+    _, model, rows = iris_folder
+    too_long = "p" * 300 + ".csv"  # past any file system's name limit, for root as for others
+    assert main(["predict", model, rows, "--out", too_long]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"automl predict: error: File name too long: {too_long}"
+
+
+def test_fit_warns_and_keeps_its_result_when_its_report_path_is_a_folder():
+    import automl
+
+    Path("studies/blocked/report.html").mkdir(parents=True)
+    frame = load_iris(as_frame=True).frame
+    with pytest.warns(UserWarning, match="could not write the report .* it is a folder"):
+        result = automl.fit(
+            frame,
+            target="target",
+            study_name="blocked",
+            models=["linear"],
+            n_trials=1,
+            verbose=False,
+        )
+    assert result.report_path is None and result.model_path

@@ -212,3 +212,21 @@ def test_save_refuses_to_replace_a_folder_that_is_not_a_model(tmp_path, iris_res
     with pytest.raises(automl.DataError, match="not an automl model folder"):
         iris_result[0].save(str(notes))
     assert (notes / "notes.txt").read_text() == "mine"
+
+
+def test_a_link_above_the_folder_is_not_refused(tmp_path, iris_result):
+    """macOS's /tmp and /var are links: only links inside the model folder are refused."""
+    real = tmp_path / "real"
+    (real / "models").mkdir(parents=True)
+    alias = tmp_path / "alias"
+    alias.symlink_to(real, target_is_directory=True)
+    saved = iris_result[0].save(str(alias / "models" / "iris"))
+    loaded = automl.load(saved)
+    assert loaded.predict(iris_result[1].drop(columns="target")).shape == (150,)
+    listed = json.loads((Path(saved) / modelfolder.MANIFEST).read_text())["files"]
+    inner = Path(saved) / "member_0"
+    moved = tmp_path / "member_0"
+    inner.rename(moved)
+    inner.symlink_to(moved, target_is_directory=True)  # a link inside the folder still is
+    modelfolder.write_manifest(Path(saved), list(listed))
+    _refused(Path(saved), "member_0/estimator.skops is a link")

@@ -243,3 +243,24 @@ def test_tfidf_nb_scaling_is_fitted_for_binary_labels_only(small):
     assert feat.transform(texts).shape == (len(texts), len(feat.ratios))
     regression = TfidfFeaturizer(1, "none", nb=True).fit(texts, y.astype(np.float32) * 0.5)
     assert regression.ratios is None
+
+
+def test_one_empty_text_is_predicted_as_it_is_in_a_batch():
+    """ "All texts empty: nothing to learn" is fit's rule: predict reads one empty text as it
+    does in a larger batch (with the empty-text warning), through the API and a request body."""
+    from automl.serve import ServedModel
+    from tests.deploy_models import text_model
+
+    result = automl.load(text_model()[1])
+    with pytest.warns(UserWarning, match="1 of 2 texts .* empty"):
+        batch = result.predict_proba(["", "free entry to win a prize"])
+    with pytest.warns(UserWarning, match="1 of 1 texts .* empty"):
+        alone = result.predict_proba([""])
+    assert np.allclose(alone, batch[:1])
+    with pytest.warns(UserWarning, match="empty"):
+        assert result.predict([None]).tolist() == result.predict([""]).tolist()
+    with pytest.warns(UserWarning, match="empty"):
+        answer = ServedModel(result, result.plugin()).predict({"rows": [""]})
+    assert np.allclose(answer["probabilities"], alone, atol=1e-6)
+    with pytest.warns(UserWarning, match="empty"):
+        assert result.monitor([""]).summary["rows"] == 1
