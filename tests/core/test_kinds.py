@@ -90,6 +90,18 @@ def test_built_in_kinds_by_name_and_an_unknown_one_refused():
         kinds.get("xgb")
 
 
+def test_a_plugin_kind_may_not_take_a_built_in_name():
+    class Shadow(CentroidKind):
+        name = "sklearn"
+
+    class ShadowFamily(CentroidFamily):
+        name, kind = "shadow", Shadow()
+
+    with pytest.raises(PluginError, match="takes the name 'sklearn' of a built-in kind"):
+        kinds.of(ShadowFamily())
+    assert type(kinds.get("sklearn")).__name__ == "SklearnKind"
+
+
 def test_a_plugin_kind_is_searched_saved_loaded_and_described(iris_frame, tmp_path):
     plugins = ["tabular", CentroidPlugin()]
     result = automl.fit(
