@@ -9,13 +9,17 @@ task's explainer (if it offers one) explains two rows. ``check_family(family, da
 ModelFamily's: its parameters are prefixed with its name, ``build`` gives a model of its kind, it
 trains within the core's training loop to the outputs the core expects for the problem type
 (class probabilities ``(n, k)`` summing to 1; regression values ``(n,)`` on the target's scale
-that follow the training targets), and (torch) it stops at a deadline within one batch. Each
-returns the names of the checks it ran; a failed check raises ``AssertionError`` naming the
-plugin object and what broke.
+that follow the training targets), and (torch) it stops at a deadline within one batch.
+``check_kind(kind, family, data)`` runs a plugin's own ModelKind's (``automl._kind_checks``): the
+core finds it by name and from its models, it trains (search fit, weighted refit, a passed
+deadline), weighs itself, and saves into a model folder (no pickle) that loads back with
+identical outputs. Each returns the names of the checks it ran; a failed check raises
+``AssertionError`` naming the plugin object and what broke.
 
-    from automl.testing import check_family, check_task
+    from automl.testing import check_family, check_kind, check_task
 
     check_task(MyTask(), dataset, target, rows=new_rows, families=[MyFamily()])
+    check_kind(MyFamily.kind, MyFamily(), data)  # data: MyTask().adapt(dataset, target)
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from automl._kind_checks import (
     CHECK_EPOCHS,
     _fail,
     _require,
+    check_kind,
     check_output,
     check_regression_fit,
     suggested,
@@ -44,7 +49,7 @@ from automl.hookspecs import hookimpl
 from automl.space import SHARED_PARAMS
 from automl.task import PROBLEM_TYPES, ModelFamily, Task, TaskData
 
-__all__ = ["check_family", "check_task"]
+__all__ = ["check_family", "check_kind", "check_task"]
 
 
 class _Plugin:
