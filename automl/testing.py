@@ -3,17 +3,23 @@
 ``check_task(task, dataset, target, rows=...)`` runs a Task's contract on a small sample of its
 input: ``accepts`` scores it, ``adapt`` returns consistent ``TaskData``, bad inputs raise
 ``DataError`` (never another error, never a model), a search with the task's families returns a
-model whose predictions have the rows' length and the user's labels, that model survives
-``save`` / ``automl.load`` with the same predictions, and the task's explainer (if it offers one)
-explains two rows. ``check_family(family, data)`` runs a ModelFamily's: its parameters are
-prefixed with its name, ``build`` gives a model of its kind, it trains within the core's
-training loop to finite outputs of the right shape, and (torch) it stops at a deadline within one
-batch. Each returns the names of the checks it ran; a failed check raises ``AssertionError``
-naming the plugin object and what broke.
+model whose predictions have the rows' length and the user's labels (finite values for
+regression), that model survives ``save`` / ``automl.load`` with the same predictions, and the
+task's explainer (if it offers one) explains two rows. ``check_family(family, data)`` runs a
+ModelFamily's: its parameters are prefixed with its name, ``build`` gives a model of its kind, it
+trains within the core's training loop to the outputs the core expects for the problem type
+(class probabilities ``(n, k)`` summing to 1; regression values ``(n,)`` on the target's scale
+that follow the training targets), and (torch) it stops at a deadline within one batch.
+``check_kind(kind, family, data)`` runs a plugin's own ModelKind's (``automl._kind_checks``): the
+core finds it by name and from its models, it trains (search fit, weighted refit, a passed
+deadline), weighs itself, and saves into a model folder (no pickle) that loads back with
+identical outputs. Each returns the names of the checks it ran; a failed check raises
+``AssertionError`` naming the plugin object and what broke.
 
-    from automl.testing import check_family, check_task
+    from automl.testing import check_family, check_kind, check_task
 
     check_task(MyTask(), dataset, target, rows=new_rows, families=[MyFamily()])
+    check_kind(MyFamily.kind, MyFamily(), data)  # data: MyTask().adapt(dataset, target)
 """
 
 from __future__ import annotations
@@ -29,23 +35,21 @@ from typing import Any
 import numpy as np
 
 from automl import kinds
+from automl._kind_checks import (
+    CHECK_EPOCHS,
+    _fail,
+    _require,
+    check_kind,
+    check_output,
+    check_regression_fit,
+    suggested,
+)
 from automl.errors import DataError, PluginError
 from automl.hookspecs import hookimpl
 from automl.space import SHARED_PARAMS
 from automl.task import PROBLEM_TYPES, ModelFamily, Task, TaskData
 
-__all__ = ["check_family", "check_task"]
-
-CHECK_EPOCHS = 2  # torch families train this many epochs in the checks
-
-
-def _fail(what: Any, message: str) -> AssertionError:
-    return AssertionError(f"{type(what).__name__} {getattr(what, 'name', '')!r}: {message}")
-
-
-def _require(condition: bool, what: Any, message: str) -> None:
-    if not condition:
-        raise _fail(what, message)
+__all__ = ["check_family", "check_kind", "check_task"]
 
 
 class _Plugin:
@@ -140,7 +144,13 @@ def check_task(  # noqa: PLR0915
     )
     predicted = np.asarray(result.predict(rows))
     _require(predicted.ndim == 1 and len(predicted) > 0, task, "predict gave no 1-D labels")
-    if data.problem_type != "regression":
+    if data.problem_type == "regression":
+        _require(
+            predicted.dtype.kind in "fiu" and bool(np.isfinite(predicted).all()),
+            task,
+            f"predict gave regression values that are not finite numbers: {predicted[:5]}",
+        )
+    else:
         classes = set(np.asarray(data.target.classes, dtype=object).tolist())
         unknown = set(predicted.tolist()) - classes
         _require(not unknown, task, f"predict returned labels {unknown} not among {classes}")
@@ -202,11 +212,8 @@ def _own_or_shared(family: ModelFamily, name: str) -> bool:
 
 def check_family(family: ModelFamily, data: TaskData) -> list[str]:
     """Run the ModelFamily contract (see the module docstring) on adapted ``data``."""
-    import optuna
-
     from automl.metrics import resolve
     from automl.objective import train_candidate
-    from automl.search import quiet_optuna
 
     done: list[str] = []
     _require(isinstance(family, ModelFamily), family, "is not an automl.ModelFamily")
@@ -217,10 +224,7 @@ def check_family(family: ModelFamily, data: TaskData) -> list[str]:
     _require(isinstance(family.task, str) and bool(family.task), family, "names no task")
     _require(family.supports(data), family, f"does not support this {data.problem_type} data")
 
-    with quiet_optuna():
-        trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
-    family.suggest(trial, data)
-    own = dict(trial.params)
+    own, params = suggested(family, data)
     _require(bool(own), family, "suggests no parameter")
     stray = [k for k in own if not _own_or_shared(family, k)]
     _require(not stray, family, f"parameters not prefixed with {family.name + '.'!r}: {stray}")
@@ -228,8 +232,6 @@ def check_family(family: ModelFamily, data: TaskData) -> list[str]:
     if defaults is not None:
         stray = [k for k in defaults if not _own_or_shared(family, k)]
         _require(not stray, family, f"default_params not prefixed: {stray}")
-    kind.suggest_training(trial)
-    params = {"model": family.name, **trial.params}
     _require(isinstance(family.describe(params), str), family, "describe() is not a string")
     done.append("suggest")
 
@@ -245,13 +247,10 @@ def check_family(family: ModelFamily, data: TaskData) -> list[str]:
     short = dataclasses.replace(data, max_epochs=CHECK_EPOCHS)
     metric = resolve(None, data.problem_type, classes=data.target.classes)
     outcome = train_candidate(family, params, short, metric, device="cpu", seed=0)
-    output = np.asarray(outcome.predictor.output(data.x_valid))
-    _require(
-        output.shape == (data.n_valid, data.spec.n_outputs),
-        family,
-        f"output shape {output.shape}, expected {(data.n_valid, data.spec.n_outputs)}",
-    )
-    _require(np.isfinite(output).all(), family, "outputs are not finite")
+    check_output(family, outcome.predictor.output(data.x_valid), data, data.n_valid)
+    if data.problem_type == "regression":
+        fitted = check_output(family, outcome.predictor.output(data.x_train), data, data.n_train)
+        check_regression_fit(family, fitted, data.y_train)
     _require(math.isfinite(outcome.score), family, f"validation score {outcome.score}")
     done.append("train")
 

@@ -27,9 +27,20 @@ def _built_in() -> dict[str, ModelKind]:
 
 def of(family: ModelFamily) -> ModelKind:
     """The kind of a family: a ``ModelKind`` object it holds (a plugin's own kind, remembered
-    by name for the models it trains), or a built-in kind's name ("torch", "sklearn")."""
+    by name for the models it trains; a built-in kind's name is refused), or a built-in kind's
+    name ("torch", "sklearn")."""
     kind = family.kind
     if isinstance(kind, ModelKind):
+        built_in = _built_in().get(kind.name)
+        if built_in is not None and kind is not built_in:
+            from automl.errors import PluginError
+
+            raise PluginError(
+                f"model family {family.name!r} has a kind of its own ({type(kind).__name__}) "
+                f"that takes the name {kind.name!r} of a built-in kind: name it after its plugin "
+                "(the name is written in model folders, and the built-in kind's models would be "
+                "weighed and moved through it)"
+            )
         _ADDED.setdefault(kind.name, kind)
         return kind
     return get(kind, f"model family {family.name!r}")

@@ -2,8 +2,9 @@
 same numeric matrix as the scikit-learn families), stopped at the deadline between boosting
 iterations (a CatBoost callback), and saved in CatBoost's own ``.cbm`` format (a flat model
 description that loading parses; no pickle, no code), so ``automl.load`` needs no allow-list
-for them. Predictions go through ``SklearnPredictor`` (CatBoost's estimators speak
-scikit-learn's ``predict``/``predict_proba``/``classes_``)."""
+for them. Predictions go through ``CatBoostPredictor``, a ``SklearnPredictor`` (CatBoost's
+estimators speak scikit-learn's ``predict``/``predict_proba``/``classes_``) that names this kind,
+so the core weighs a trained model with ``CatBoostKind.nbytes``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from automl.kinds.sklearn import SklearnKind
+from automl.predictors import SklearnPredictor
 
 MODEL_FILE = "model.cbm"
+
+
+class CatBoostPredictor(SklearnPredictor):
+    """A trained CatBoost model: the core finds its kind (``nbytes``, ``to_host``) by this
+    name; as a ``SklearnPredictor`` its outputs and its export are scikit-learn's."""
+
+    kind = "catboost"
 
 
 class _Stop:
@@ -91,6 +100,7 @@ class CatBoostKind(SklearnKind):
             note=note,
             grown_share=1.0,
         )
+        outcome.predictor = CatBoostPredictor(model, data.problem_type, data.spec.n_outputs)
         outcome.best_epoch = outcome.epochs_run = grown  # boosting iterations
         outcome.schedule_epochs = float(wanted)
         return outcome
@@ -108,11 +118,9 @@ class CatBoostKind(SklearnKind):
         return {}, [MODEL_FILE]
 
     def load(self, family, params, spec, entry, path, device, trusted):
-        from automl.predictors import SklearnPredictor
-
         estimator = estimator_class(spec.problem_type)()
         estimator.load_model(str(path(MODEL_FILE)), format="cbm")
-        return SklearnPredictor(estimator, spec.problem_type, spec.n_outputs)
+        return CatBoostPredictor(estimator, spec.problem_type, spec.n_outputs)
 
     def describe(self, family, predictor) -> tuple[str, int | None, str]:
         estimator = predictor.estimator

@@ -49,6 +49,9 @@ class CentroidKind(ModelKind):
     def check_build(self, model):
         return None if isinstance(model, dict) else "is not a dict of settings"
 
+    def stoppable(self, family, build):
+        return False  # one pass, which reads no clock: planned from its cost
+
     def nbytes(self, predictor):
         return predictor.centroids.nbytes
 
@@ -90,6 +93,18 @@ def test_built_in_kinds_by_name_and_an_unknown_one_refused():
         kinds.get("xgb")
 
 
+def test_a_plugin_kind_may_not_take_a_built_in_name():
+    class Shadow(CentroidKind):
+        name = "sklearn"
+
+    class ShadowFamily(CentroidFamily):
+        name, kind = "shadow", Shadow()
+
+    with pytest.raises(PluginError, match="takes the name 'sklearn' of a built-in kind"):
+        kinds.of(ShadowFamily())
+    assert type(kinds.get("sklearn")).__name__ == "SklearnKind"
+
+
 def test_a_plugin_kind_is_searched_saved_loaded_and_described(iris_frame, tmp_path):
     plugins = ["tabular", CentroidPlugin()]
     result = automl.fit(
@@ -116,7 +131,16 @@ def test_a_plugin_kind_is_searched_saved_loaded_and_described(iris_frame, tmp_pa
 
 def test_the_conformance_kit_accepts_a_plugin_kind(iris_frame):
     from automl.plugins import load_registry
-    from automl.testing import check_family
+    from automl.testing import check_family, check_kind
 
     data = load_registry(["tabular"]).tasks["tabular"].adapt(iris_frame, "target", seed=0)
     assert check_family(CentroidFamily(), data) == ["suggest", "build", "train"]
+    assert check_kind(CentroidFamily.kind, CentroidFamily(), data) == [
+        "name",
+        "build",
+        "train",
+        "refit",
+        "to host",
+        "save and load",
+        "describe",
+    ]
