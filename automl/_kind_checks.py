@@ -155,35 +155,9 @@ def check_kind(kind: ModelKind, family: ModelFamily, data: TaskData) -> list[str
     from automl.objective import train_candidate
 
     done: list[str] = []
-    _require(isinstance(kind, ModelKind), kind, "is not an automl.kinds.ModelKind")
-    _require(isinstance(kind.name, str) and kind.name != "", kind, "has no name")
-    _require(isinstance(family, ModelFamily), kind, f"{family!r} is not an automl.ModelFamily")
-    try:
-        found = kinds.of(family)
-    except PluginError as exc:
-        raise _fail(kind, str(exc)) from None
-    _require(
-        found is kind,
-        kind,
-        f"is not the kind of family {family.name!r}: pass a family whose ModelFamily.kind it is",
-    )
-    _require(
-        kinds.get(kind.name) is kind,
-        kind,
-        f"another kind object ({kinds.get(kind.name)!r}) already holds the name {kind.name!r}",
-    )
-    _require(family.supports(data), kind, f"{family.name} does not support this data")
+    _check_name(kind, family, data)
     done.append("name")
-
-    _, params = suggested(family, data)
-    spec = data.spec
-    featurizer = family.featurizer(params, data)
-    if featurizer is not None:
-        spec = featurizer.fit(data.x_train, data.y_train).spec(data.spec)
-    wrong = kind.check_build(family.build(params, spec))
-    _require(wrong is None, kind, f"check_build refuses {family.name}'s model: it {wrong}")
-    wrong = kind.check_build(object())
-    _require(isinstance(wrong, str) and wrong, kind, "check_build accepts an object()")
+    params, spec = _check_build(kind, family, data)
     done.append("build")
 
     short = dataclasses.replace(data, max_epochs=CHECK_EPOCHS)
@@ -240,6 +214,45 @@ def check_kind(kind: ModelKind, family: ModelFamily, data: TaskData) -> list[str
     _require(isinstance(unit, str), kind, "describe() gives a size unit that is not a string")
     done.append("describe")
     return done
+
+
+def _check_name(kind: ModelKind, family: ModelFamily, data: TaskData) -> None:
+    """The kind is a named ModelKind, the family's kind, and the one its name finds."""
+    _require(isinstance(kind, ModelKind), kind, "is not an automl.kinds.ModelKind")
+    _require(isinstance(kind.name, str) and kind.name != "", kind, "has no name")
+    _require(isinstance(family, ModelFamily), kind, f"{family!r} is not an automl.ModelFamily")
+    try:
+        found = kinds.of(family)
+    except PluginError as exc:
+        raise _fail(kind, str(exc)) from None
+    _require(
+        found is kind,
+        kind,
+        f"is not the kind of family {family.name!r}: pass a family whose ModelFamily.kind it is",
+    )
+    _require(
+        kinds.get(kind.name) is kind,
+        kind,
+        f"another kind object ({kinds.get(kind.name)!r}) already holds the name {kind.name!r}",
+    )
+    _require(family.supports(data), kind, f"{family.name} does not support this data")
+
+
+def _check_build(
+    kind: ModelKind, family: ModelFamily, data: TaskData
+) -> tuple[dict[str, Any], Any]:
+    """``check_build`` takes the family's model and refuses anything else; returns the
+    suggested parameters and the data spec the model was built for."""
+    _, params = suggested(family, data)
+    spec = data.spec
+    featurizer = family.featurizer(params, data)
+    if featurizer is not None:
+        spec = featurizer.fit(data.x_train, data.y_train).spec(data.spec)
+    wrong = kind.check_build(family.build(params, spec))
+    _require(wrong is None, kind, f"check_build refuses {family.name}'s model: it {wrong}")
+    wrong = kind.check_build(object())
+    _require(isinstance(wrong, str) and wrong, kind, "check_build accepts an object()")
+    return params, spec
 
 
 def _check_deadline(
