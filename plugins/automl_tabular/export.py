@@ -3,7 +3,7 @@
 Graph inputs: one per column the model uses, shape (n, 1): numbers as double (NaN or inf for
 missing), categories as strings (missing as ``"__missing__"``). The preprocessing is written
 with plain ONNX ops from the plan (median fill, missing indicators, the normal-quantile
-transform as a sum of clipped linear pieces, standardisation; one-hot and ordinal codes with
+transform with np.interp's own arithmetic, standardisation; one-hot and ordinal codes with
 ``ai.onnx.ml`` OneHotEncoder / LabelEncoder), so it computes what ``TabularPreprocessor`` does in
 double precision and casts to float32 as it does. Date columns are refused (ONNX parses no
 dates). Members: pair columns (their inverse quantile transform, knot snapping included),
