@@ -68,3 +68,21 @@ def test_graph_interp_is_numpys_to_the_last_bit(ties):
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     got = session.run(None, {"v": v.reshape(-1, 1)})[0].reshape(-1)
     np.testing.assert_array_equal(got, np.interp(v, xp, fp))
+
+
+def test_hist_gb_graph_routes_nan_as_each_node_says():
+    from automl_tabular.export import hist_gb_graph
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    x, y = load_breast_cancer(return_X_y=True)
+    rng = np.random.default_rng(0)
+    x = np.where(rng.random(x.shape) < 0.1, np.nan, x).astype(np.float32)
+    x[:, 0] = np.nan_to_num(x[:, 0], nan=1.0)  # no gap in training: NaN goes the larger way
+    est = HistGradientBoostingClassifier(max_iter=50, random_state=0).fit(x, y)
+    new = x.copy()
+    new[::3, 0] = np.nan
+    model = hist_gb_graph(est, "x", x.shape[1], regression=False)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"x": new})[0]
+    assert np.abs(got - est.predict_proba(new)).max() <= TOLERANCE
