@@ -166,7 +166,8 @@ def _add_deploy_commands(sub: Any) -> None:
     p.add_argument(
         "--data",
         help="rows to check the export on (a CSV/TSV/Parquet file, an image or IDX folder); "
-        "default: rows drawn from the training reference kept in the model folder",
+        "default: rows drawn from the training reference kept in the model folder, which also "
+        "make up given rows to 100; the task's edge rows are checked besides",
     )
     p.set_defaults(handler=_cmd_export)
 

@@ -4,10 +4,11 @@ TorchScript), checked on the spot against the model's own predictions.
 The task's ``Exporter`` (``Task.exporter()``, in its plugin) names the graph's inputs and how raw
 rows feed them, and builds the shared preprocessing and one graph per member (with the building
 blocks of ``automl.onnx_parts``). The members are joined (an ensemble becomes every member and
-their weighted average), onnxruntime runs the graph on the check rows, and the file is written
-only when its outputs agree with ``predict_proba`` (or ``predict`` for regression) within
-``TOLERANCE``. The check's result is stored in the file
-(ONNX ``metadata_props["automl"]``, TorchScript extra file ``automl.json``) and returned.
+their weighted average), onnxruntime runs the graph on the check rows (at least 100 of them,
+and the task's named edge rows: see ``automl.export_check``), and the file is written only when
+its outputs agree with ``predict_proba`` (or ``predict`` for regression) within ``TOLERANCE``
+on every one. The check's result is stored in the file (ONNX ``metadata_props["automl"]``,
+TorchScript extra file ``automl.json``) and returned.
 
 A member or step that cannot be converted raises ``ExportError`` naming it; nothing is written.
 Needs the ``deploy`` extra (onnx, onnxruntime, skl2onnx, onnxscript).
@@ -26,12 +27,21 @@ from typing import Any
 import numpy as np
 
 from automl.errors import ExportError
+from automl.export_check import (
+    CHECK_ROWS,
+    TOLERANCE,
+    CheckPlan,
+    EdgeRows,
+    agreement,
+    check_plan,
+    failure,
+    head,
+)
 from automl.onnx_parts import OUTPUT, join, require
 from automl.outputs import check_file
 
-TOLERANCE = 1e-4
-CHECK_ROWS = 200  # rows the agreement check runs on, at most
-TRACE_ROWS = 3  # rows a TorchScript trace is recorded on (then checked on all CHECK_ROWS)
+__all__ = ["CHECK_ROWS", "TOLERANCE", "EdgeRows", "Exporter", "GraphInput", "export"]
+TRACE_ROWS = 3  # rows a TorchScript trace is recorded on (then checked on every check row)
 FORMATS = ("onnx", "torchscript")
 
 
@@ -77,6 +87,12 @@ class Exporter(ABC):
         training data (for checking a loaded model's export when no rows are given)."""
         raise ExportError(f"the {result.task} task cannot draw check rows: pass data=")
 
+    def edge_rows(self, result: Any) -> EdgeRows | None:
+        """Rows at the edges of the training data, as ``predict`` takes them, one name each
+        (a number missing, a level never seen, the extremes), which the check runs on besides
+        the ordinary rows; None (the default): the task builds none, and the check says so."""
+        return None
+
     def torch_module(self, result: Any, member: Any) -> Any:
         """The member's torch module as it should be traced (default: as trained)."""
         return member.predictor.module
@@ -99,40 +115,14 @@ def export(result: Any, path: str, format: str = "onnx", data: Any = None) -> di
     exporter = result.plugin().exporter()
     if exporter is None:
         raise ExportError(f"the {result.task} task has no exporter: its models cannot be exported")
-    rows, source = check_rows(result, exporter, data)
-    expected = _expected(result, rows)
+    plan = check_plan(result, exporter, data)
     if format == "onnx":
-        return _export_onnx(result, exporter, target, rows, source, expected)
-    return _export_torchscript(result, exporter, target, rows, source, expected)
-
-
-def check_rows(result: Any, exporter: Exporter, data: Any) -> tuple[Any, str]:
-    """(rows to check the export on, where they come from)."""
-    if data is not None:
-        return _head(data, CHECK_ROWS), "given rows"
-    if result.holdout_raw is not None:
-        return _head(result.holdout_raw, CHECK_ROWS), "held-out rows"
-    return exporter.sample(result, CHECK_ROWS, seed=0), "rows drawn from the training reference"
-
-
-def _head(data: Any, n: int) -> Any:
-    if hasattr(data, "iloc"):
-        return data.iloc[:n]
-    if isinstance(data, (list, tuple, np.ndarray)):
-        return data[:n]
-    return data
-
-
-def _expected(result: Any, rows: Any) -> np.ndarray:
-    if result.problem_type == "regression":
-        return np.asarray(result.predict(rows), dtype=np.float64).reshape(-1)
-    return np.asarray(result.predict_proba(rows), dtype=np.float64)
+        return _export_onnx(result, exporter, target, plan)
+    return _export_torchscript(result, exporter, target, plan)
 
 
 # -- ONNX ----------------------------------------------------------------------------------------
-def _export_onnx(
-    result: Any, exporter: Exporter, path: Path, rows: Any, source: str, expected: np.ndarray
-) -> dict[str, Any]:
+def _export_onnx(result: Any, exporter: Exporter, path: Path, plan: CheckPlan) -> dict[str, Any]:
     require("onnx")
     ort = require("onnxruntime")
     inputs = exporter.inputs(result)
@@ -150,19 +140,13 @@ def _export_onnx(
                 f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
             ) from None
     model = join(result, inputs, shared, parts)
-    feed = exporter.feed(result, rows)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    got = np.asarray(session.run(None, feed)[0], dtype=np.float64)
-    got = got.reshape(-1) if result.problem_type == "regression" else got
-    check = _agreement(
-        got, expected, rows_used=len(expected), source=source, runtime="onnxruntime"
+    check = agreement(
+        plan, lambda rows: session.run(None, exporter.feed(result, rows))[0], "onnxruntime"
     )
     meta = metadata(result, "onnx", inputs=[_describe(i) for i in inputs], check=check)
     if not check["passed"]:
-        raise ExportError(
-            f"the ONNX graph disagrees with the model by {check['max_abs_diff']:.3g} "
-            f"(tolerance {TOLERANCE}) on {check['rows']} {source}: not written"
-        )
+        raise failure("ONNX graph", check)
     from onnx import helper
 
     helper.set_model_props(model, {"automl": json.dumps(meta)})
@@ -183,7 +167,7 @@ def _describe(i: GraphInput) -> dict[str, Any]:
 
 # -- TorchScript ---------------------------------------------------------------------------------
 def _export_torchscript(
-    result: Any, exporter: Exporter, path: Path, rows: Any, source: str, expected: np.ndarray
+    result: Any, exporter: Exporter, path: Path, plan: CheckPlan
 ) -> dict[str, Any]:
     import io
 
@@ -203,14 +187,14 @@ def _export_torchscript(
     wrapper = _TorchAverage(
         modules, [m.weight / total for m in result.members], regression, scales
     )
-    examples = tuple(
-        exporter.torch_input(result, i, m, rows) for i, m in enumerate(result.members)
-    )
+
+    def examples(rows: Any) -> tuple:
+        return tuple(
+            exporter.torch_input(result, i, m, rows) for i, m in enumerate(result.members)
+        )
+
     # traced on a few rows, checked on all: a trace that baked in the example's shape fails
-    few = tuple(
-        exporter.torch_input(result, i, m, _head(rows, TRACE_ROWS))
-        for i, m in enumerate(result.members)
-    )
+    few = examples(head(plan.sets[0].rows, TRACE_ROWS))
     wrapper.eval()
     try:
         with torch.no_grad():
@@ -220,20 +204,19 @@ def _export_torchscript(
             f"the model cannot be traced to TorchScript: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:300]}"
         ) from None
-    with torch.no_grad():
-        got = traced(*examples).double().numpy()
-    got = got.reshape(-1) if regression else got
-    check = _agreement(got, expected, rows_used=len(expected), source=source, runtime="torch.jit")
+
+    def run(rows: Any) -> np.ndarray:
+        with torch.no_grad():
+            return traced(*examples(rows)).double().numpy()
+
+    check = agreement(plan, run, "torch.jit")
     inputs = [
         {"name": f"input{i}", "description": exporter.torch_contract(result)}
-        for i in range(len(examples))
+        for i in range(len(few))
     ]
     meta = metadata(result, "torchscript", inputs=inputs, check=check)
     if not check["passed"]:
-        raise ExportError(
-            f"the TorchScript module disagrees with the model by {check['max_abs_diff']:.3g} "
-            f"(tolerance {TOLERANCE}) on {check['rows']} {source}: not written"
-        )
+        raise failure("TorchScript module", check)
     buffer = io.BytesIO()
     torch.jit.save(traced, buffer, _extra_files={"automl.json": json.dumps(meta)})
     _write_atomically(path, buffer.getvalue())
@@ -268,36 +251,6 @@ def _TorchAverage(*args: Any) -> Any:  # noqa: N802 - a class built on first use
 
 
 # -- shared parts ---------------------------------------------------------------------------------
-def _agreement(
-    got: np.ndarray, expected: np.ndarray, *, rows_used: int, source: str, runtime: str
-) -> dict[str, Any]:
-    """Probabilities must agree within TOLERANCE; regression values within TOLERANCE times
-    their size when that is above 1 (a float32 graph holds about 7 digits: 300.0 is known to
-    3e-5, not to 1e-4 absolute over a sum of trees)."""
-    regression = expected.ndim == 1
-    if got.shape != expected.shape:
-        diff = scaled = float("inf")
-    elif expected.size == 0:
-        diff = scaled = 0.0
-    else:
-        gap = np.abs(got - expected)
-        diff = float(gap.max())
-        scaled = float((gap / np.maximum(1.0, np.abs(expected))).max()) if regression else diff
-    check = {
-        "runtime": runtime,
-        "rows": int(rows_used),
-        "source": source,
-        "compared_with": "predict" if regression else "predict_proba",
-        "max_abs_diff": diff,
-        "tolerance": TOLERANCE,
-        "passed": bool(scaled <= TOLERANCE),
-    }
-    if regression:
-        check["max_rel_diff"] = scaled
-        check["rule"] = "|diff| <= tolerance * max(1, |value|)"
-    return check
-
-
 def metadata(result: Any, format: str, *, inputs: list[dict], check: dict) -> dict[str, Any]:
     """What the exported file says about itself."""
     from automl import __version__

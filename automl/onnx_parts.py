@@ -262,23 +262,22 @@ class GraphBuilder:
         return out
 
     def interp(self, v: str, xp: np.ndarray, fp: np.ndarray) -> str:
-        """``np.interp(v, xp, fp)`` for (n, 1) doubles and sorted ``xp`` (ties allowed): fp[0]
-        plus each segment's clipped linear piece, and the jump of each zero-width segment
-        once v reaches it (np.interp returns the last value of a tied run)."""
-        lo, width = xp[:-1], np.diff(xp)
-        rise = np.diff(fp)
-        flat = width <= 0
-        slope = np.where(flat, 0.0, rise / np.where(flat, 1.0, width))
-        d = self.op("Sub", [v, self.const(lo[None])])
-        clipped = self.op(
-            "Min", [self.op("Max", [d, self.const(0.0)]), self.const(np.maximum(width, 0)[None])]
+        """``np.interp(v, xp, fp)`` for (n, 1) finite doubles and sorted ``xp`` (ties allowed),
+        to the last bit: numpy's own arithmetic, ``slope[j] * (v - xp[j]) + fp[j]`` on the
+        segment j of the last knot not above v (``fp[j]`` on a knot or outside ``xp``, the last
+        value of a tied run). A sum of clipped pieces was off by 1e-16 near 0, where a float32
+        feature still tells such values apart and a tree threshold can sit on one."""
+        xp, fp = np.asarray(xp, dtype=np.float64), np.asarray(fp, dtype=np.float64)
+        width = np.diff(xp)
+        with np.errstate(divide="ignore", invalid="ignore"):  # tied knots: never a segment
+            slope = np.where(width > 0, np.diff(fp) / width, 0.0)
+        slope = np.append(slope, 0.0)  # at or past the last knot: fp[-1]
+        reached = self.op("Cast", [self.op("GreaterOrEqual", [v, self.const(xp[None])])], to=7)
+        count = self.op("ReduceSum", [reached, self.const([1], np.int64)], keepdims=1)
+        j = self.op(
+            "Max", [self.op("Sub", [count, self.const(1, np.int64)]), self.const(0, np.int64)]
         )
-        pieces = self.op("Mul", [clipped, self.const(slope[None])])
-        if flat.any():
-            reached = self.op(
-                "Cast", [self.op("GreaterOrEqual", [v, self.const(lo[None])])], to=11
-            )
-            jumps = self.op("Mul", [reached, self.const(np.where(flat, rise, 0.0)[None])])
-            pieces = self.op("Add", [pieces, jumps])
-        total = self.op("ReduceSum", [pieces, self.const([1], np.int64)], keepdims=1)
-        return self.op("Add", [total, self.const(float(fp[0]))])
+        knot = self.op("Gather", [self.const(xp), j])
+        offset = self.op("Max", [self.op("Sub", [v, knot]), self.const(0.0)])  # 0 below xp[0]
+        rise = self.op("Mul", [self.op("Gather", [self.const(slope), j]), offset])
+        return self.op("Add", [rise, self.op("Gather", [self.const(fp), j])])

@@ -3,7 +3,7 @@
 Graph inputs: one per column the model uses, shape (n, 1): numbers as double (NaN or inf for
 missing), categories as strings (missing as ``"__missing__"``). The preprocessing is written
 with plain ONNX ops from the plan (median fill, missing indicators, the normal-quantile
-transform as a sum of clipped linear pieces, standardisation; one-hot and ordinal codes with
+transform with np.interp's own arithmetic, standardisation; one-hot and ordinal codes with
 ``ai.onnx.ml`` OneHotEncoder / LabelEncoder), so it computes what ``TabularPreprocessor`` does in
 double precision and casts to float32 as it does. Date columns are refused (ONNX parses no
 dates). Members: pair columns (their inverse quantile transform, knot snapping included),
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from automl.errors import ExportError
-from automl.export import Exporter, GraphInput
+from automl.export import EdgeRows, Exporter, GraphInput
 from automl.onnx_parts import (
     GraphBuilder,
     chain,
@@ -179,6 +179,13 @@ class TabularExporter(Exporter):
         if pairs is not None:
             return chain(pairs, model, [(pairs.graph.output[0].name, name)], f"est{index}__")
         return _rename_input(model, name, source)
+
+    def edge_rows(self, result: Any) -> EdgeRows:
+        """Each number missing, infinite and at or past its training extremes, each category
+        unseen and missing (``automl_tabular.edge_rows``)."""
+        from automl_tabular.edge_rows import edge_rows
+
+        return edge_rows(_pre(result))
 
     def sample(self, result: Any, n: int, seed: int) -> pd.DataFrame:
         """Columns drawn independently: numbers from the training quantiles (or the scale),

@@ -155,10 +155,10 @@ def test_dates_are_refused_by_column_name(tmp_path):
 
 def test_a_disagreeing_graph_is_not_written(tmp_path, monkeypatch):
     result, _ = text_model()
-    from automl import export as export_module
+    from automl import export_check
 
-    monkeypatch.setattr(export_module, "TOLERANCE", 0.0)
-    monkeypatch.setattr(export_module, "_expected", lambda r, rows: r.predict_proba(rows) + 1e-3)
+    monkeypatch.setattr(export_check, "TOLERANCE", 0.0)
+    monkeypatch.setattr(export_check, "expected", lambda r, rows: r.predict_proba(rows) + 1e-3)
     with pytest.raises(ExportError, match="disagrees with the model"):
         result.export(str(tmp_path / "x.onnx"))
     assert list(tmp_path.iterdir()) == []
@@ -194,4 +194,84 @@ def test_cli_exports_a_loaded_model_checked_on_reference_rows(tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert _meta(out)["check"]["rows"] == 50
+    check = _meta(out)["check"]
+    assert check["sources"]["given rows"] == 50  # then 50 drawn rows make up the 100
+    assert check["sources"]["rows drawn from the training reference"] == 50
+
+
+def test_the_check_refuses_no_rows_and_tops_up_a_few(tmp_path):
+    result, _ = table_model()
+    with pytest.raises(ExportError, match="no rows"):
+        result.export(str(tmp_path / "none.onnx"), data=adult().iloc[400:400])
+    assert list(tmp_path.iterdir()) == []
+    meta = result.export(str(tmp_path / "one.onnx"), data=adult().iloc[400:401])
+    check = meta["check"]
+    assert check["minimum_rows"] == 100  # 320 rows trained
+    assert check["sources"]["given rows"] == 1
+    assert check["sources"]["rows drawn from the training reference"] == 99
+    assert check["rows"] == 100 + check["edge_rows"]
+
+
+def test_a_model_trained_on_few_rows_is_checked_on_as_many(tmp_path):
+    result = automl.fit(
+        adult().iloc[:60],
+        target="class",
+        n_trials=1,
+        models=["linear"],
+        storage=":memory:",
+        verbose=False,
+        cv_folds=0,
+    )
+    check = result.export(str(tmp_path / "few.onnx"))["check"]
+    trained = result.summary["train_rows"]
+    assert check["minimum_rows"] == trained < 100
+    assert sum(n for s, n in check["sources"].items() if s != "edge rows") == trained
+
+
+def test_edge_rows_catch_a_graph_wrong_only_on_missing_numbers(tmp_path, monkeypatch):
+    result, _ = table_model()
+    from automl_tabular.export import TabularExporter
+
+    feed = TabularExporter.feed
+
+    def zero_for_missing(self, result, raw):  # a graph that reads a missing number as 0
+        return {
+            k: np.where(np.isnan(v), 0.0, v) if v.dtype.kind == "f" else v
+            for k, v in feed(self, result, raw).items()
+        }
+
+    monkeypatch.setattr(TabularExporter, "feed", zero_for_missing)
+    complete = adult().iloc[400:600].drop(columns="class")  # no missing number among them
+    with pytest.raises(ExportError, match=r"worst: edge row '[\w-]+ missing'"):
+        result.export(str(tmp_path / "gaps.onnx"), data=complete)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_edge_rows_are_recorded_and_named(tmp_path):
+    result, _ = table_model()
+    check = result.export(str(tmp_path / "t.onnx"))["check"]
+    cases = check["edge_cases"]
+    assert check["edge_rows"] == len(cases) == check["sources"]["edge rows"]
+    for case in [
+        "age missing",
+        "age at the training minimum",
+        "age above the training maximum",
+        "workclass unseen",
+        "workclass missing",
+        "every column missing",
+    ]:
+        assert case in cases
+    text, _ = text_model()
+    check = text.export(str(tmp_path / "x.onnx"))["check"]
+    assert check["edge_rows"] == 0 and "no edge rows" in check["edge_note"]
+
+
+def test_cli_refuses_a_header_only_check_file(tmp_path, capsys):
+    from automl.cli import main
+
+    _, folder = table_model()
+    header = tmp_path / "header.csv"
+    adult().iloc[:0].to_csv(header, index=False)
+    assert main(["export", folder, str(tmp_path / "h.onnx"), "--data", str(header)]) == 2
+    assert "no rows" in capsys.readouterr().err
+    assert not (tmp_path / "h.onnx").exists()
