@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automl import console, metrics, sample_weights, search, threads
+from automl import console, metrics, orphans, sample_weights, search, threads
 from automl.budget import Budget
 from automl.crossval import describe_validation, family_folds
 from automl.dispatch import as_pair, check_iterable_input, choose_task
@@ -300,6 +300,7 @@ class _Session:
     study_name: str
     url: str | None
     resumed: bool
+    store: Any = None  # the storage object the study lives in
     folds: dict[str, int] = field(default_factory=dict)
     lock: Any = field(default_factory=contextlib.nullcontext)  # held while the fit runs
 
@@ -379,6 +380,7 @@ def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
         study_name=study_name,
         url=url,
         resumed=resumed,
+        store=store,
         folds=folds,
         lock=lock,
     )
@@ -448,15 +450,18 @@ def _search(
             budget.plan_refit([refit_estimate(t, session.data) for t, _ in by_weight])
 
         callbacks.insert(0, plan)
-    return search.run(
-        session.study,
-        objective,
-        n_trials=settings.n_trials,
-        progress=progress,
-        stop_at=budget.search_deadline,
-        count_existing=count_existing,
-        callbacks=callbacks,
-    )
+    # on a shared storage, the trials of workers killed meanwhile are failed and retried
+    interval = search.HEARTBEAT_INTERVAL if search.shared(session.url) else None
+    with orphans.Watch(session.study_name, session.store, interval):
+        return search.run(
+            session.study,
+            objective,
+            n_trials=settings.n_trials,
+            progress=progress,
+            stop_at=budget.search_deadline,
+            count_existing=count_existing,
+            callbacks=callbacks,
+        )
 
 
 def _progress(settings: FitSettings, started: float, metric_name: str) -> search.Progress:

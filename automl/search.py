@@ -72,6 +72,12 @@ def default_study_name(task: str) -> str:
     return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
 
 
+def shared(url: str | None) -> bool:
+    """Whether several processes may run trials into this storage (a journal file,
+    PostgreSQL and other RDB servers); SQLite is held by one (``lock_study``)."""
+    return isinstance(url, str) and not url.startswith("sqlite")
+
+
 def resolve_storage(study_name: str, storage: Any) -> tuple[Any, str | None]:
     """The storage object and a URL to reopen it: None is SQLite at ``studies/studies.db``
     (relative to the working directory; one file holds every study of the folder, so
@@ -261,10 +267,7 @@ def open_study(
     existing = _load_existing(study_name, storage)
     if existing is not None:
         _check_meta(study_name, existing.user_attrs, meta, settings)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(existing)  # a killed run's trial: failed, retried
-        orphans.reclaim(existing)  # this host's dead trials: failed and retried at once
+        orphans.sweep(existing)  # dead trials (killed runs, workers): failed and retried
     study = optuna.create_study(
         study_name=study_name,
         storage=storage,
