@@ -21,6 +21,7 @@ from automl.final import (
     chosen_members,
     enqueue_defaults,
     final_members,
+    interrupted_note,
     refit_estimate,
 )
 from automl.objective import SearchRecords, make_objective
@@ -76,6 +77,8 @@ def fit(
     array or a column name, used in training where a family supports it and in the metric.
     ``metric``: a name, a scikit-learn scorer name or a callable (``automl.make_metric``);
     ``positive_class``: the class binary metrics score. See README.md for every keyword.
+    Ctrl-C during the search ends it, and fit goes on with what was found
+    (``result.summary["interrupted"]`` says so); Ctrl-C after that aborts.
     """
     started = time.monotonic()
     settings = FitSettings.build(
@@ -120,11 +123,12 @@ def fit(
             if not session.resumed:
                 enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
             records = SearchRecords(session.metric)
-            timings["search"], _ = _search(session, records, budget, progress, count_existing=True)
+            searched = _search(session, records, budget, progress, count_existing=True)
+            timings["search"] = searched.seconds
             refit_started = time.monotonic()
             if progress is not None:
                 progress.stage("refit" if settings.refit else "final")
-            best = best_trial(session.study)
+            best = best_trial(session.study, interrupted=searched.interrupted)
             members, valid_score, holdout_output, refit_note = final_members(
                 session.registry,
                 session.study,
@@ -171,6 +175,7 @@ def fit(
             "resumed": session.resumed,
             "preset": settings.preset,
             "refit": refit_note,
+            **({"interrupted": interrupted_note(searched.ran)} if searched.interrupted else {}),
             **(
                 {"ensemble": ensemble_note(session.metric, valid_score, best.value)}
                 if len(members) > 1
@@ -282,8 +287,8 @@ def run_trials(
             )
         budget = Budget(settings.time_budget, started=started, searches_only=True)
         records = SearchRecords(session.metric)
-        _, ran = _search(session, records, budget, None, count_existing=False)
-    return ran
+        searched = _search(session, records, budget, None, count_existing=False)
+    return searched.ran
 
 
 @dataclass
@@ -410,11 +415,12 @@ def _search(
     progress: search.Progress | None,
     *,
     count_existing: bool,
-) -> tuple[float, int]:
-    """Seconds spent and trials this process finished. The search ends in time for what comes
-    after it: after every trial the refit of what the search would return now (the best trial,
-    or the greedy ensemble of the trials so far, members of most weight first) is planned from
-    their measured training times (``automl.budget``), which moves the search's deadline."""
+) -> search.Searched:
+    """Seconds spent, trials this process finished and whether Ctrl-C ended it. The search
+    ends in time for what comes after it: after every trial the refit of what the search would
+    return now (the best trial, or the greedy ensemble of the trials so far, members of most
+    weight first) is planned from their measured training times (``automl.budget``), which
+    moves the search's deadline."""
     settings = session.settings
     objective = make_objective(
         session.data,

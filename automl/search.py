@@ -11,7 +11,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import optuna
@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 
 from automl import orphans
 from automl.errors import DataError
+from automl.interrupt import Aborted, SearchInterrupt
 
 DEFAULT_STUDIES_DIR = "studies"
 DEFAULT_DB = "studies.db"  # the default SQLite storage, shared by the studies of the folder
@@ -360,6 +361,15 @@ def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return [t for t in trials if t.state in FINISHED and t.number not in replaced]
 
 
+class Searched(NamedTuple):
+    """What ``run`` did: seconds spent, trials this call finished, and whether Ctrl-C ended
+    it."""
+
+    seconds: float
+    ran: int
+    interrupted: bool
+
+
 def run(
     study: optuna.Study,
     objective: Callable[[optuna.Trial], float],
@@ -369,17 +379,17 @@ def run(
     stop_at: Callable[[], float | None] = lambda: None,
     count_existing: bool = True,
     callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] | None = None,
-) -> tuple[float, int]:
+) -> Searched:
     """Run trials until the time ``stop_at()`` returns (a ``time.monotonic`` value, asked after
     every trial: the caller's plan may move it) or until the study holds ``n_trials`` finished
-    trials (``count_existing=False``: until this call ran ``n_trials``), whichever comes first;
-    Ctrl-C ends the search early but keeps what it found. Returns (seconds, trials finished
-    by this call)."""
+    trials (``count_existing=False``: until this call ran ``n_trials``), whichever comes first.
+    The first Ctrl-C ends the search early, keeping what it found (``automl.interrupt``); a
+    second one raises ``interrupt.Aborted``."""
     done = len(finished_trials(study)) if count_existing else 0
     remaining = None if n_trials is None else max(0, n_trials - done)
     started = time.monotonic()
     if remaining == 0 or _past(stop_at()) and search_has_result(study):
-        return 0.0, 0
+        return Searched(0.0, 0, False)
     ran: list[int] = []
 
     def count_and_stop(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -389,18 +399,27 @@ def run(
         if _past(stop_at()):
             study.stop()
 
-    try:
-        study.optimize(
-            objective,
-            n_trials=remaining,
-            catch=(Exception,),
-            callbacks=[*(callbacks or []), count_and_stop],
-            gc_after_trial=True,
+    interrupted = False
+    with SearchInterrupt(study) as ctrl_c:
+        try:
+            study.optimize(
+                ctrl_c.guard(objective),
+                n_trials=remaining,
+                catch=(Exception,),
+                callbacks=[*(callbacks or []), count_and_stop],
+                gc_after_trial=True,
+            )
+        except Aborted:
+            raise
+        except KeyboardInterrupt:
+            interrupted = True
+        interrupted = interrupted or ctrl_c.presses > 0
+    if interrupted and progress is not None:
+        progress.write(
+            f"search interrupted (Ctrl-C) after {len(ran)} trial(s): going on with what it "
+            "found (choosing, refitting, saving); Ctrl-C again aborts"
         )
-    except KeyboardInterrupt:
-        if progress is not None:
-            progress.write("search interrupted: keeping the trials finished so far")
-    return time.monotonic() - started, len(ran)
+    return Searched(time.monotonic() - started, len(ran), interrupted)
 
 
 def _past(moment: float | None) -> bool:
