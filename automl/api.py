@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from automl import console, metrics, sample_weights, search, threads, urls
+from automl import console, metrics, orphans, sample_weights, search, threads, urls
 from automl.budget import Budget
 from automl.crossval import describe_validation, family_folds
 from automl.dispatch import as_pair, check_iterable_input, choose_task
@@ -21,6 +21,7 @@ from automl.final import (
     chosen_members,
     enqueue_defaults,
     final_members,
+    interrupted_note,
     refit_estimate,
 )
 from automl.objective import SearchRecords, make_objective
@@ -76,6 +77,8 @@ def fit(  # noqa: PLR0913
     array or a column name, used in training where a family supports it and in the metric.
     ``metric``: a name, a scikit-learn scorer name or a callable (``automl.make_metric``);
     ``positive_class``: the class binary metrics score. See README.md for every keyword.
+    Ctrl-C during the search ends it, and fit goes on with what was found
+    (``result.summary["interrupted"]`` says so); Ctrl-C after that aborts.
     """
     started = time.monotonic()
     settings = FitSettings.build(
@@ -120,11 +123,12 @@ def fit(  # noqa: PLR0913
             if not session.resumed:
                 enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
             records = SearchRecords(session.metric)
-            timings["search"], _ = _search(session, records, budget, progress, count_existing=True)
+            searched = _search(session, records, budget, progress, count_existing=True)
+            timings["search"] = searched.seconds
             refit_started = time.monotonic()
             if progress is not None:
                 progress.stage("refit" if settings.refit else "final")
-            best = best_trial(session.study)
+            best = best_trial(session.study, interrupted=searched.interrupted)
             members, valid_score, holdout_output, refit_note = final_members(
                 session.registry,
                 session.study,
@@ -171,6 +175,7 @@ def fit(  # noqa: PLR0913
             "resumed": session.resumed,
             "preset": settings.preset,
             "refit": refit_note,
+            **({"interrupted": interrupted_note(searched.ran)} if searched.interrupted else {}),
             **(
                 {"ensemble": ensemble_note(session.metric, valid_score, best.value)}
                 if len(members) > 1
@@ -282,8 +287,8 @@ def run_trials(
             )
         budget = Budget(settings.time_budget, started=started, searches_only=True)
         records = SearchRecords(session.metric)
-        _, ran = _search(session, records, budget, None, count_existing=False)
-    return ran
+        searched = _search(session, records, budget, None, count_existing=False)
+    return searched.ran
 
 
 @dataclass
@@ -300,6 +305,7 @@ class _Session:
     study_name: str
     url: str | None
     resumed: bool
+    store: Any = None  # the storage object the study lives in
     folds: dict[str, int] = field(default_factory=dict)
     lock: Any = field(default_factory=contextlib.nullcontext)  # held while the fit runs
 
@@ -379,6 +385,7 @@ def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
         study_name=study_name,
         url=url,
         resumed=resumed,
+        store=store,
         folds=folds,
         lock=lock,
     )
@@ -408,11 +415,12 @@ def _search(
     progress: search.Progress | None,
     *,
     count_existing: bool,
-) -> tuple[float, int]:
-    """Seconds spent and trials this process finished. The search ends in time for what comes
-    after it: after every trial the refit of what the search would return now (the best trial,
-    or the greedy ensemble of the trials so far, members of most weight first) is planned from
-    their measured training times (``automl.budget``), which moves the search's deadline."""
+) -> search.Searched:
+    """Seconds spent, trials this process finished and whether Ctrl-C ended it. The search
+    ends in time for what comes after it: after every trial the refit of what the search would
+    return now (the best trial, or the greedy ensemble of the trials so far, members of most
+    weight first) is planned from their measured training times (``automl.budget``), which
+    moves the search's deadline."""
     settings = session.settings
     objective = make_objective(
         session.data,
@@ -448,15 +456,18 @@ def _search(
             budget.plan_refit([refit_estimate(t, session.data) for t, _ in by_weight])
 
         callbacks.insert(0, plan)
-    return search.run(
-        session.study,
-        objective,
-        n_trials=settings.n_trials,
-        progress=progress,
-        stop_at=budget.search_deadline,
-        count_existing=count_existing,
-        callbacks=callbacks,
-    )
+    # on a shared storage, the trials of workers killed meanwhile are failed and retried
+    interval = search.HEARTBEAT_INTERVAL if search.shared(session.url) else None
+    with orphans.Watch(session.study_name, session.store, interval):
+        return search.run(
+            session.study,
+            objective,
+            n_trials=settings.n_trials,
+            progress=progress,
+            stop_at=budget.search_deadline,
+            count_existing=count_existing,
+            callbacks=callbacks,
+        )
 
 
 def _progress(settings: FitSettings, started: float, metric_name: str) -> search.Progress:

@@ -50,6 +50,8 @@ def print_result(result: Any) -> None:
         f"({result.problem_type_reason}); search {timings['search']:.1f}s, "
         f"refit {timings['refit']:.1f}s, total {timings['total']:.1f}s"
     )
+    if (result.summary or {}).get("interrupted"):
+        print(f"interrupted: {result.summary['interrupted']}")
     if (result.summary or {}).get("ensemble"):
         print(f"ensemble: {result.summary['ensemble']}")
     note = (result.summary or {}).get("refit", "")

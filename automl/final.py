@@ -32,10 +32,17 @@ def enqueue_defaults(
         study.enqueue_trial({"model": family.name, **params}, skip_if_exists=True)
 
 
-def best_trial(study: Any) -> Any:
+def best_trial(study: Any, *, interrupted: bool = False) -> Any:
+    """The trial the search found best; a SearchError saying why when no trial completed
+    (``interrupted``: Ctrl-C ended the search)."""
     best = search.best_trial(study, TIEBREAK)
     if best is not None:
         return best
+    if interrupted:
+        raise SearchError(
+            "the search was interrupted (Ctrl-C) before any trial completed: there is no model "
+            "to refit or save (the study keeps its trials; fit it again to resume)"
+        )
     trials = search.finished_trials(study)
     if not trials:
         raise SearchError(
@@ -48,6 +55,14 @@ def best_trial(study: Any) -> Any:
     summary = "; ".join(f"{n} {state} ({why})" for (state, why), n in reasons.most_common())
     examples = "; ".join(f"trial {t.number}: {t.user_attrs.get(REASON, '?')}" for t in trials[:3])
     raise SearchError(f"no trial completed: {summary}. First reasons: {examples}")
+
+
+def interrupted_note(ran: int) -> str:
+    """What ``result.summary["interrupted"]`` says when Ctrl-C ended the search."""
+    return (
+        f"Ctrl-C ended the search after {ran} trial(s) of this run; the model was chosen from "
+        "the trials finished before it"
+    )
 
 
 def refit_estimate(trial: Any, data: TaskData) -> float:

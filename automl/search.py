@@ -10,7 +10,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import optuna
@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 
 from automl import orphans
 from automl.errors import DataError
+from automl.interrupt import Aborted, SearchInterrupt
 from automl.urls import check_unambiguous, redact, scrub
 
 DEFAULT_STUDIES_DIR = "studies"
@@ -45,6 +46,12 @@ def quiet_optuna() -> Iterator[None]:
 
 def default_study_name(task: str) -> str:
     return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+
+
+def shared(url: str | None) -> bool:
+    """Whether several processes may run trials into this storage (a journal file,
+    PostgreSQL and other RDB servers); SQLite is held by one (``lock_study``)."""
+    return isinstance(url, str) and not url.startswith("sqlite")
 
 
 def resolve_storage(study_name: str, storage: Any) -> tuple[Any, str | None]:
@@ -237,10 +244,7 @@ def open_study(  # noqa: PLR0913
     existing = _load_existing(study_name, storage)
     if existing is not None:
         _check_meta(study_name, existing.user_attrs, meta, settings)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(existing)  # a killed run's trial: failed, retried
-        orphans.reclaim(existing)  # this host's dead trials: failed and retried at once
+        orphans.sweep(existing)  # dead trials (killed runs, workers): failed and retried
     study = optuna.create_study(
         study_name=study_name,
         storage=storage,
@@ -333,6 +337,15 @@ def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return [t for t in trials if t.state in FINISHED and t.number not in replaced]
 
 
+class Searched(NamedTuple):
+    """What ``run`` did: seconds spent, trials this call finished, and whether Ctrl-C ended
+    it."""
+
+    seconds: float
+    ran: int
+    interrupted: bool
+
+
 def run(
     study: optuna.Study,
     objective: Callable[[optuna.Trial], float],
@@ -342,17 +355,17 @@ def run(
     stop_at: Callable[[], float | None] = lambda: None,
     count_existing: bool = True,
     callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] | None = None,
-) -> tuple[float, int]:
+) -> Searched:
     """Run trials until the time ``stop_at()`` returns (a ``time.monotonic`` value, asked after
     every trial: the caller's plan may move it) or until the study holds ``n_trials`` finished
-    trials (``count_existing=False``: until this call ran ``n_trials``), whichever comes first;
-    Ctrl-C ends the search early but keeps what it found. Returns (seconds, trials finished
-    by this call)."""
+    trials (``count_existing=False``: until this call ran ``n_trials``), whichever comes first.
+    The first Ctrl-C ends the search early, keeping what it found (``automl.interrupt``); a
+    second one raises ``interrupt.Aborted``."""
     done = len(finished_trials(study)) if count_existing else 0
     remaining = None if n_trials is None else max(0, n_trials - done)
     started = time.monotonic()
     if remaining == 0 or _past(stop_at()) and search_has_result(study):
-        return 0.0, 0
+        return Searched(0.0, 0, False)
     ran: list[int] = []
 
     def count_and_stop(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -362,18 +375,27 @@ def run(
         if _past(stop_at()):
             study.stop()
 
-    try:
-        study.optimize(
-            objective,
-            n_trials=remaining,
-            catch=(Exception,),
-            callbacks=[*(callbacks or []), count_and_stop],
-            gc_after_trial=True,
+    interrupted = False
+    with SearchInterrupt(study) as ctrl_c:
+        try:
+            study.optimize(
+                ctrl_c.guard(objective),
+                n_trials=remaining,
+                catch=(Exception,),
+                callbacks=[*(callbacks or []), count_and_stop],
+                gc_after_trial=True,
+            )
+        except Aborted:
+            raise
+        except KeyboardInterrupt:
+            interrupted = True
+        interrupted = interrupted or ctrl_c.presses > 0
+    if interrupted and progress is not None:
+        progress.write(
+            f"search interrupted (Ctrl-C) after {len(ran)} trial(s): going on with what it "
+            "found (choosing, refitting, saving); Ctrl-C again aborts"
         )
-    except KeyboardInterrupt:
-        if progress is not None:
-            progress.write("search interrupted: keeping the trials finished so far")
-    return time.monotonic() - started, len(ran)
+    return Searched(time.monotonic() - started, len(ran), interrupted)
 
 
 def _past(moment: float | None) -> bool:

@@ -25,6 +25,7 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
         parts.append(part)
     unit = unit_of(result)
     chosen = (result.summary or {}).get("ensemble")  # how, with both validation scores
+    interrupted = (result.summary or {}).get("interrupted")  # Ctrl-C ended the search
     out = {
         "unit": unit,
         "name": result.model_name,
@@ -36,6 +37,7 @@ def model_section(result: Any, holdout: tuple[np.ndarray, np.ndarray] | None) ->
             ("refit", (result.summary or {}).get("refit") or fmt(bool(result.refit))),
         ]
         + ([("ensemble chosen", chosen)] if chosen else [])
+        + ([("search", interrupted)] if interrupted else [])
         + ([("epochs", fmt(result.epochs))] if result.epochs else []),
         "params": [(k, fmt(v)) for k, v in sorted(result.best_params.items())],
         "params_trial": result.params_trial,  # the best trial, or a member when it is not one
