@@ -122,10 +122,27 @@ def reclaim(study: Any) -> list[int]:
     return failed
 
 
+def beat_own(study: Any) -> None:
+    """Record a heartbeat for this process's own RUNNING trials (RDB storages): a trial whose
+    process is this one is alive, even when its heartbeat thread was starved past the grace
+    period on a busy machine, so the sweep that follows never fails it (Optuna would, and the
+    worker would then end on 'Cannot tell a FAIL trial')."""
+    storage = study._storage
+    interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
+    if interval is None:  # no heartbeat: nothing fails a trial as stale
+        return
+    me = this_worker()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.user_attrs.get(WORKER) == me:
+            storage.record_heartbeat(trial._trial_id)
+
+
 def sweep(study: Any) -> list[int]:
     """Fail and retry the dead trials: those of any host whose heartbeat is older than the
     grace period (RDB storages; Optuna's callback retries them), then those of this host whose
-    process is gone. Returns the numbers of the latter."""
+    process is gone. Returns the numbers of the latter. This process's own trials are beaten
+    for first (``beat_own``)."""
+    beat_own(study)
     with warnings.catch_warnings():  # the heartbeat is marked experimental; we rely on it
         warnings.simplefilter("ignore", ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
