@@ -148,7 +148,9 @@ class Server:
             env={**os.environ, **(env or {})},
         )
 
-    def wait(self, timeout: float = 90) -> Server:
+    def wait(self, timeout: float = 300) -> Server:
+        """Poll /health until it answers (a loaded 2-core machine took 30 s to import and load;
+        a poll costs nothing when the server is up, so the limit only bounds a hang)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -117,7 +117,7 @@ def _first(exp, i: int) -> str:
 def test_the_keyword_ranks_first_for_shap_and_lime(family):
     result = fitted(f"keywords_{family}")
     for method in ("shap", "lime"):
-        exp = explain(result, method=method, rows=30, lime_samples=400)
+        exp = explain(result, method=method, seconds=math.inf, rows=30, lime_samples=400)
         assert len(exp.rows) == 30
         first = [_first(exp, i) in KEYWORDS.values() for i in range(30)]
         assert np.mean(first) >= 0.9, (method, np.mean(first))
@@ -182,7 +182,7 @@ def test_an_ensemble_is_explained_on_its_combined_output():
     texts, _ = keyword_texts(6, seed=7)
     combined = result.predictor.output(np.asarray(texts, dtype=object))
     for method in ("shap", "lime"):
-        exp = explain(result, texts, method=method, lime_samples=300)
+        exp = explain(result, texts, method=method, seconds=math.inf, lime_samples=300)
         np.testing.assert_allclose(exp.predictions, combined.max(axis=1), atol=1e-9)
         assert [_first(exp, i) in KEYWORDS.values() for i in range(6)].count(True) >= 5
 
