@@ -29,6 +29,12 @@ from automl.explain import (
     sample_rows,
 )
 from automl.report import figures
+from automl.report.faithful import (
+    agreement_of,
+    faithfulness_table,
+    row_faithfulness,
+    unit_words,
+)
 from automl.report.sections import fmt
 
 SHAP_SHARE = 0.70  # of the explanation budget, for SHAP on the global rows
@@ -122,15 +128,15 @@ def explain_section(  # noqa: C901, PLR0915
         missing.append(("LIME", "the task's explainer does not offer LIME"))
     for name, exp in (("SHAP", shap_exp), ("LIME", lime_exp)):
         if exp is not None:
-            out["notes"][name] = [_unit_words(n, unit) for n in exp.notes]
+            out["notes"][name] = [unit_words(n, unit) for n in exp.notes]
             out["plugin_figures"] += exp.figures
     drawing = None
     try:
         drawing = found.draw(result, x[order], shap_exp, lime_exp, len(examples))
     except Exception as exc:
         missing.append(("the explainer's figures", _why(exc)))
-    agreement = _agreement(shap_exp, lime_exp, len(examples))
-    out["faithfulness"] = _faithfulness(shap_exp, lime_exp, agreement, unit)
+    agreement = agreement_of(shap_exp, lime_exp, len(examples))
+    out["faithfulness"] = faithfulness_table(shap_exp, lime_exp, agreement, unit)
     if drawing is not None:
         out["mode"] = "drawing"
         out["overview"] = list(drawing.overview)
@@ -197,14 +203,6 @@ def _run(  # noqa: PLR0913
     return exp
 
 
-def _unit_words(note: str, unit: str) -> str:
-    """An explainer's note with "rows" read as the task's unit (images, texts)."""
-    if unit == "row":
-        return note
-    note = note.replace(" a row", f" per {unit}").replace(" rows", f" {unit}s")
-    return note.replace("each row's", f"each {unit}'s")
-
-
 def _why(exc: BaseException) -> str:
     if isinstance(exc, ExplainError):
         return str(exc)
@@ -253,82 +251,6 @@ def _about(exp: Explanation, unit: str = "row") -> dict[str, Any]:
 
 
 # -- faithfulness --------------------------------------------------------------------------------
-def _agreement(shap_exp, lime_exp, n: int) -> Any:
-    from automl.faithfulness import agreement
-
-    if shap_exp is None or lime_exp is None or shap_exp.deletion is None:
-        return None
-    rows = min(n, len(shap_exp.rows), len(lime_exp.rows))
-    if rows == 0:
-        return None
-    return agreement(
-        [shap_exp.attributions(i) for i in range(rows)],
-        [lime_exp.attributions(i) for i in range(rows)],
-        share=shap_exp.deletion.share,
-    )
-
-
-def _faithfulness(shap_exp, lime_exp, agreement, unit: str) -> dict[str, Any] | None:
-    rows, flags = [], []
-    for name, exp in (("SHAP", shap_exp), ("LIME", lime_exp)):
-        check = None if exp is None else exp.deletion
-        if check is None:
-            continue
-        rows.append(
-            {
-                "method": name,
-                "rows": fmt(int((check.k > 0).sum())),
-                "share": f"{check.share:.0%}",
-                "drop": fmt(check.mean_drop, 3),
-                "random": fmt(check.mean_random, 3),
-                "ok": check.above_random,
-                "verdict": _unit_words(check.verdict, unit),
-            }
-        )
-        if not check.above_random:
-            flags.append(
-                f"{name}: removing its top-ranked features lowers the explained output by "
-                f"{fmt(check.mean_drop, 3)} on average, no more than removing as many random "
-                f"features ({fmt(check.mean_random, 3)}): its attributions may not show what "
-                "the model relies on."
-            )
-    if not rows:
-        return None
-    agree = None
-    if agreement is not None:
-        agree = {
-            "rows": fmt(len(agreement.k)),
-            "spearman": fmt(agreement.mean_correlation, 2),
-            "overlap": f"{agreement.mean_overlap:.0%}"
-            if np.isfinite(agreement.mean_overlap)
-            else "–",
-        }
-    return {"rows": rows, "flags": flags, "agreement": agree}
-
-
-def _row_faithfulness(pos: int, shap_exp, lime_exp, agreement) -> list[tuple[str, str]]:
-    facts = []
-    for name, exp in (("SHAP", shap_exp), ("LIME", lime_exp)):
-        check = None if exp is None else exp.deletion
-        if check is not None and pos < len(check.drop):
-            facts.append(
-                (
-                    f"{name} deletion (top {check.k[pos]} vs {check.k[pos]} random)",
-                    f"{fmt(float(check.drop[pos]), 3)} vs {fmt(float(check.random_drop[pos]), 3)}",
-                )
-            )
-    if agreement is not None and pos < len(agreement.k):
-        corr, overlap = agreement.rank_correlation[pos], agreement.top_overlap[pos]
-        facts.append(
-            (
-                "SHAP/LIME agreement",
-                f"rank correlation {fmt(float(corr), 2)}, top-{agreement.k[pos]} overlap "
-                + (f"{overlap:.0%}" if np.isfinite(overlap) else "–"),
-            )
-        )
-    return facts
-
-
 # -- global views ---------------------------------------------------------------------------------
 def _shap_view(exp: Explanation) -> dict[str, Any]:
     importance = exp.importance()
@@ -397,7 +319,7 @@ def _examples(  # noqa: PLR0913
             "verdict": verdict,
             "explains": _row_space_text(source, pos) if source is not None else "",
             "figures": pictures,
-            "faithful": _row_faithfulness(pos, shap_exp, lime_exp, agreement),
+            "faithful": row_faithfulness(pos, shap_exp, lime_exp, agreement),
             "shap_tokens": None,
             "lime_tokens": None,
             "waterfall": None,
