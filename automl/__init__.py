@@ -7,13 +7,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from automl.errors import DataError, ExportError, ParameterError, PluginError, SearchError
+from automl.errors import (
+    AutomlError,
+    DataError,
+    ExportError,
+    ParameterError,
+    PluginError,
+    SearchError,
+    StorageError,
+)
 
 __version__ = "0.2.0"
 
 __all__ = [
     "AutoMLClassifier",
     "AutoMLRegressor",
+    "AutomlError",
     "DataError",
     "DataSpec",
     "ExportError",
@@ -24,6 +33,7 @@ __all__ = [
     "ParameterError",
     "PluginError",
     "SearchError",
+    "StorageError",
     "Task",
     "TaskData",
     "fit",

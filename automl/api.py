@@ -15,7 +15,7 @@ from automl.budget import Budget
 from automl.crossval import describe_validation, family_folds
 from automl.dispatch import as_pair, check_iterable_input, choose_task
 from automl.ensemble import choice_note as ensemble_note
-from automl.errors import DataError, ParameterError, PluginError
+from automl.errors import DataError, ParameterError, PluginError, StorageError
 from automl.final import (
     best_trial,
     chosen_members,
@@ -276,7 +276,7 @@ def run_trials(
         session = _open(dataset, target, settings)
     with session.lock, search.quiet_optuna(), threads.limit(settings.n_jobs):
         if not session.resumed:
-            raise DataError(
+            raise StorageError(
                 f"study {study_name!r} does not exist in {urls.redact(storage)!r}; start it "
                 "with `automl fit` / `automl run` (or automl.fit) first"
             )

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from automl.errors import DataError
+from automl.errors import StorageError
 
 
 def check_shared_storage(storage: Any) -> None:
     if storage is None or (isinstance(storage, str) and storage.startswith("sqlite")):
-        raise DataError(
+        raise StorageError(
             "SQLite cannot serve several workers at once; use a journal file (a path ending in "
             ".log, processes on one host) or PostgreSQL (postgresql://..., several hosts)"
         )
@@ -34,10 +34,10 @@ def run_worker(
     try:
         existing = optuna.load_study(study_name=study, storage=store)
     except KeyError:
-        raise DataError(f"no study {study!r} in {urls.redact(storage)}") from None
+        raise StorageError(f"no study {study!r} in {urls.redact(storage)}") from None
     recipe = existing.user_attrs.get("recipe")
     if not recipe:
-        raise DataError(
+        raise StorageError(
             f"study {study!r} was not started from a data path, so a worker cannot load its "
             "data; start it with `automl fit DATA --storage ...` or `automl run`"
         )
