@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from automl.errors import (
@@ -18,6 +19,9 @@ from automl.errors import (
 )
 
 __version__ = "0.2.0"
+
+# library style: silent until the application (or the automl command) configures logging
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AutoMLClassifier",

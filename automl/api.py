@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import warnings
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ from automl.final import (
     final_members,
     refit_estimate,
 )
+from automl.logs import shown_when_verbose
 from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
 from automl.result import FittedResult, combined
@@ -30,7 +32,10 @@ from automl.settings import FitSettings
 from automl.task import Task, TaskData
 from automl.trial_attrs import TIEBREAK
 
+log = logging.getLogger(__name__)
 
+
+@shown_when_verbose  # verbose: automl's INFO lines too, unless the application set up logging
 def fit(  # noqa: PLR0913
     dataset: Any,
     target: Any = None,
@@ -112,6 +117,10 @@ def fit(  # noqa: PLR0913
     budget = Budget(settings.time_budget, started=started)
     with search.quiet_optuna():
         session = _open(dataset, target, settings)
+    if session.resumed:
+        log.info(
+            "resuming study %r: %d trial(s) so far", session.study_name, len(session.study.trials)
+        )
     timings = {"prepare": time.monotonic() - started}
     rows = session.data.n_train
     progress = _progress(settings, started, session.metric.name) if settings.verbose else None

@@ -14,6 +14,7 @@ worker's journal file beside it, say) are served side by side, one port each.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Container, Sequence
@@ -28,6 +29,7 @@ from automl.errors import AutomlError, DataError, StorageError
 MARKER = "data_fingerprint"  # a study user attribute every automl study has
 SQLITE_HEADER = b"SQLite format 3\x00"
 OPTUNA_TABLES = {"studies", "study_user_attributes", "trials"}
+log = logging.getLogger(__name__)
 
 
 class ReadOnlyError(AutomlError, RuntimeError):
@@ -180,7 +182,7 @@ def find_storages(path: str) -> tuple[list[tuple[str, BaseStorage]], list[str]]:
 
 
 def serve(path: str, *, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve optuna-dashboard over each storage found (blocking); prints each URL first."""
+    """Serve optuna-dashboard over each storage found (blocking); logs each URL first."""
     try:
         import optuna_dashboard
     except ImportError:
@@ -191,7 +193,7 @@ def serve(path: str, *, host: str = "127.0.0.1", port: int = 8080) -> None:
 
     storages, notes = find_storages(path)
     for note in notes:
-        print(note, flush=True)
+        log.info("%s", note)
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args: Any) -> None:  # no line per request
@@ -202,10 +204,13 @@ def serve(path: str, *, host: str = "127.0.0.1", port: int = 8080) -> None:
         app = optuna_dashboard.wsgi(storage)
         servers.append(make_server(host, port + i, app, handler_class=Quiet))
         n = len(storage.get_all_studies())
-        print(
-            f"serving {n} stud{'y' if n == 1 else 'ies'} of {label} (read-only) at "
-            f"http://{host}:{port + i}/dashboard",
-            flush=True,
+        log.info(
+            "serving %d stud%s of %s (read-only) at http://%s:%d/dashboard",
+            n,
+            "y" if n == 1 else "ies",
+            label,
+            host,
+            port + i,
         )
     for server in servers[1:]:
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -8,9 +8,12 @@ PostgreSQL (several hosts).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from automl.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 
 def check_shared_storage(storage: Any) -> None:
@@ -41,6 +44,7 @@ def run_worker(
             f"study {study!r} was not started from a data path, so a worker cannot load its "
             "data; start it with `automl fit DATA --storage ...` or `automl run`"
         )
+    log.info("worker: joining study %r in %s", study, urls.redact(storage))
     spec = studyfile.StudySpec(name=study, **recipe)
     train, _, _ = studyfile.split(spec, studyfile.load_dataset(spec.data))
     target = spec.target if not isinstance(train, (tuple, str)) else None
