@@ -5,15 +5,28 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
-from automl.errors import DataError, ExportError, ParameterError, PluginError, SearchError
+from automl.errors import (
+    AutomlError,
+    DataError,
+    ExportError,
+    ParameterError,
+    PluginError,
+    SearchError,
+    StorageError,
+)
 
 __version__ = "0.2.0"
+
+# library style: silent until the application (or the automl command) configures logging
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AutoMLClassifier",
     "AutoMLRegressor",
+    "AutomlError",
     "DataError",
     "DataSpec",
     "ExportError",
@@ -24,6 +37,7 @@ __all__ = [
     "ParameterError",
     "PluginError",
     "SearchError",
+    "StorageError",
     "Task",
     "TaskData",
     "fit",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 import warnings
 from collections.abc import Iterable
@@ -15,7 +16,7 @@ from automl.budget import Budget
 from automl.crossval import describe_validation, family_folds
 from automl.dispatch import as_pair, check_iterable_input, choose_task
 from automl.ensemble import choice_note as ensemble_note
-from automl.errors import DataError, ParameterError, PluginError
+from automl.errors import DataError, ParameterError, PluginError, StorageError
 from automl.final import (
     best_trial,
     chosen_members,
@@ -24,6 +25,7 @@ from automl.final import (
     interrupted_note,
     refit_estimate,
 )
+from automl.logs import shown_when_verbose
 from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
 from automl.result import FittedResult, combined
@@ -31,7 +33,10 @@ from automl.settings import FitSettings
 from automl.task import Task, TaskData
 from automl.trial_attrs import TIEBREAK
 
+log = logging.getLogger(__name__)
 
+
+@shown_when_verbose  # verbose: automl's INFO lines too, unless the application set up logging
 def fit(  # noqa: PLR0913
     dataset: Any,
     target: Any = None,
@@ -115,6 +120,10 @@ def fit(  # noqa: PLR0913
     budget = Budget(settings.time_budget, started=started)
     with search.quiet_optuna():
         session = _open(dataset, target, settings)
+    if session.resumed:
+        log.info(
+            "resuming study %r: %d trial(s) so far", session.study_name, len(session.study.trials)
+        )
     timings = {"prepare": time.monotonic() - started}
     rows = session.data.n_train
     progress = _progress(settings, started, session.metric.name) if settings.verbose else None
@@ -281,7 +290,7 @@ def run_trials(
         session = _open(dataset, target, settings)
     with session.lock, search.quiet_optuna(), threads.limit(settings.n_jobs):
         if not session.resumed:
-            raise DataError(
+            raise StorageError(
                 f"study {study_name!r} does not exist in {urls.redact(storage)!r}; start it "
                 "with `automl fit` / `automl run` (or automl.fit) first"
             )

@@ -9,11 +9,13 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from automl.errors import DataError, PluginError, SearchError
+from automl.logs import shown
 from automl.outputs import check_file, check_folder
 
 # OSError: a file system's refusal (no permission, a name too long, a full disk) of a path given
@@ -27,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        with shown(_log_level(args)):
+            return int(args.handler(args) or 0)
     except SearchError as exc:
         print(f"automl {args.command}: search failed: {exc}", file=sys.stderr)
         return 1
@@ -42,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _log_level(args: argparse.Namespace) -> int:
+    """The automl log lines a command shows on standard error: INFO, DEBUG with -v, WARNING
+    with a command's --quiet."""
+    if args.verbose:
+        return logging.DEBUG
+    return logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="automl",
@@ -51,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     from automl import __version__
 
     parser.add_argument("--version", action="version", version=f"automl {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show debug log lines on standard error"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser(

@@ -14,6 +14,7 @@ worker's journal file beside it, say) are served side by side, one port each.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Container, Sequence
@@ -23,14 +24,15 @@ from typing import Any
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from automl.errors import DataError
+from automl.errors import AutomlError, DataError, StorageError
 
 MARKER = "data_fingerprint"  # a study user attribute every automl study has
 SQLITE_HEADER = b"SQLite format 3\x00"
 OPTUNA_TABLES = {"studies", "study_user_attributes", "trials"}
+log = logging.getLogger(__name__)
 
 
-class ReadOnlyError(RuntimeError):
+class ReadOnlyError(AutomlError, RuntimeError):
     """A write reached a storage the dashboard opened read-only."""
 
 
@@ -80,7 +82,7 @@ def open_read_only(path: str) -> BaseStorage:
     file = Path(path)
     not_ours = automl_storage(file)
     if not_ours is not None:
-        raise DataError(f"{file} is not a study storage of automl: {not_ours}")
+        raise StorageError(f"{file} is not a study storage of automl: {not_ours}")
     if file.read_bytes()[:16] == SQLITE_HEADER:
         url = f"sqlite:///file:{file.resolve()}?mode=ro&uri=true"
         return ReadOnlyStorage(optuna.storages.RDBStorage(url))
@@ -105,9 +107,9 @@ def _open_url(url: str) -> BaseStorage:
         storage = None if why else optuna.storages.RDBStorage(url, skip_table_creation=True)
     except Exception as exc:  # sqlalchemy's errors, a missing driver ...
         cause = scrub(str(exc).splitlines()[0], url)
-        raise DataError(f"cannot open storage {redact(url)!r}: {cause}") from None
+        raise StorageError(f"cannot open storage {redact(url)!r}: {cause}") from None
     if storage is None:
-        raise DataError(f"{redact(url)} is not a study storage of automl: {why}")
+        raise StorageError(f"{redact(url)} is not a study storage of automl: {why}")
     return ReadOnlyStorage(storage)
 
 
@@ -120,12 +122,14 @@ def _sqlite_file(url: str) -> Path:
     try:
         parsed = make_url(url)
     except Exception:  # noqa: BLE001 - sqlalchemy's ArgumentError
-        raise DataError(f"{redact(url)!r} is not a storage URL") from None
+        raise StorageError(f"{redact(url)!r} is not a storage URL") from None
     database = parsed.database or ""
     if parsed.query.get("uri") and database.startswith("file:"):
         database = database[len("file:") :]
     if database in ("", ":memory:"):
-        raise DataError(f"{redact(url)} is not a study storage of automl: an in-memory database")
+        raise StorageError(
+            f"{redact(url)} is not a study storage of automl: an in-memory database"
+        )
     return Path(database)
 
 
@@ -158,7 +162,7 @@ def find_storages(path: str) -> tuple[list[tuple[str, BaseStorage]], list[str]]:
         return [(redact(path), open_read_only(path))], []
     root = Path(path)
     if not root.exists():
-        raise DataError(f"no such folder or file: {root}")
+        raise StorageError(f"no such folder or file: {root}")
     if root.is_file():
         return [(str(root), open_read_only(str(root)))], []
     candidates = sorted(p for p in [*root.rglob("*.db"), *root.rglob("*.log")] if p.is_file())
@@ -170,7 +174,7 @@ def find_storages(path: str) -> tuple[list[tuple[str, BaseStorage]], list[str]]:
         else:
             notes.append(f"skipped {file}: {why}")
     if not found:
-        raise DataError(
+        raise StorageError(
             f"no automl study storage under {root} ({len(notes)} file(s) skipped); run "
             "`automl fit` first"
         )
@@ -178,7 +182,7 @@ def find_storages(path: str) -> tuple[list[tuple[str, BaseStorage]], list[str]]:
 
 
 def serve(path: str, *, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve optuna-dashboard over each storage found (blocking); prints each URL first."""
+    """Serve optuna-dashboard over each storage found (blocking); logs each URL first."""
     try:
         import optuna_dashboard
     except ImportError:
@@ -189,7 +193,7 @@ def serve(path: str, *, host: str = "127.0.0.1", port: int = 8080) -> None:
 
     storages, notes = find_storages(path)
     for note in notes:
-        print(note, flush=True)
+        log.info("%s", note)
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args: Any) -> None:  # no line per request
@@ -200,10 +204,13 @@ def serve(path: str, *, host: str = "127.0.0.1", port: int = 8080) -> None:
         app = optuna_dashboard.wsgi(storage)
         servers.append(make_server(host, port + i, app, handler_class=Quiet))
         n = len(storage.get_all_studies())
-        print(
-            f"serving {n} stud{'y' if n == 1 else 'ies'} of {label} (read-only) at "
-            f"http://{host}:{port + i}/dashboard",
-            flush=True,
+        log.info(
+            "serving %d stud%s of %s (read-only) at http://%s:%d/dashboard",
+            n,
+            "y" if n == 1 else "ies",
+            label,
+            host,
+            port + i,
         )
     for server in servers[1:]:
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -1,26 +1,43 @@
-"""Errors a user of automl can catch."""
+"""Errors a user of automl can catch.
+
+Every error automl raises on purpose is an ``AutomlError``; each also keeps the builtin base it
+always had (ValueError, TypeError, RuntimeError), so ``except ValueError`` code keeps working.
+"""
 
 from __future__ import annotations
 
 
-class DataError(ValueError):
-    """The input data cannot be used as given; the message names the problem and the fix."""
+class AutomlError(Exception):
+    """The base of every error automl raises on purpose: ``except automl.AutomlError`` catches
+    what automl refuses, and lets bugs (a KeyError, say) through."""
 
 
-class PluginError(ValueError):
+class DataError(AutomlError, ValueError):
+    """The input data (a table, images, texts, a file to read, a saved model folder, a request
+    body) cannot be used as given; the message names the problem and the fix."""
+
+
+class StorageError(DataError):
+    """A study storage or a study in it cannot be used: the storage cannot be opened or written,
+    the study is missing, locked by another process, not made by automl, or was started with
+    other settings or data than a call resuming it. A DataError too, as it was before it had a
+    class of its own."""
+
+
+class PluginError(AutomlError, ValueError):
     """A plugin, task or model family was asked for that is not loaded."""
 
 
-class SearchError(RuntimeError):
+class SearchError(AutomlError, RuntimeError):
     """The search ended without any usable trial; the message summarises why trials failed."""
 
 
-class ParameterError(ValueError, TypeError):
-    """A keyword argument of ``fit`` (or another call) has a wrong type or value; the message
-    names the keyword, what it got and what it takes. Both a ValueError and a TypeError, as
-    scikit-learn's InvalidParameterError is."""
+class ParameterError(AutomlError, ValueError, TypeError):
+    """A keyword argument of ``fit`` (or another call, or a command-line option) has a wrong type
+    or value; the message names the keyword, what it got and what it takes. Both a ValueError and
+    a TypeError, as scikit-learn's InvalidParameterError is."""
 
 
-class ExportError(ValueError):
+class ExportError(AutomlError, ValueError):
     """A model (or one of its steps) cannot be exported faithfully; the message names it. No
     file is written."""

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from automl.errors import AutomlError
+
 if TYPE_CHECKING:
     from automl.faithfulness import DeletionCheck
     from automl.result import FittedResult
@@ -29,7 +31,7 @@ MIN_SECONDS = 60.0  # default budget: the larger of this and RUN_SHARE of the ru
 RUN_SHARE = 0.10
 
 
-class ExplainError(RuntimeError):
+class ExplainError(AutomlError, RuntimeError):
     """An explanation could not be made; the message says why (the report prints it)."""
 
 

@@ -17,7 +17,7 @@ import optuna
 from optuna.trial import TrialState
 
 from automl import orphans
-from automl.errors import DataError
+from automl.errors import StorageError
 from automl.interrupt import Aborted, SearchInterrupt
 from automl.urls import check_unambiguous, redact, scrub
 
@@ -71,12 +71,12 @@ def resolve_storage(study_name: str, storage: Any) -> tuple[Any, str | None]:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise DataError(
+            raise StorageError(
                 f"cannot create the study folder {folder.resolve()}: {exc.strerror}; "
                 "run from a writable directory or pass storage='sqlite:///path/to/study.db'"
             ) from None
         if not os.access(folder, os.W_OK):
-            raise DataError(f"the study folder {folder.resolve()} is not writable")
+            raise StorageError(f"the study folder {folder.resolve()} is not writable")
         legacy = folder / "study.db"
         storage = f"sqlite:///{legacy if legacy.is_file() else folder.parent / DEFAULT_DB}"
     if not isinstance(storage, str):
@@ -86,7 +86,9 @@ def resolve_storage(study_name: str, storage: Any) -> tuple[Any, str | None]:
     if storage.startswith("sqlite:///"):
         path = Path(storage[len("sqlite:///") :])
         if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
-            raise DataError(f"the SQLite storage folder {path.parent} is missing or not writable")
+            raise StorageError(
+                f"the SQLite storage folder {path.parent} is missing or not writable"
+            )
     return rdb_storage(storage), storage
 
 
@@ -125,7 +127,7 @@ def lock_study(url: str | None, study_name: str) -> contextlib.AbstractContextMa
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise DataError(
+        raise StorageError(
             f"study {study_name!r} is being fitted by another process ({holder}): SQLite "
             "serves one process per study. Wait for it to end, pass another study_name, or, "
             "for several processes, use a journal file (storage='studies/NAME.log') or "
@@ -154,13 +156,13 @@ def rdb_storage(url: str) -> optuna.storages.RDBStorage:
                 heartbeat_stale_trial_callback=retry,
             )
     except ImportError as exc:
-        raise DataError(
+        raise StorageError(
             f"storage {redact(url)!r} needs a database driver: {exc}; for PostgreSQL install "
             "automl-nn[postgres]"
         ) from None
     except Exception as exc:  # sqlalchemy's OperationalError and friends
         why = scrub(str(exc).splitlines()[0], url)
-        raise DataError(f"cannot open storage {redact(url)!r}: {why}") from None
+        raise StorageError(f"cannot open storage {redact(url)!r}: {why}") from None
 
 
 def journal_storage(path: str) -> optuna.storages.JournalStorage:
@@ -168,7 +170,7 @@ def journal_storage(path: str) -> optuna.storages.JournalStorage:
 
     folder = Path(path).resolve().parent
     if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise DataError(f"the journal storage folder {folder} is missing or not writable")
+        raise StorageError(f"the journal storage folder {folder} is missing or not writable")
     return optuna.storages.JournalStorage(JournalFileBackend(path))
 
 
@@ -278,7 +280,7 @@ def _check_meta(
     """Refuse a stored study that automl did not make, or that was made with other settings
     (named, one by one) or on other data."""
     if FINGERPRINT not in stored:
-        raise DataError(
+        raise StorageError(
             f"study {study_name!r} exists in its storage but was not created by automl (it "
             "holds no automl settings): automl resumes only its own studies. Pass a new "
             "study_name, or another storage"
@@ -289,14 +291,14 @@ def _check_meta(
         *((k, v, stored) for k, v in first.items()),
     ]:
         if key in before and before[key] != now:
-            raise DataError(
+            raise StorageError(
                 f"study {study_name!r} was started with {key}={before[key]!r}; this call has "
                 f"{key}={now!r}. A study keeps the settings it started with (its trials were "
                 f"searched and scored under them): pass {key}={before[key]!r} to resume it, "
                 "or a new study_name to start another"
             )
     if stored[FINGERPRINT] != meta.get(FINGERPRINT):
-        raise DataError(
+        raise StorageError(
             f"study {study_name!r} was started on other data (its rows, columns or labels "
             "differ from these): pass the same data to resume it, or a new study_name"
         )
@@ -304,7 +306,7 @@ def _check_meta(
     differ = [k for k, v in rest.items() if k in stored and stored[k] != v]
     if differ:
         what = "; ".join(f"{k}: stored {stored[k]!r}, now {rest[k]!r}" for k in differ)
-        raise DataError(
+        raise StorageError(
             f"study {study_name!r} was started with other settings ({what}); pass a new "
             "study_name, or the same data and settings to resume it"
         )

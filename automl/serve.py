@@ -472,5 +472,5 @@ def serve(
         model_dir, window=window, max_body_bytes=max_body_bytes, threads=threads, token=token
     )
     where = f"http://{host}:{port} (docs: /docs, metrics: /metrics; {access_line(token)})"
-    print(f"serving {model_dir} on {where}")
+    log.info("serving %s on %s", model_dir, where)
     uvicorn.run(app, host=host, port=port, log_level="warning")

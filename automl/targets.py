@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from automl.errors import DataError
+from automl.errors import DataError, ParameterError
 
 ProblemType = Literal["binary", "multiclass", "regression"]
 PROBLEM_TYPES: tuple[str, ...] = ("binary", "multiclass", "regression")
@@ -174,7 +174,9 @@ def prepare_target(y: Any, problem_type: str | None) -> tuple[np.ndarray, Target
         problem_type, reason = infer_problem_type(values)
         reason = f"inferred '{problem_type}': {reason}"
     elif problem_type not in PROBLEM_TYPES:
-        raise DataError(f"unknown problem_type {problem_type!r}; use one of {list(PROBLEM_TYPES)}")
+        raise ParameterError(
+            f"unknown problem_type {problem_type!r}; use one of {list(PROBLEM_TYPES)}"
+        )
     else:
         reason = "given by the caller"
     if problem_type == "regression":
@@ -287,7 +289,7 @@ def split_indices(
     from sklearn.model_selection import train_test_split
 
     if not 0.0 < valid_fraction < 1.0:
-        raise DataError(f"valid_fraction must lie in (0, 1); got {valid_fraction}")
+        raise ParameterError(f"valid_fraction must lie in (0, 1); got {valid_fraction}")
     n = len(y)
     n_classes = 1 if problem_type == "regression" else int(y.max()) + 1
     n_valid = max(int(round(n * valid_fraction)), n_classes)

@@ -17,7 +17,7 @@ import re
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
-from automl.errors import DataError
+from automl.errors import StorageError
 
 HIDDEN = "***"
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -83,7 +83,7 @@ def check_unambiguous(url: str) -> None:
     except Exception:  # noqa: BLE001 - an unparsable URL is refused, scrubbed, when opened
         return
     if theirs != ours:
-        raise DataError(
+        raise StorageError(
             f"storage {redact(url)!r} is ambiguous: a raw '@' in its password or after its "
             "host, or a '/' in its user name, would be misread; percent-encode them (%40, %2F)"
         )

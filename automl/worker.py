@@ -8,14 +8,17 @@ PostgreSQL (several hosts).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from automl.errors import DataError
+from automl.errors import StorageError
+
+log = logging.getLogger(__name__)
 
 
 def check_shared_storage(storage: Any) -> None:
     if storage is None or (isinstance(storage, str) and storage.startswith("sqlite")):
-        raise DataError(
+        raise StorageError(
             "SQLite cannot serve several workers at once; use a journal file (a path ending in "
             ".log, processes on one host) or PostgreSQL (postgresql://..., several hosts)"
         )
@@ -34,13 +37,14 @@ def run_worker(
     try:
         existing = optuna.load_study(study_name=study, storage=store)
     except KeyError:
-        raise DataError(f"no study {study!r} in {urls.redact(storage)}") from None
+        raise StorageError(f"no study {study!r} in {urls.redact(storage)}") from None
     recipe = existing.user_attrs.get("recipe")
     if not recipe:
-        raise DataError(
+        raise StorageError(
             f"study {study!r} was not started from a data path, so a worker cannot load its "
             "data; start it with `automl fit DATA --storage ...` or `automl run`"
         )
+    log.info("worker: joining study %r in %s", study, urls.redact(storage))
     spec = studyfile.StudySpec(name=study, **recipe)
     train, _, _ = studyfile.split(spec, studyfile.load_dataset(spec.data))
     target = spec.target if not isinstance(train, (tuple, str)) else None

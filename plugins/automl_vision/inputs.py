@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.errors import DataError
+from automl.errors import DataError, ParameterError
 from automl.task import FeatureEncoder
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
@@ -193,7 +193,7 @@ def choose_size(sizes: list[tuple[int, int]], image_size: Any = None) -> tuple[i
             image_size = (image_size, image_size)
         h, w = (int(v) for v in image_size)
         if h < 1 or w < 1:
-            raise DataError(f"image_size must be positive; got {image_size}")
+            raise ParameterError(f"image_size must be positive; got {image_size}")
         return h, w
     counts = Counter(sizes)
     h, w = max(counts, key=lambda s: (counts[s], s[0] * s[1]))

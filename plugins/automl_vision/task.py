@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.errors import DataError
+from automl.errors import DataError, ParameterError
 from automl.targets import split_target
 from automl.task import Task, TaskData
 from automl_vision import inputs
@@ -94,7 +94,7 @@ class VisionTask(Task):
         if bad_images not in inputs.BAD_IMAGES:
             raise ValueError(f"bad_images must be one of {inputs.BAD_IMAGES}; got {bad_images!r}")
         if problem_type == "regression":
-            raise DataError(
+            raise ParameterError(
                 "the vision task classifies images; problem_type='regression' is not supported"
             )
         x, labels, summary, scale, stats = self._load(dataset, target, image_size, bad_images)

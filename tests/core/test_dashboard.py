@@ -108,7 +108,7 @@ def test_dashboard_serves_every_study_in_a_browser(tmp_path, iris_frame, adult):
             tools.close()
         proc.terminate()
         proc.wait(timeout=20)
-    assert "at http://127.0.0.1:" in proc.stdout.read()
+    assert "at http://127.0.0.1:" in proc.stderr.read()  # a log line of the command
     assert os.path.exists(tmp_path / "dashboard-home.png")
 
 

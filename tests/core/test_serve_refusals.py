@@ -198,7 +198,7 @@ def test_posts_need_json_and_the_bearer_token_when_one_is_set():
     assert metrics['automl_request_errors_total{endpoint="/predict",status="415"}'] == 3
     assert metrics['automl_request_errors_total{endpoint="/predict",status="401"}'] == 5
     assert metrics['automl_request_errors_total{endpoint="/metadata",status="401"}'] == 5
-    assert "token" in server.stdout and token not in server.stdout + server.stderr
+    assert "token" in server.stderr and token not in server.stdout + server.stderr  # the banner
 
     flag_token = secrets.token_urlsafe(24)  # --token wins over the environment
     env = {"AUTOML_SERVE_TOKEN": token}
