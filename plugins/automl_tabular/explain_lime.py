@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from automl.explain import ExplainError, run_chunks
+from automl.plugin import ExplainError, run_chunks
 
 
 def lime_attributions(result, x, background, classes, view, bounds, deadline, notes):

@@ -6,9 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from automl import targets
-from automl.errors import DataError
-from automl.task import Task, TaskData
+from automl.plugin import DataError, Task, TaskData
+from automl.plugin import split_target as split_train_valid
 from automl_tabular.inputs import ACCEPTED, accepts, split_target
 from automl_tabular.preprocessing import TabularPreprocessor, column_names
 from automl_tabular.profile import TabularProfile
@@ -70,7 +69,7 @@ class TabularTask(Task):
         n_given = 0
         if valid is not None:
             frame, y, n_given = _with_valid(frame, y, valid, target)
-        split = targets.split_target(y, problem_type, valid_fraction, seed, n_given_valid=n_given)
+        split = split_train_valid(y, problem_type, valid_fraction, seed, n_given_valid=n_given)
         train, valid_rows = split.train, split.valid
         pre = TabularPreprocessor().fit(frame.iloc[train])
         x_train = pre.transform(frame.iloc[train])

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.explain import (
+from automl.plugin import (
     ExplainBounds,
     Explainer,
     ExplainError,
@@ -290,7 +290,7 @@ def _lime(result, texts, classes, bounds, deadline, notes):
 
 # -- faithfulness ---------------------------------------------------------------------------------
 def _deletion(result, texts, per_row, classes, share, seed):
-    from automl.faithfulness import deletion_check
+    from automl.plugin import deletion_check
 
     cuts = [spans(t) for t in texts]
 

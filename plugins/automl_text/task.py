@@ -11,9 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.errors import DataError
-from automl.targets import split_target
-from automl.task import FeatureEncoder, Task, TaskData
+from automl.plugin import DataError, FeatureEncoder, Task, TaskData, split_target
 from automl_text.groups import containment_groups
 from automl_text.inputs import ACCEPTED, accepts, clean_texts, split_text_input
 from automl_text.profile import TextProfile

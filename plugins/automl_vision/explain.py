@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.explain import (
+from automl.plugin import (
     Drawing,
     ExplainBounds,
     Explainer,
@@ -287,7 +287,7 @@ def _lime(result, x, classes, bounds, deadline, notes):
 
 # -- faithfulness ---------------------------------------------------------------------------------
 def _deletion(result, x, values, classes, share, seed):
-    from automl.faithfulness import deletion_check
+    from automl.plugin import deletion_check
 
     n, c, h, w = x.shape
     fill = np.rint(channel_mean(result, c) * 255).astype(np.uint8)

@@ -7,9 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.errors import DataError
-from automl.targets import split_target
-from automl.task import Task, TaskData
+from automl.plugin import DataError, Task, TaskData, split_target
 from automl_vision import inputs
 from automl_vision.profile import ImageProfile, stats_table
 
