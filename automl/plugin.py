@@ -6,14 +6,16 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
 - registration: ``hookimpl`` marks a plugin's ``automl_tasks`` / ``automl_families`` hooks.
 - the contract: ``Task`` (reads one modality's input), ``TaskData`` (what ``adapt`` returns),
   ``DataSpec``, ``FeatureEncoder``, ``Featurizer``, ``ModelFamily`` (one searched model).
-- input helpers: ``split_target``, ``read_table`` / ``is_table_path`` (CSV, Parquet ... files).
+- input helpers: ``check_task_options`` (adapt's ``**options``), ``split_target``,
+  ``read_table`` / ``is_table_path`` (CSV, Parquet ... files).
 - the search space and training: ``space`` (shared hyperparameters, activations, schedules),
   ``SklearnKind`` / ``SklearnPredictor`` / ``FeaturizedPredictor`` (how a scikit-learn model
   is fitted, saved and predicts), ``fitted_outcome`` (a fitted estimator's trial outcome).
 - errors: ``DataError``, ``ParameterError``, ``PluginError``, ``ExportError``, ``ExplainError``.
 - explanations: ``Explainer``, ``Explanation``, ``ExplainBounds``, ``Drawing``,
   ``explained_class``, ``output_label``, ``sample_rows``, ``run_chunks`` (rows until a
-  deadline), ``deletion_check`` (faithfulness).
+  deadline), ``lime_rows`` / ``lime_row`` / ``LimeRow`` (the LIME loop), ``deletion_check``
+  (faithfulness).
 - figures: ``new_figure``, ``to_uri`` (matplotlib figures for the report, as data URIs).
 - export to ONNX: ``Exporter``, ``GraphInput``, ``EdgeRows``, ``GraphBuilder``, ``chain``,
   ``model_of``, ``only_output``, ``to_all_classes``, ``sklearn_to_onnx``, ``torch_to_onnx``.
@@ -36,7 +38,10 @@ from automl.explain import (
     Explainer,
     ExplainError,
     Explanation,
+    LimeRow,
     explained_class,
+    lime_row,
+    lime_rows,
     output_label,
     run_chunks,
     sample_rows,
@@ -54,6 +59,7 @@ from automl.onnx_parts import (
     to_all_classes,
     torch_to_onnx,
 )
+from automl.options import check_task_options
 from automl.predictors import FeaturizedPredictor, SklearnPredictor
 from automl.report.figures import new_figure, to_uri
 from automl.tables import is_table_path, read_table
@@ -73,6 +79,7 @@ __all__ = [
     "Featurizer",
     "ModelFamily",
     # input helpers
+    "check_task_options",
     "split_target",
     "read_table",
     "is_table_path",
@@ -97,6 +104,9 @@ __all__ = [
     "output_label",
     "sample_rows",
     "run_chunks",
+    "lime_rows",
+    "lime_row",
+    "LimeRow",
     "deletion_check",
     "new_figure",
     "to_uri",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from automl.plugin import DataError, Task, TaskData
+from automl.plugin import DataError, Task, TaskData, check_task_options
 from automl.plugin import split_target as split_train_valid
 from automl_tabular.inputs import ACCEPTED, accepts, split_target
 from automl_tabular.preprocessing import TabularPreprocessor, column_names
@@ -61,8 +61,7 @@ class TabularTask(Task):
         valid: Any = None,
         **options: Any,
     ) -> TaskData:
-        if options:
-            raise TypeError(f"the tabular task takes no option(s) {sorted(options)}")
+        check_task_options(self.name, options, {})
         frame, y = split_target(dataset, target)
         if len(frame) == 0:
             raise DataError("the data is empty: no rows to learn from; pass at least a few rows")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.plugin import DataError, Task, TaskData, split_target
+from automl.plugin import DataError, Task, TaskData, check_task_options, split_target
 from automl_vision import inputs
 from automl_vision.profile import ImageProfile, stats_table
 
@@ -69,7 +69,7 @@ class VisionTask(Task):
 
         return VisionExporter()
 
-    def adapt(  # noqa: C901
+    def adapt(
         self,
         dataset: Any,
         target: Any = None,
@@ -84,13 +84,8 @@ class VisionTask(Task):
     ) -> TaskData:
         """Options: ``image_size`` (int or (h, w)) fixes the size every image is resized to;
         ``bad_images`` ("error" or "skip") for unreadable files in an image folder."""
-        if options:
-            raise TypeError(
-                f"the vision task takes no option(s) {sorted(options)}; "
-                "it takes image_size= and bad_images="
-            )
-        if bad_images not in inputs.BAD_IMAGES:
-            raise ValueError(f"bad_images must be one of {inputs.BAD_IMAGES}; got {bad_images!r}")
+        known = {"image_size": None, "bad_images": inputs.BAD_IMAGES}
+        check_task_options(self.name, {**options, "bad_images": bad_images}, known)
         if problem_type == "regression":
             raise DataError(
                 "the vision task classifies images; problem_type='regression' is not supported"
