@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -391,3 +392,38 @@ def run_chunks(
         per_row = (time.monotonic() - started) / (stop - done)  # the latest pace
         done = stop
     return pieces, done
+
+
+@dataclass(frozen=True)
+class LimeRow:
+    """One row's LIME fit: a weight per feature, the local linear model's intercept and score
+    (its R^2), and lime's own explanation (None for a row with nothing to perturb)."""
+
+    weights: np.ndarray
+    intercept: float
+    score: float
+    explanation: Any = None
+
+
+def lime_row(explanation: Any, label: int, width: int) -> LimeRow:
+    """lime's sparse weights for ``label`` (``local_exp``) spread over ``width`` features."""
+    weights = np.zeros(width)
+    for feature, weight in explanation.local_exp[label]:
+        weights[feature] = weight
+    return LimeRow(
+        weights, float(explanation.intercept[label]), float(explanation.score), explanation
+    )
+
+
+def lime_rows(
+    explain_row: Callable[[int], LimeRow], n: int, deadline: float, notes: list[str]
+) -> list[LimeRow]:
+    """The LIME loop every explainer runs: ``explain_row(i)`` for rows 0..n-1, one at a time
+    (LIME can take seconds a row) until the deadline; the rows done come back, and a note
+    says when the rest were left out."""
+
+    def run(start: int, stop: int) -> list[LimeRow]:
+        return [explain_row(i) for i in range(start, stop)]
+
+    pieces, _ = run_chunks(run, n, deadline, 1, notes, "LIME")
+    return [row for piece in pieces for row in piece]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from numbers import Integral, Real
 from typing import Any
 
@@ -113,3 +113,17 @@ def check_flags(**flags: Any) -> None:
     for name, value in flags.items():
         if not isinstance(value, bool):
             raise ParameterError(f"{name} must be True or False; got {_show(value)}")
+
+
+def check_task_options(
+    task: str, options: Mapping[str, Any], known: Mapping[str, tuple[Any, ...] | None]
+) -> None:
+    """A task's ``adapt(**options)``: each option is one of ``known`` (a name and its allowed
+    values, None: any value), else a ParameterError that names what the task takes."""
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        takes = ", ".join(f"{name}=" for name in known) or "no options"
+        raise ParameterError(f"the {task} task takes no option(s) {unknown}; it takes {takes}")
+    for name, allowed in known.items():
+        if allowed is not None and name in options and options[name] not in allowed:
+            raise ParameterError(f"{name} must be one of {allowed}; got {_show(options[name])}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from automl import hookimpl
+from automl.plugin import hookimpl
 
 
 @hookimpl

@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from automl.kinds.sklearn import SklearnKind
-from automl.predictors import SklearnPredictor
+from automl.plugin import SklearnKind, SklearnPredictor
 
 MODEL_FILE = "model.cbm"
 
@@ -51,7 +50,7 @@ def estimator_class(problem_type: str) -> Any:
     try:
         from catboost import CatBoostClassifier, CatBoostRegressor
     except ImportError:
-        from automl.errors import PluginError
+        from automl.plugin import PluginError
 
         raise PluginError(
             "this model uses CatBoost, which is not installed: pip install 'automl-nn[catboost]'"
@@ -64,7 +63,7 @@ class CatBoostKind(SklearnKind):
     name = "catboost"
 
     def train(self, family, model, params, data, metric, split, options):
-        from automl.training import fitted_outcome
+        from automl.plugin import fitted_outcome
 
         started = time.perf_counter()
         model.set_params(random_seed=options.seed, thread_count=thread_count())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from automl.export_check import EdgeRows
+from automl.plugin import EdgeRows
 from automl_tabular.preprocessing import MISSING, Column, TabularPreprocessor
 
 UNSEEN = "__a level never seen in training__"

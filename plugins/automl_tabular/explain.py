@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.explain import (
+from automl.plugin import (
     ExplainBounds,
     Explainer,
     ExplainError,
@@ -129,7 +129,7 @@ def _picked(output: np.ndarray, classes: np.ndarray) -> np.ndarray:
 def _deletion(result, x, background, grouped, classes, view, share, bounds):
     """The deletion check on the table's columns: a removed column's model-ready columns are
     set to the background rows' mean."""
-    from automl.faithfulness import deletion_check
+    from automl.plugin import deletion_check
 
     fill = np.asarray(background, dtype=np.float32).mean(axis=0)
     members = [np.flatnonzero(view.matrix[:, j]) for j in range(view.matrix.shape[1])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from automl.explain import ExplainError, run_chunks
+from automl.plugin import ExplainError, LimeRow, lime_row, lime_rows
 
 
 def lime_attributions(result, x, background, classes, view, bounds, deadline, notes):
@@ -34,33 +34,30 @@ def lime_attributions(result, x, background, classes, view, bounds, deadline, no
     def predict(z: np.ndarray) -> np.ndarray:
         return predictor.output(np.asarray(z, dtype=np.float32))
 
-    def run(start: int, stop: int):
-        rows = []
-        for i in range(start, stop):
-            label = 1 if regression else int(classes[i])
-            exp = explainer.explain_instance(
-                x[i].astype(np.float64),
-                predict,
-                labels=(label,),
-                num_features=width,
-                num_samples=bounds.lime_samples,
-            )
-            weights = np.zeros(width)
-            for j, w in exp.local_exp[label]:
-                weights[j] = w
-            predicted = exp.predicted_value if regression else exp.predict_proba[label]
-            rows.append((weights, exp.intercept[label], predicted, exp.score))
-        return rows
+    def explain_row(i: int) -> LimeRow:
+        label = 1 if regression else int(classes[i])
+        exp = explainer.explain_instance(
+            x[i].astype(np.float64),
+            predict,
+            labels=(label,),
+            num_features=width,
+            num_samples=bounds.lime_samples,
+        )
+        return lime_row(exp, label, width)
 
-    pieces, _ = run_chunks(run, len(x), deadline, 1, notes, "LIME")
-    rows = [r for piece in pieces for r in piece]
+    rows = lime_rows(explain_row, len(x), deadline, notes)
     notes.append(
         f"LIME: {bounds.lime_samples} perturbed samples a row, numeric columns discretised into "
         "quartiles; a weight is what the row's bin or level adds to the local linear model"
     )
+    labels = [1 if regression else int(classes[i]) for i in range(len(rows))]
+    predicted = [
+        r.explanation.predicted_value if regression else r.explanation.predict_proba[label]
+        for r, label in zip(rows, labels, strict=True)
+    ]
     return (
-        np.stack([r[0] for r in rows]),
-        np.array([r[1] for r in rows], dtype=np.float64),
-        np.array([r[2] for r in rows], dtype=np.float64),
-        np.array([r[3] for r in rows], dtype=np.float64),
+        np.stack([r.weights for r in rows]),
+        np.array([r.intercept for r in rows], dtype=np.float64),
+        np.array(predicted, dtype=np.float64),
+        np.array([r.score for r in rows], dtype=np.float64),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from automl.explain import ExplainError
+from automl.plugin import ExplainError
 from automl_tabular.interactions import PairwiseFeatures
 from automl_tabular.shap_explainers import (
     Attributions,

@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.errors import ExportError
-from automl.export import EdgeRows, Exporter, GraphInput
-from automl.onnx_parts import (
+from automl.plugin import (
+    EdgeRows,
+    Exporter,
+    ExportError,
     GraphBuilder,
+    GraphInput,
     chain,
     model_of,
     only_output,
@@ -137,7 +139,7 @@ class TabularExporter(Exporter):
         )
 
     def member(self, result: Any, index: int, member: Any, source: str | None) -> Any:
-        from automl.predictors import FeaturizedPredictor
+        from automl.plugin import FeaturizedPredictor
 
         predictor, width = member.predictor, len(_pre(result).feature_names)
         regression = result.problem_type == "regression"

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from automl import space
-from automl.task import DataSpec, Featurizer, ModelFamily, TaskData
+from automl.plugin import DataSpec, Featurizer, ModelFamily, TaskData, space
 from automl_tabular import interactions
 from automl_tabular.catboost_kind import CatBoostKind, estimator_class
 

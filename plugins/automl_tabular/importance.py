@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.errors import ParameterError
+from automl.plugin import ParameterError
 
 
 def permutation_importance(

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.errors import DataError
-from automl.tables import is_table_path, read_table
+from automl.plugin import DataError, is_table_path, read_table
 
 ACCEPTED = (
     "tables: a pandas DataFrame with target='column', an (X, y) pair of 2-D numpy arrays or "

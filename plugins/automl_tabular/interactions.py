@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.task import DataSpec, Featurizer
+from automl.plugin import DataSpec, Featurizer
 from automl_tabular.preprocessing import TabularPreprocessor, _from_quantiles
 
 MAX_COLUMNS = 16  # at most 120 pairs, 240 new columns (360 candidates when screened)

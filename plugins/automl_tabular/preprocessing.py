@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.errors import DataError
-from automl.task import FeatureEncoder
+from automl.plugin import DataError, FeatureEncoder
 from automl_tabular.inputs import as_frame, refuse_container_cells
 
 MAX_ONEHOT = 16

@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.drift import InputProfile
-from automl.errors import DataError
+from automl.plugin import DataError, InputProfile
 from automl_tabular.inputs import refuse_container_cells
 from automl_tabular.preprocessing import TabularPreprocessor, _date_parts, column_names
 

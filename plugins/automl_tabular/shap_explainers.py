@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.explain import run_chunks, sample_rows
+from automl.plugin import run_chunks, sample_rows
 
 GRADIENT_BACKGROUND = 100  # the shap authors' advice for GradientExplainer / DeepExplainer
 CHUNK = 25

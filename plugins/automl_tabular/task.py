@@ -6,9 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from automl import targets
-from automl.errors import DataError
-from automl.task import Task, TaskData
+from automl.plugin import DataError, Task, TaskData, check_task_options
+from automl.plugin import split_target as split_train_valid
 from automl_tabular.inputs import ACCEPTED, accepts, split_target
 from automl_tabular.preprocessing import TabularPreprocessor, column_names
 from automl_tabular.profile import TabularProfile
@@ -62,15 +61,14 @@ class TabularTask(Task):
         valid: Any = None,
         **options: Any,
     ) -> TaskData:
-        if options:
-            raise TypeError(f"the tabular task takes no option(s) {sorted(options)}")
+        check_task_options(self.name, options, {})
         frame, y = split_target(dataset, target)
         if len(frame) == 0:
             raise DataError("the data is empty: no rows to learn from; pass at least a few rows")
         n_given = 0
         if valid is not None:
             frame, y, n_given = _with_valid(frame, y, valid, target)
-        split = targets.split_target(y, problem_type, valid_fraction, seed, n_given_valid=n_given)
+        split = split_train_valid(y, problem_type, valid_fraction, seed, n_given_valid=n_given)
         train, valid_rows = split.train, split.valid
         pre = TabularPreprocessor().fit(frame.iloc[train])
         x_train = pre.transform(frame.iloc[train])

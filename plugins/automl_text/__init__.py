@@ -4,7 +4,7 @@ through the ``automl.plugins`` entry point like any other plugin."""
 
 from __future__ import annotations
 
-from automl import hookimpl
+from automl.plugin import hookimpl
 
 
 @hookimpl

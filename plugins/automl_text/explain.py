@@ -23,12 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from automl.explain import (
+from automl.plugin import (
     ExplainBounds,
     Explainer,
     ExplainError,
     Explanation,
+    LimeRow,
     explained_class,
+    lime_row,
+    lime_rows,
     output_label,
     run_chunks,
 )
@@ -254,43 +257,35 @@ def _lime(result, texts, classes, bounds, deadline, notes):
         out = np.concatenate(out)
         return out.reshape(-1, 1) if regression else out
 
-    def run(start: int, stop: int):
-        rows = []
-        for i in range(start, stop):
-            n_tokens = len(spans(texts[i]))
-            label = 0 if regression else int(classes[i])
-            if n_tokens == 0:
-                rows.append((np.zeros(0), float(classify([texts[i]])[0, label]), np.nan))
-                continue
-            exp = explainer.explain_instance(
-                texts[i],
-                classify,
-                labels=(label,),
-                num_features=n_tokens,
-                num_samples=bounds.lime_samples,
-            )
-            weights = np.zeros(n_tokens)
-            for j, w in exp.local_exp[label]:
-                weights[j] = w
-            rows.append((weights, float(exp.intercept[label]), float(exp.score)))
-        return rows
+    def explain_row(i: int) -> LimeRow:
+        n_tokens = len(spans(texts[i]))
+        label = 0 if regression else int(classes[i])
+        if n_tokens == 0:  # nothing to delete: the model's output is the whole story
+            return LimeRow(np.zeros(0), float(classify([texts[i]])[0, label]), np.nan)
+        exp = explainer.explain_instance(
+            texts[i],
+            classify,
+            labels=(label,),
+            num_features=n_tokens,
+            num_samples=bounds.lime_samples,
+        )
+        return lime_row(exp, label, n_tokens)
 
-    pieces, _ = run_chunks(run, len(texts), deadline, 1, notes, "LIME")
-    rows = [r for piece in pieces for r in piece]
+    rows = lime_rows(explain_row, len(texts), deadline, notes)
     notes.append(
         f"LIME: {bounds.lime_samples} perturbed texts each, a random number of tokens deleted; "
         "a weight is what keeping the token adds to the local linear model"
     )
     return (
-        [r[0] for r in rows],
-        np.array([r[1] for r in rows], dtype=np.float64),
-        np.array([r[2] for r in rows], dtype=np.float64),
+        [r.weights for r in rows],
+        np.array([r.intercept for r in rows], dtype=np.float64),
+        np.array([r.score for r in rows], dtype=np.float64),
     )
 
 
 # -- faithfulness ---------------------------------------------------------------------------------
 def _deletion(result, texts, per_row, classes, share, seed):
-    from automl.faithfulness import deletion_check
+    from automl.plugin import deletion_check
 
     cuts = [spans(t) for t in texts]
 

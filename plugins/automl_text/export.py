@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from automl.errors import ExportError
-from automl.export import Exporter, GraphInput
-from automl.onnx_parts import (
+from automl.plugin import (
+    Exporter,
+    ExportError,
     GraphBuilder,
+    GraphInput,
     chain,
     model_of,
     sklearn_to_onnx,

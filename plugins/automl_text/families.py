@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from automl import space
-from automl.task import DataSpec, ModelFamily, TaskData
+from automl.plugin import DataSpec, ModelFamily, TaskData, space
 from automl_text.tokenize import CHAR_RANGES, SequenceFeaturizer, TfidfFeaturizer
 
 VOCAB_SIZES = (5_000, 10_000, 20_000, 50_000)

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.errors import DataError
-from automl.tables import is_table_path, read_table
+from automl.plugin import DataError, is_table_path, read_table
 
 MAX_CHARS = 20_000  # longer texts are cut here (reported); no searched sequence gets near it
 ACCEPTED = (

@@ -9,7 +9,7 @@ import math
 import torch
 from torch import nn
 
-from automl import space
+from automl.plugin import space
 
 EVAL_CHUNK = 1024
 

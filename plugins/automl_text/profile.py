@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.drift import InputProfile
-from automl.errors import DataError
+from automl.plugin import DataError, InputProfile
 from automl_text.tokenize import words
 
 VOCABULARY = 50_000  # the largest vocabulary any family searches

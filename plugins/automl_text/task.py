@@ -11,9 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.errors import DataError
-from automl.targets import split_target
-from automl.task import FeatureEncoder, Task, TaskData
+from automl.plugin import (
+    DataError,
+    FeatureEncoder,
+    Task,
+    TaskData,
+    check_task_options,
+    split_target,
+)
 from automl_text.groups import containment_groups
 from automl_text.inputs import ACCEPTED, accepts, clean_texts, split_text_input
 from automl_text.profile import TextProfile
@@ -21,7 +26,7 @@ from automl_text.tokenize import words
 
 MAX_EPOCHS = (6, 20)  # fewer passes over bigger sets: from-scratch text models peak early
 LONGEST_SEARCHED = 256  # the longest sequence length any family searches (tokens)
-OPTIONS = ("text_column", "empty_texts", "group_texts")
+OPTIONS = {"text_column": None, "empty_texts": ("warn", "error"), "group_texts": None}
 
 
 class TextFeatures(FeatureEncoder):
@@ -102,12 +107,8 @@ class TextTask(Task):
         valid: Any = None,
         **options: Any,
     ) -> TaskData:
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise TypeError(f"the text task takes no option(s) {unknown}; it knows {OPTIONS}")
+        check_task_options(self.name, options, OPTIONS)
         empty_texts = options.get("empty_texts", "warn")
-        if empty_texts not in ("warn", "error"):
-            raise ValueError(f"empty_texts must be 'warn' or 'error'; got {empty_texts!r}")
         raw, y, column, notes = split_text_input(dataset, target, options.get("text_column"))
         if len(raw) == 0:
             raise DataError("the data is empty: no texts to learn from; pass at least a few rows")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.task import DataSpec, Featurizer
+from automl.plugin import DataSpec, Featurizer
 
 TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]", re.UNICODE)
 PAD, UNK = 0, 1

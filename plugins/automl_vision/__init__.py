@@ -7,7 +7,7 @@ Task ``vision`` (numpy image arrays, image folders, torch Datasets) and the mode
 
 from __future__ import annotations
 
-from automl import hookimpl
+from automl.plugin import hookimpl
 
 
 @hookimpl

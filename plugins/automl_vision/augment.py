@@ -116,7 +116,7 @@ class BasicBlock(nn.Module):
     """A ResNet basic block: two 3x3 convolutions with batch-norm and a (projected) shortcut."""
 
     def __init__(self, c_in: int, c_out: int, stride: int, act: str) -> None:
-        from automl import space
+        from automl.plugin import space
 
         super().__init__()
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)

@@ -26,13 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from automl.explain import (
+from automl.plugin import (
     Drawing,
     ExplainBounds,
     Explainer,
     ExplainError,
     Explanation,
+    LimeRow,
     explained_class,
+    lime_row,
+    lime_rows,
     output_label,
     run_chunks,
     sample_rows,
@@ -245,49 +248,42 @@ def _lime(result, x, classes, bounds, deadline, notes):
 
     explainer = LimeImageExplainer(random_state=bounds.seed)
 
-    def run(start: int, stop: int):
-        rows = []
-        for i in range(start, stop):
-            image = x[i].transpose(1, 2, 0).astype(np.float64) / 255.0
-            image = np.repeat(image, 3, axis=2) if c == 1 else image
-            with contextlib.redirect_stderr(io.StringIO()):  # lime's progress bar
-                exp = explainer.explain_instance(
-                    image,
-                    classify,
-                    labels=(int(classes[i]),),
-                    top_labels=None,
-                    hide_color=hide,
-                    num_samples=bounds.lime_samples,
-                    batch_size=256,
-                    segmentation_fn=superpixels,
-                    random_seed=bounds.seed,
-                )
-            label = int(classes[i])
-            weights = np.zeros(int(exp.segments.max()) + 1)
-            for segment, weight in exp.local_exp[label]:
-                weights[segment] = weight
-            pixel = weights[exp.segments].reshape(-1)
-            rows.append((pixel, exp.intercept[label], exp.score, exp.segments))
-        return rows
+    def explain_row(i: int) -> LimeRow:
+        image = x[i].transpose(1, 2, 0).astype(np.float64) / 255.0
+        image = np.repeat(image, 3, axis=2) if c == 1 else image
+        label = int(classes[i])
+        with contextlib.redirect_stderr(io.StringIO()):  # lime's progress bar
+            exp = explainer.explain_instance(
+                image,
+                classify,
+                labels=(label,),
+                top_labels=None,
+                hide_color=hide,
+                num_samples=bounds.lime_samples,
+                batch_size=256,
+                segmentation_fn=superpixels,
+                random_seed=bounds.seed,
+            )
+        return lime_row(exp, label, int(exp.segments.max()) + 1)  # a weight per superpixel
 
-    pieces, _ = run_chunks(run, len(x), deadline, 1, notes, "LIME")
-    rows = [r for piece in pieces for r in piece]
+    rows = lime_rows(explain_row, len(x), deadline, notes)
     notes.append(
         f"LIME: {bounds.lime_samples} perturbed images each, SLIC superpixels of about "
         f"{PIXELS_PER_SUPERPIXEL} pixels switched off to the mean colour; a pixel's value is "
         "its superpixel's weight"
     )
+    segments = [r.explanation.segments for r in rows]
     return (
-        np.stack([r[0] for r in rows]),
-        np.array([r[1] for r in rows], dtype=np.float64),
-        np.array([r[2] for r in rows], dtype=np.float64),
-        np.stack([r[3] for r in rows]),
+        np.stack([r.weights[s].reshape(-1) for r, s in zip(rows, segments, strict=True)]),
+        np.array([r.intercept for r in rows], dtype=np.float64),
+        np.array([r.score for r in rows], dtype=np.float64),
+        np.stack(segments),
     )
 
 
 # -- faithfulness ---------------------------------------------------------------------------------
 def _deletion(result, x, values, classes, share, seed):
-    from automl.faithfulness import deletion_check
+    from automl.plugin import deletion_check
 
     n, c, h, w = x.shape
     fill = np.rint(channel_mean(result, c) * 255).astype(np.uint8)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.explain import Drawing, Explanation
+from automl.plugin import Drawing, Explanation
 
 MAX_CLASSES = 10
 LIME_TOP = 3  # superpixels outlined for the class
@@ -65,7 +65,7 @@ def _overlay(values: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _example(image, shap_map, segments, lime_map, label) -> tuple[Any, str]:
-    from automl.report.figures import new_figure, to_uri
+    from automl.plugin import new_figure, to_uri
 
     panels = 1 + (shap_map is not None) + (lime_map is not None)
     fig = new_figure(1.75 * panels, 2.0)
@@ -101,7 +101,7 @@ def _example(image, shap_map, segments, lime_map, label) -> tuple[Any, str]:
 def _class_maps(
     shap: Explanation, h: int, w: int, classes: list[str]
 ) -> tuple[str, Any, str] | None:
-    from automl.report.figures import new_figure, to_uri
+    from automl.plugin import new_figure, to_uri
 
     labels = list(dict.fromkeys(shap.output))
     counts = {c: shap.output.count(c) for c in labels}

@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.export import Exporter, GraphInput
-from automl.onnx_parts import torch_to_onnx
+from automl.plugin import Exporter, GraphInput, torch_to_onnx
 
 IMAGE = "image"
 

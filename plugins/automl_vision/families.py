@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from automl import space
-from automl.task import DataSpec, ModelFamily, TaskData
+from automl.plugin import DataSpec, ModelFamily, TaskData, space
 from automl_vision.augment import default_augmentation, suggest_augmentation
 
 PROBLEM_TYPES = ("binary", "multiclass")

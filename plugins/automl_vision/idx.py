@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from automl.errors import DataError
+from automl.plugin import DataError
 
 # IDX type codes -> numpy big-endian dtypes
 IDX_DTYPES = {

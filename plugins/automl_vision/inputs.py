@@ -18,8 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.errors import DataError, ParameterError
-from automl.task import FeatureEncoder
+from automl.plugin import DataError, FeatureEncoder, ParameterError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 MAX_SIDE = 128

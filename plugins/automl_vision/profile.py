@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.drift import InputProfile
-from automl.errors import DataError
+from automl.plugin import DataError, InputProfile
 from automl_vision import inputs
 
 STATS = ("brightness", "contrast", "height", "width")

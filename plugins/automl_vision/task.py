@@ -7,9 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from automl.errors import DataError, ParameterError
-from automl.targets import split_target
-from automl.task import Task, TaskData
+from automl.plugin import (
+    DataError,
+    ParameterError,
+    Task,
+    TaskData,
+    check_task_options,
+    split_target,
+)
 from automl_vision import inputs
 from automl_vision.profile import ImageProfile, stats_table
 
@@ -71,7 +76,7 @@ class VisionTask(Task):
 
         return VisionExporter()
 
-    def adapt(  # noqa: C901
+    def adapt(
         self,
         dataset: Any,
         target: Any = None,
@@ -86,13 +91,8 @@ class VisionTask(Task):
     ) -> TaskData:
         """Options: ``image_size`` (int or (h, w)) fixes the size every image is resized to;
         ``bad_images`` ("error" or "skip") for unreadable files in an image folder."""
-        if options:
-            raise TypeError(
-                f"the vision task takes no option(s) {sorted(options)}; "
-                "it takes image_size= and bad_images="
-            )
-        if bad_images not in inputs.BAD_IMAGES:
-            raise ValueError(f"bad_images must be one of {inputs.BAD_IMAGES}; got {bad_images!r}")
+        known = {"image_size": None, "bad_images": inputs.BAD_IMAGES}
+        check_task_options(self.name, {**options, "bad_images": bad_images}, known)
         if problem_type == "regression":
             raise ParameterError(
                 "the vision task classifies images; problem_type='regression' is not supported"
