@@ -11,7 +11,8 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
 - the search space and training: ``space`` (shared hyperparameters, activations, schedules),
   ``SklearnKind`` / ``SklearnPredictor`` / ``FeaturizedPredictor`` (how a scikit-learn model
   is fitted, saved and predicts), ``fitted_outcome`` (a fitted estimator's trial outcome).
-- errors: ``AutomlError`` (the base), ``DataError``, ``ParameterError``, ``PluginError``, ``ExportError``, ``ExplainError``.
+- errors: ``AutomlError`` (the base), ``DataError``, ``ParameterError``, ``PluginError``,
+  ``ExportError``, ``ExplainError``.
 - explanations: ``Explainer``, ``Explanation``, ``ExplainBounds``, ``Drawing``,
   ``explained_class``, ``output_label``, ``sample_rows``, ``run_chunks`` (rows until a
   deadline), ``lime_rows`` / ``lime_row`` / ``LimeRow`` (the LIME loop), ``deletion_check``
