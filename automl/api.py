@@ -26,7 +26,7 @@ from automl.final import (
 from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
 from automl.result import FittedResult, combined
-from automl.settings import FitSettings
+from automl.settings import FitSettings, docstring
 from automl.task import Task, TaskData
 from automl.trial_attrs import TIEBREAK
 
@@ -75,7 +75,7 @@ def fit(  # noqa: PLR0913
     the caller's own validation data (as ``dataset``; no split is made). ``sample_weight``: an
     array or a column name, used in training where a family supports it and in the metric.
     ``metric``: a name, a scikit-learn scorer name or a callable (``automl.make_metric``);
-    ``positive_class``: the class binary metrics score. See README.md for every keyword.
+    ``positive_class``: the class binary metrics score. Its settings (``automl.settings``):
     """
     started = time.monotonic()
     settings = FitSettings.build(
@@ -201,6 +201,8 @@ def fit(  # noqa: PLR0913
         console.print_result(result)
     return result
 
+
+fit.__doc__ = f"{fit.__doc__}\n{docstring()}\n"
 
 MIN_EXPLAIN_SECONDS = 1.0  # less than this left: the report leaves its explanations out
 
