@@ -26,7 +26,7 @@ from automl.final import (
 from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
 from automl.result import FittedResult, combined
-from automl.settings import FitSettings, docstring
+from automl.settings import SETTINGS, FitSettings, docstring
 from automl.task import Task, TaskData
 from automl.trial_attrs import TIEBREAK
 
@@ -346,13 +346,10 @@ def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
     store, url = search.resolve_storage(study_name, settings.storage)
     lock = search.lock_study(url, study_name)
     stored = {
+        **{s.name: getattr(settings, s.name) for s in SETTINGS if s.kept},
         "models": [f.name for f in families],
-        "seed": settings.seed,
-        "valid_fraction": settings.valid_fraction,
-        "cv_folds": settings.cv_folds,
         "max_epochs": data.max_epochs,
         "task_options": settings.task_options,
-        "positive_class": settings.positive_class,
         "weighted": settings.sample_weight is not None,
     }
     try:

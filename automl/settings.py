@@ -91,7 +91,8 @@ class Setting:
     naming the setting; ``bad`` is a value it refuses (the declaration's own test uses it).
     ``cli``: the ``automl fit`` flag (None: not on the command line); ``study_key``: its key in
     a study file (None: a study file cannot set it); ``estimator``: AutoMLClassifier and
-    AutoMLRegressor take it, with ``estimator_default`` where theirs differs from fit's."""
+    AutoMLRegressor take it, with ``estimator_default`` where theirs differs from fit's;
+    ``kept``: a study stores it, a resumed study must keep it and a worker reads it back."""
 
     name: str
     default: Any
@@ -102,6 +103,7 @@ class Setting:
     study_key: str | None = None
     estimator: bool = False
     estimator_default: Any = _SAME
+    kept: bool = False
 
     @property
     def estimator_value(self) -> Any:
@@ -153,7 +155,7 @@ SETTINGS: tuple[Setting, ...] = (
             estimator=True, estimator_default=_M),
     Setting("seed", 0, "the random seed (numpy, torch, scikit-learn, the sampler)",
             options.check_seed, -1,
-            cli=Flag("--seed", int), study_key="seed", estimator=True),
+            cli=Flag("--seed", int), study_key="seed", estimator=True, kept=True),
     Setting("device", "auto", "auto (CUDA when present), cpu or cuda", _device,
             "no-such-device", cli=Flag("--device"), study_key="device"),
     Setting("verbose", True, "print a progress bar and the leaderboard",
@@ -161,16 +163,17 @@ SETTINGS: tuple[Setting, ...] = (
             cli=Flag("--quiet", negate=True), estimator=True, estimator_default=False),
     Setting("models", None, "the model families to search (default: all of the task's)",
             options.check_models, 3, cli=Flag("--models", note="comma-separated"),
-            study_key="models", estimator=True),
+            study_key="models", estimator=True, kept=True),
     Setting("plugins", None, "plugins to load: entry-point names and/or plugin objects",
             _plugins, 3),
     Setting("valid_fraction", 0.2, "the share of rows held out for validation",
-            options.check_valid_fraction, 1.5),
+            options.check_valid_fraction, 1.5, kept=True),
     Setting("cv_folds", None, "folds of cross-validation per trial: 'auto', 0 (one holdout "
             "split) or k >= 2 (default: the preset's)", options.check_cv_folds, 1,
-            cli=Flag("--cv-folds", _cv_folds_flag), study_key="cv_folds", estimator=True),
+            cli=Flag("--cv-folds", _cv_folds_flag), study_key="cv_folds", estimator=True,
+            kept=True),
     Setting("max_epochs", None, "the most epochs a network may train",
-            options.check_max_epochs, 0, estimator=True),
+            options.check_max_epochs, 0, estimator=True, kept=True),
     Setting("refit", None, "refit the chosen models on train + validation (default: the "
             "preset's)", options.flag("refit", unset=True), "yes"),
     Setting("ensemble", None, "return a greedy ensemble of trials (default: the preset's)",
@@ -190,7 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sample_weight", None, "per-row weights: an array or a column name",
             options.not_a_number("sample_weight", "an array of weights or a column name"), 1.0),
     Setting("positive_class", None, "the class binary metrics score (default: the second)",
-            options.check_positive_class, [1]),
+            options.check_positive_class, [1], kept=True),
     Setting("preset", None, "fast, medium (default) or best: a bundle of defaults",
             _preset, "quick", cli=Flag("--preset", choices=tuple(PRESETS)),
             study_key="preset", estimator=True),

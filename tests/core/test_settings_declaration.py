@@ -89,3 +89,34 @@ def test_the_default_passes_its_own_check(setting: Setting):
     setting.check(setting.default)
     if setting.estimator:
         setting.check(setting.estimator_value)
+
+
+KEPT = [s.name for s in SETTINGS if s.kept]
+
+
+def test_a_study_stores_every_kept_setting():
+    x, y = np.random.default_rng(0).normal(size=(60, 3)), np.arange(60) % 2
+    result = automl.fit(
+        (x, y), n_trials=1, models="linear", storage=":memory:", verbose=False, report=False
+    )
+    stored = result.study.user_attrs["settings"]
+    assert set(KEPT) <= set(stored)
+
+
+def test_a_worker_reads_every_kept_setting_back(tmp_path, monkeypatch):
+    import optuna
+
+    from automl import search, worker
+
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(30)))
+    stored = {s.name: s.bad for s in SETTINGS if s.kept}  # any value: it is passed on as kept
+    journal = str(tmp_path / "j.log")
+    store, _ = search.resolve_storage("s", journal)
+    study = optuna.create_study(study_name="s", storage=store)
+    study.set_user_attr("recipe", {"data": str(data), "target": "y", "seed": 0})
+    study.set_user_attr(search.SETTINGS, stored)
+    got: dict[str, object] = {}
+    monkeypatch.setattr(api, "run_trials", lambda *_a, **kw: got.update(kw) or 1)
+    assert worker.run_worker(journal, "s", n_trials=1) == 1
+    assert {k: got[k] for k in KEPT} == stored
