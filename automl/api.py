@@ -29,7 +29,7 @@ from automl.logs import shown_when_verbose
 from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
 from automl.result import FittedResult, combined
-from automl.settings import FitSettings
+from automl.settings import SETTINGS, FitSettings, docstring
 from automl.task import Task, TaskData
 from automl.trial_attrs import TIEBREAK
 
@@ -81,9 +81,9 @@ def fit(  # noqa: PLR0913
     the caller's own validation data (as ``dataset``; no split is made). ``sample_weight``: an
     array or a column name, used in training where a family supports it and in the metric.
     ``metric``: a name, a scikit-learn scorer name or a callable (``automl.make_metric``);
-    ``positive_class``: the class binary metrics score. See README.md for every keyword.
-    Ctrl-C during the search ends it, and fit goes on with what was found
-    (``result.summary["interrupted"]`` says so); Ctrl-C after that aborts.
+    ``positive_class``: the class binary metrics score. Ctrl-C during the search ends it, and
+    fit goes on with what was found (``result.summary["interrupted"]`` says so); Ctrl-C after
+    that aborts. Its settings (``automl.settings``):
     """
     started = time.monotonic()
     settings = FitSettings.build(
@@ -215,6 +215,8 @@ def fit(  # noqa: PLR0913
         console.print_result(result)
     return result
 
+
+fit.__doc__ = f"{fit.__doc__}\n{docstring()}\n"
 
 MIN_EXPLAIN_SECONDS = 1.0  # less than this left: the report leaves its explanations out
 
@@ -359,13 +361,10 @@ def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
     store, url = search.resolve_storage(study_name, settings.storage)
     lock = search.lock_study(url, study_name)
     stored = {
+        **{s.name: getattr(settings, s.name) for s in SETTINGS if s.kept},
         "models": [f.name for f in families],
-        "seed": settings.seed,
-        "valid_fraction": settings.valid_fraction,
-        "cv_folds": settings.cv_folds,
         "max_epochs": data.max_epochs,
         "task_options": settings.task_options,
-        "positive_class": settings.positive_class,
         "weighted": settings.sample_weight is not None,
     }
     try:

@@ -237,55 +237,26 @@ def _add_deploy_commands(sub: Any) -> None:
 
 
 def _add_search_options(p: argparse.ArgumentParser) -> None:
+    """The flags of fit's settings (``automl.settings.SETTINGS``), and the data's own."""
+    from automl.settings import SETTINGS
+
     p.add_argument("--target", help="target column (tables, text CSVs)")
-    p.add_argument("--task", help="plugin task name (tabular, vision, text); inferred if omitted")
-    p.add_argument(
-        "--time-budget", type=float, help="search seconds (default 120 if no --n-trials)"
-    )
-    p.add_argument("--n-trials", type=int, help="finished trials the study should hold")
-    p.add_argument(
-        "--study", help="study name (default: derived from DATA); an existing study resumes"
-    )
-    p.add_argument("--storage", help="Optuna storage URL (default: SQLite studies/studies.db)")
-    p.add_argument(
-        "--metric",
-        help="metric to optimise (accuracy, balanced_accuracy, f1, "
-        "roc_auc, log_loss, r2, rmse, mae)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument(
-        "--models", help="comma-separated model families to search (default: all of the task's)"
-    )
-    p.add_argument(
-        "--problem-type",
-        choices=("binary", "multiclass", "regression"),
-        help="problem type (inferred from the target if omitted)",
-    )
     p.add_argument("--text-column", help="the text column of a table (text task)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    p.add_argument(
-        "--cv-folds",
-        type=_cv_folds,
-        help="folds of cross-validation per trial: auto (default), 0 (a holdout split) or k",
-    )
-    p.add_argument("--n-jobs", type=int, help="CPU cores to use (-1: all)")
-    p.add_argument(
-        "--preset",
-        choices=("fast", "medium", "best"),
-        help="a bundle of defaults: families, time budget, validation, ensembling (default "
-        "medium)",
-    )
-    p.add_argument("--valid", help="validation data in the form of DATA (no split is made)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _cv_folds(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'auto' or a number of folds; got {text!r}") from None
+    for s in SETTINGS:
+        if s.cli is None:
+            continue
+        if s.cli.negate:
+            p.add_argument(s.cli.spelling, action="store_true", help=f"{s.help}: off")
+            continue
+        shown = "" if s.default is None else f" (default {s.default})"
+        shown += f"; {s.cli.note}" if s.cli.note else ""
+        p.add_argument(
+            s.cli.spelling,
+            type=s.cli.type,
+            choices=s.cli.choices,
+            default=s.default,
+            help=f"{s.help}{shown}",
+        )
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -294,24 +265,16 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     if args.out:  # before the search, not after it
         check_folder(args.out, "the model folder")
+    from automl.settings import SETTINGS
+
+    given = {s.study_key: getattr(args, s.cli.dest) for s in SETTINGS if s.cli and s.study_key}
+    given["name"] = given["name"] or studyfile.name_for(args.data)
+    given["models"] = [m.strip() for m in (args.models or "").split(",") if m.strip()] or None
     spec = studyfile.StudySpec(
-        name=args.study or studyfile.name_for(args.data),
         data=args.data,
         target=args.target,
-        task=args.task,
-        metric=args.metric,
-        time_budget=args.time_budget,
-        n_trials=args.n_trials,
-        seed=args.seed,
-        storage=args.storage,
-        models=[m.strip() for m in args.models.split(",") if m.strip()] if args.models else None,
-        problem_type=args.problem_type,
-        device=args.device,
-        cv_folds=args.cv_folds,
-        preset=args.preset,
-        valid=args.valid,
-        n_jobs=args.n_jobs,
         options={"text_column": args.text_column} if args.text_column else {},
+        **given,
     )
     studyfile.execute(spec, verbose=not args.quiet, model_dir=args.out, report=not args.no_report)
     return 0

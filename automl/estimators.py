@@ -12,9 +12,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from automl.search import MEMORY
+from automl.settings import check_settings
 
 
 class _AutoMLEstimator(BaseEstimator):
+    """Its parameters are ``automl.settings.SETTINGS``' estimator subset, with their estimator
+    defaults (tests/core/test_settings_declaration.py holds the two together)."""
+
     _problem: str
 
     def __init__(  # noqa: PLR0913
@@ -50,29 +54,17 @@ class _AutoMLEstimator(BaseEstimator):
     def _fit(self, X: Any, y: Any, problem_type: str) -> _AutoMLEstimator:
         from automl.api import fit
 
-        self.result_ = fit(
-            (X, y),
-            task=self.task,
-            problem_type=problem_type,
-            metric=self.metric,
-            time_budget=self.time_budget,
-            n_trials=self.n_trials,
-            models=self.models,
-            seed=self.seed,
-            storage=self.storage,
-            study_name=self.study_name,
-            max_epochs=self.max_epochs,
-            cv_folds=self.cv_folds,
-            verbose=self.verbose,
-            preset=self.preset,
-            n_jobs=self.n_jobs,
-        )
+        self.result_ = fit((X, y), problem_type=problem_type, **self.get_params())
         self.best_params_ = self.result_.best_params
         self.best_score_ = self.result_.valid_score
         self.model_name_ = self.result_.model_name
         self.leaderboard_ = self.result_.leaderboard()
         self.result_._study = None  # an in-memory study holds locks: keep the estimator picklable
         return self
+
+    def _check_settings(self) -> None:
+        """The settings' own checks (``automl.settings``), before X and y are read."""
+        check_settings(**self.get_params())
 
     def _check(self, X: Any) -> Any:
         check_is_fitted(self, "result_")
@@ -107,6 +99,7 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
     """A classifier whose model is the best one an automl search finds."""
 
     def fit(self, X: Any, y: Any) -> AutoMLClassifier:
+        self._check_settings()
         X, y = _validated(self, X, y)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
@@ -136,6 +129,7 @@ class AutoMLRegressor(RegressorMixin, _AutoMLEstimator):
     """A regressor whose model is the best one an automl search finds."""
 
     def fit(self, X: Any, y: Any) -> AutoMLRegressor:
+        self._check_settings()
         X, y = _validated(self, X, y, y_numeric=True)
         return self._fit(X, y, "regression")
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from numbers import Integral, Real
 from typing import Any
 
 from automl.errors import ParameterError
+from automl.targets import PROBLEM_TYPES
 
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 MAX_SEED = 2**32 - 1
@@ -31,16 +32,22 @@ def _number(name: str, value: Any) -> float:
     return float(value)
 
 
-def check_budget(time_budget: Any, n_trials: Any) -> None:
-    if time_budget is not None:
-        seconds = _number("time_budget", time_budget)
-        if not (seconds > 0 and math.isfinite(seconds)):
-            raise ParameterError(
-                f"time_budget must be a positive number of seconds; got {time_budget}"
-            )
+def check_time_budget(time_budget: Any) -> float | None:
+    if time_budget is None:
+        return None
+    seconds = _number("time_budget", time_budget)
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ParameterError(
+            f"time_budget must be a positive number of seconds; got {time_budget}"
+        )
+    return seconds
+
+
+def check_n_trials(n_trials: Any) -> int | None:
     bad_count = isinstance(n_trials, bool) or not isinstance(n_trials, Integral) or n_trials < 1
     if n_trials is not None and bad_count:
         raise ParameterError(f"n_trials must be a positive integer; got {_show(n_trials)}")
+    return None if n_trials is None else int(n_trials)
 
 
 def check_seed(seed: Any) -> int:
@@ -70,17 +77,25 @@ def check_valid_fraction(valid_fraction: Any) -> float:
     return value
 
 
-def names(keyword: str, value: Any) -> list[str] | None:
+def names(keyword: str, value: Any) -> tuple[Any, ...] | None:
     """``models=`` / ``plugins=`` names: one name or an iterable of names (never letters)."""
     if value is None:
         return None
     if isinstance(value, str):
-        return [value]
+        return (value,)
     if not isinstance(value, Iterable):
         raise ParameterError(
             f"{keyword} must be a name or a list of names; got {type(value).__name__}"
         )
-    return list(value)
+    return tuple(value)
+
+
+def check_models(models: Any) -> tuple[str, ...] | None:
+    found = names("models", models)
+    odd = [m for m in found or () if not isinstance(m, str)]
+    if odd:
+        raise ParameterError(f"models must name model families (strings); got {_show(odd[0])}")
+    return found
 
 
 def check_study_name(study_name: Any) -> str | None:
@@ -109,10 +124,126 @@ def check_device(device: Any) -> None:
         ) from None
 
 
-def check_flags(**flags: Any) -> None:
-    for name, value in flags.items():
+def flag(name: str, *, unset: bool = False) -> Callable[[Any], bool | None]:
+    """The check of a True/False setting (``unset``: None too, meaning "the preset's")."""
+
+    def check(value: Any) -> bool | None:
+        if value is None and unset:
+            return None
         if not isinstance(value, bool):
-            raise ParameterError(f"{name} must be True or False; got {_show(value)}")
+            allowed = "True, False or None" if unset else "True or False"
+            raise ParameterError(f"{name} must be {allowed}; got {_show(value)}")
+        return value
+
+    return check
+
+
+def optional_text(name: str, what: str) -> Callable[[Any], str | None]:
+    """The check of a setting that takes a string or None."""
+
+    def check(value: Any) -> str | None:
+        if value is not None and not isinstance(value, str):
+            raise ParameterError(f"{name} must be {what} (a string) or None; got {_show(value)}")
+        return value
+
+    return check
+
+
+def check_problem_type(problem_type: Any) -> str | None:
+    if problem_type is not None and problem_type not in PROBLEM_TYPES:
+        raise ParameterError(
+            f"unknown problem_type {_show(problem_type)}; use one of {list(PROBLEM_TYPES)} or "
+            "None (inferred from the target)"
+        )
+    return problem_type
+
+
+def check_metric(metric: Any) -> Any:
+    """A name, a ``Metric`` or a callable; which names fit the problem is checked with the data."""
+    if metric is None or isinstance(metric, str) or callable(metric):
+        return metric
+    from automl.metrics import Metric
+
+    if not isinstance(metric, Metric):
+        raise ParameterError(
+            f"metric must be a metric name, a callable or automl.make_metric(...); got "
+            f"{_show(metric)}"
+        )
+    return metric
+
+
+def check_storage(storage: Any) -> Any:
+    if storage is None or isinstance(storage, str):
+        return storage
+    from optuna.storages import BaseStorage
+
+    if not isinstance(storage, BaseStorage):
+        raise ParameterError(
+            "storage must be None (SQLite under studies/), ':memory:', a journal path ending in "
+            f".log, a database URL or an Optuna storage object; got {_show(storage)}"
+        )
+    return storage
+
+
+def check_cv_folds(cv_folds: Any) -> int | str | None:
+    """Checked here, before the data is read; whether the data has rows enough for k folds
+    is checked with it (``automl.crossval``)."""
+    if cv_folds is None or cv_folds == "auto":
+        return cv_folds
+    if (
+        isinstance(cv_folds, bool)
+        or not isinstance(cv_folds, Integral)
+        or cv_folds in (1,)
+        or cv_folds < 0
+    ):
+        raise ParameterError(
+            f"cv_folds must be 'auto', 0 (one holdout split) or an integer >= 2; got "
+            f"{_show(cv_folds)}"
+        )
+    return int(cv_folds)
+
+
+def check_callbacks(callbacks: Any) -> tuple[Any, ...]:
+    found = names("callbacks", callbacks) or ()
+    odd = [c for c in found if not callable(c)]
+    if odd:
+        raise ParameterError(
+            f"callbacks must be callables f(study, trial) (Optuna's); got {_show(odd[0])}"
+        )
+    return found
+
+
+def check_study_attrs(study_attrs: Any) -> dict[str, Any]:
+    if study_attrs is None:
+        return {}
+    if not isinstance(study_attrs, Mapping) or not all(isinstance(k, str) for k in study_attrs):
+        raise ParameterError(
+            f"study_attrs must be a dict of name -> JSON value (the study's user attributes); "
+            f"got {_show(study_attrs)}"
+        )
+    return dict(study_attrs)
+
+
+def not_a_number(name: str, what: str) -> Callable[[Any], Any]:
+    """The check of a setting that holds data (``valid``, ``sample_weight``): a lone number
+    there is a mix-up with another setting."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, (bool, Real)):
+            raise ParameterError(f"{name} takes {what}; got the number {_show(value)}")
+        return value
+
+    return check
+
+
+def check_positive_class(positive_class: Any) -> Any:
+    try:
+        hash(positive_class)
+    except TypeError:
+        raise ParameterError(
+            f"positive_class must be one class label; got {_show(positive_class)}"
+        ) from None
+    return positive_class
 
 
 def check_task_options(

@@ -14,6 +14,7 @@ Running it again resumes the study. Paths in a file are relative to that file.
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from dataclasses import dataclass, field
@@ -21,29 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from automl.errors import DataError
+from automl.settings import SETTINGS, check_settings
 from automl.tables import TABLE_SUFFIXES, read_table
 
-KNOWN_KEYS = {
-    "name",
-    "data",
-    "test",
-    "test_size",
-    "target",
-    "task",
-    "metric",
-    "time_budget",
-    "n_trials",
-    "seed",
-    "storage",
-    "options",
-    "models",
-    "problem_type",
-    "device",
-    "cv_folds",
-    "preset",
-    "valid",
-    "n_jobs",
-}
+# the keys of a study file that are not fit's settings; the rest are ``automl.settings``'
+STUDY_ONLY_KEYS = ("data", "test", "test_size", "target", "options")
+KNOWN_KEYS = set(STUDY_ONLY_KEYS) | {s.study_key for s in SETTINGS if s.study_key}
 
 
 @dataclass
@@ -99,7 +83,9 @@ def read(path: str) -> StudySpec:
     table = doc.get("study", doc)
     unknown = sorted(set(table) - KNOWN_KEYS)
     if unknown:
-        raise DataError(f"{file}: unknown key(s) {unknown}; known: {sorted(KNOWN_KEYS)}")
+        close = {k: difflib.get_close_matches(k, KNOWN_KEYS, n=1) for k in unknown}
+        hints = "".join(f"; {k!r}: did you mean {c[0]!r}?" for k, c in close.items() if c)
+        raise DataError(f"{file}: unknown key(s) {unknown}{hints}; known: {sorted(KNOWN_KEYS)}")
     if "data" not in table:
         raise DataError(f"{file}: 'data' (the path of the data) is required")
 
@@ -108,27 +94,22 @@ def read(path: str) -> StudySpec:
     def rel(p: str | None) -> str | None:
         return None if p is None else str((file.parent / p).resolve())
 
-    return StudySpec(
+    given = {k: v for k, v in table.items() if k not in ("name", "data", "test", "valid")}
+    spec = StudySpec(
         name=check_study_name(table["name"]) if "name" in table else name_for(file.stem),
         data=rel(table["data"]),
-        target=table.get("target"),
-        task=table.get("task"),
-        metric=table.get("metric"),
-        time_budget=table.get("time_budget"),
-        n_trials=table.get("n_trials"),
-        seed=table.get("seed", 0),
-        storage=table.get("storage"),
         test=rel(table.get("test")),
-        test_size=table.get("test_size"),
-        options=table.get("options", {}),
-        models=table.get("models"),
-        problem_type=table.get("problem_type"),
-        device=table.get("device", "auto"),
-        cv_folds=table.get("cv_folds"),
-        preset=table.get("preset"),
         valid=rel(table.get("valid")),
-        n_jobs=table.get("n_jobs"),
+        **given,
     )
+    check_spec(spec)
+    return spec
+
+
+def check_spec(spec: StudySpec) -> None:
+    """The checks of fit's settings (``automl.settings``) on a spec's values, before its data
+    is read."""
+    check_settings(**{s.name: getattr(spec, s.study_key) for s in SETTINGS if s.study_key})
 
 
 def _read_by_task(path: Path, split: str) -> Any:
@@ -225,6 +206,7 @@ def execute(
 
     import automl
 
+    check_spec(spec)
     data = load_dataset(spec.data)
     if isinstance(data, pd.DataFrame) and spec.target is None:
         raise DataError(f"{spec.data} is a table: name the column to predict (--target / target)")

@@ -31,6 +31,7 @@ def run_worker(
 
     from automl import search, studyfile, urls
     from automl.api import run_trials
+    from automl.settings import SETTINGS
 
     check_shared_storage(storage)
     store, _ = search.resolve_storage(study, storage)
@@ -51,9 +52,8 @@ def run_worker(
     if n_trials is None and time_budget is None:
         n_trials = 1
     stored = existing.user_attrs.get(search.SETTINGS, {})
-    kept = {
-        k: stored[k] for k in ("models", "valid_fraction", "cv_folds", "max_epochs") if k in stored
-    }
+    kept = {s.name: stored[s.name] for s in SETTINGS if s.kept and s.name in stored}
+    kept.setdefault("seed", spec.seed)
     return run_trials(
         train,
         target,
@@ -63,7 +63,6 @@ def run_worker(
         time_budget=time_budget,
         task=spec.task,
         metric=spec.metric,
-        seed=spec.seed,
         task_options=spec.options,
         **kept,
     )
