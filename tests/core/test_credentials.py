@@ -3,7 +3,6 @@ config, the report, the console and error messages."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from urllib.parse import quote, quote_plus
@@ -13,9 +12,9 @@ import pytest
 
 import automl
 from automl.urls import redact, scrub
+from tests.postgres import POSTGRES, postgres_or_skip
 
 SECRET = "s3cret-pw-4711"
-POSTGRES = os.environ.get("AUTOML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _with_password(url: str) -> str:
@@ -104,14 +103,7 @@ def test_a_raw_password_never_reaches_the_config_or_an_error(iris_frame, tmp_pat
 
 @pytest.mark.xdist_group("postgresql")  # one at a time: a fresh database creates its tables once
 def test_a_password_never_reaches_disk_or_console(iris_frame, tmp_path, capfd):
-    try:
-        import psycopg
-
-        psycopg.connect(POSTGRES, connect_timeout=5).close()
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL at {POSTGRES} is not reachable: {exc}")
-        pytest.skip(f"PostgreSQL at {POSTGRES} is not reachable: {exc}")
+    postgres_or_skip()
     url = _with_password(POSTGRES)  # trust authentication accepts any password
     name = f"secret-{uuid.uuid4().hex[:8]}"
     try:

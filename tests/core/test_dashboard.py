@@ -17,6 +17,7 @@ import pytest
 
 import automl
 from tests.browser import DevTools, chromium, console_errors, evaluate, open_page, screenshot
+from tests.postgres import POSTGRES, postgres_or_skip
 
 
 def _free_port() -> int:
@@ -189,21 +190,13 @@ def test_a_url_to_a_database_automl_did_not_make_is_refused_untouched(capsys):
     assert not Path("missing.db").exists()
 
 
-POSTGRES = os.environ.get("AUTOML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
 @pytest.fixture()
 def empty_postgres_database():
     """A fresh, empty PostgreSQL database (dropped after): (user, host:port, name)."""
     psycopg = pytest.importorskip("psycopg")
     from sqlalchemy.engine import make_url
 
-    try:
-        psycopg.connect(POSTGRES, connect_timeout=5).close()
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL at {POSTGRES} is not reachable: {exc}")
-        pytest.skip(f"PostgreSQL at {POSTGRES} is not reachable: {exc}")
+    postgres_or_skip()
     server = make_url(POSTGRES)
     name = f"automl_foreign_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES, autocommit=True) as con:

@@ -16,8 +16,7 @@ from sklearn.datasets import load_iris
 
 import automl
 from automl.cli import build_parser
-
-POSTGRES = os.environ.get("AUTOML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.postgres import POSTGRES, postgres_or_skip
 
 
 def _study(name: str, storage: str) -> optuna.Study:
@@ -105,15 +104,7 @@ def _check_twenty_more(study: optuna.Study) -> None:
 @pytest.mark.xdist_group("postgresql")  # one at a time: a fresh database creates its tables once
 def test_four_workers_on_postgresql(iris_csv):
     """4 worker processes x 5 trials against the real PostgreSQL server (database `test`)."""
-    try:
-        import psycopg
-
-        psycopg.connect(POSTGRES, connect_timeout=5).close()
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
-        message = f"PostgreSQL at {POSTGRES} is not reachable: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    postgres_or_skip()
     name = f"workers-{uuid.uuid4().hex[:8]}"
     try:
         _worker_study(POSTGRES, name, iris_csv)

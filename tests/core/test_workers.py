@@ -20,22 +20,10 @@ import pytest
 from automl.cli import main
 from automl.orphans import RETRY_OF, WORKER
 from tests import DATA
+from tests.postgres import POSTGRES, postgres_or_skip
 
-POSTGRES = os.environ.get("AUTOML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 AUTOML = str(Path(sys.executable).with_name("automl"))
 WAIT = 240  # seconds: generous bounds for a loaded machine, never a measure of speed
-
-
-def _postgres_or_skip() -> None:
-    try:
-        import psycopg
-
-        psycopg.connect(POSTGRES, connect_timeout=5).close()
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server
-        message = f"PostgreSQL at {POSTGRES} is not reachable: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def _env(grace: int) -> dict[str, str]:
@@ -80,7 +68,7 @@ def _until(check, what: str, *procs: subprocess.Popen):
 def study(tmp_path):
     """A PostgreSQL study of MLP trials on a table (the Adult sample twice: a trial lasts
     long enough to be seen running and killed), started from a data path as workers need."""
-    _postgres_or_skip()
+    postgres_or_skip()
     data = tmp_path / "adult.csv"
     pd.concat([pd.read_csv(DATA / "adult_sample.csv")] * 2).to_csv(data, index=False)
     name = f"killed-{uuid.uuid4().hex[:8]}"
