@@ -6,6 +6,7 @@ opens the study."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -42,8 +43,17 @@ def _worker(name: str, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+@functools.cache
+def _store() -> optuna.storages.RDBStorage:
+    """One storage (one connection pool) for the test's polling: a storage made per poll held
+    its connections until collected, and a slow run ran the server out of them ("too many
+    clients already")."""
+    return optuna.storages.RDBStorage(POSTGRES)
+
+
 def _trials(name: str) -> list[optuna.trial.FrozenTrial]:
-    return optuna.load_study(study_name=name, storage=POSTGRES).get_trials(deepcopy=False)
+    store = _store()
+    return store.get_all_trials(store.get_study_id_from_name(name), deepcopy=False)
 
 
 def _of(pid: int, trials: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
@@ -95,7 +105,7 @@ def _kill_mid_trial(name: str, env: dict[str, str], survivor: subprocess.Popen, 
 
             trial = _until(running, "a running trial of the worker", victim, survivor)[-1]
             if elsewhere:
-                store = optuna.storages.RDBStorage(POSTGRES)
+                store = _store()
                 store.set_trial_user_attr(trial._trial_id, WORKER, "elsewhere.example:1:1")
             victim.kill()
             victim.wait(timeout=60)
