@@ -67,6 +67,7 @@ def fit(  # noqa: PLR0913
     positive_class: Any = None,
     preset: str | None = None,
     n_jobs: int | None = None,
+    pretrained: Any = None,
     **task_options: Any,
 ) -> FittedResult:
     """Search for the best model for ``dataset`` and return it fitted.
@@ -113,6 +114,7 @@ def fit(  # noqa: PLR0913
         positive_class=positive_class,
         preset=preset,
         n_jobs=n_jobs,
+        pretrained=pretrained,
         task_options=task_options,
     )
     check_iterable_input(dataset)
@@ -329,6 +331,8 @@ def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
         dataset, settings.valid, settings.sample_weight
     )
     extra = {} if valid is None else {"valid": valid}
+    if settings.pretrained is not None:  # the task says what the names mean, or refuses them
+        extra["pretrained"] = settings.pretrained
     data = chosen.adapt(
         dataset,
         target,

@@ -36,6 +36,7 @@ class _AutoMLEstimator(BaseEstimator):
         preset: str | None = None,
         n_jobs: int | None = None,
         task: str | None = None,
+        pretrained: Any = None,
     ) -> None:
         self.time_budget = time_budget
         self.n_trials = n_trials
@@ -50,6 +51,7 @@ class _AutoMLEstimator(BaseEstimator):
         self.preset = preset
         self.n_jobs = n_jobs
         self.task = task  # None: inferred by the plugins from X (a validated 2-D array)
+        self.pretrained = pretrained
 
     def _fit(self, X: Any, y: Any, problem_type: str) -> _AutoMLEstimator:
         from automl.api import fit

@@ -7,6 +7,7 @@ TypeError from deep inside scikit-learn, torch or Optuna.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from numbers import Integral, Real
@@ -108,6 +109,51 @@ def check_study_name(study_name: Any) -> str | None:
             f"letter or digit (it names the folder studies/<name>/); got {_show(study_name)}"
         )
     return study_name
+
+
+def check_pretrained(pretrained: Any) -> tuple[tuple[str, str | None], ...] | None:
+    """``pretrained=``: backbones to fine-tune, as (name, weights file or None) pairs. A name
+    (an architecture, a model id or a local folder), a list of names, or ``{name: file}`` (an
+    architecture and the local file holding its weights). What a name means is the task's to
+    say (``Task.adapt`` receives the pairs as its ``pretrained`` option)."""
+    if pretrained is None:
+        return None
+    if isinstance(pretrained, (str, os.PathLike)):
+        pretrained = [pretrained]
+    if isinstance(pretrained, Mapping):
+        pairs = list(pretrained.items())
+    elif isinstance(pretrained, Iterable):
+        pairs = [p if isinstance(p, (tuple, list)) else (p, None) for p in pretrained]
+    else:
+        pairs = None
+    bad = (
+        pairs is None
+        or not pairs
+        or any(
+            len(p) != 2
+            or not isinstance(p[0], (str, os.PathLike))
+            or not str(p[0]).strip()
+            or not (p[1] is None or isinstance(p[1], (str, os.PathLike)))
+            for p in pairs
+        )
+    )
+    if bad:
+        raise ParameterError(
+            "pretrained must name backbones: a name or local folder ('resnet18', "
+            "'distilbert-base-uncased', 'models/my-bert'), a list of them, or a dict of "
+            f"architecture to weights file ({{'resnet18': 'r18.pth'}}); got {_show(pretrained)}"
+        )
+    out = tuple((os.fspath(n), None if w is None else os.fspath(w)) for n, w in pairs)
+    names = [n for n, _ in out]
+    if len(set(names)) < len(names):
+        raise ParameterError(f"pretrained names a backbone twice: {names}; name each once")
+    return out
+
+
+def pretrained_flag(text: str) -> list[tuple[str, str | None]]:
+    """``--pretrained``: names separated by commas, each ``NAME`` or ``NAME=FILE``."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return [(n, w or None) for n, _, w in (t.partition("=") for t in items)]
 
 
 def check_device(device: Any) -> None:
@@ -252,6 +298,11 @@ def check_task_options(
     """A task's ``adapt(**options)``: each option is one of ``known`` (a name and its allowed
     values, None: any value), else a ParameterError that names what the task takes."""
     unknown = sorted(set(options) - set(known))
+    if unknown == ["pretrained"]:
+        raise ParameterError(
+            f"the {task} task has no pretrained backbones: drop pretrained= (it names backbones "
+            "for the tasks that have them, listed by `automl plugins`)"
+        )
     if unknown:
         takes = ", ".join(f"{name}=" for name in known) or "no options"
         raise ParameterError(f"the {task} task takes no option(s) {unknown}; it takes {takes}")

@@ -199,6 +199,12 @@ SETTINGS: tuple[Setting, ...] = (
             study_key="preset", estimator=True),
     Setting("n_jobs", None, "CPU cores to use (-1: all)", threads.resolve, 0,
             cli=Flag("--n-jobs", int), study_key="n_jobs", estimator=True),
+    Setting("pretrained", None, "pretrained backbones to fine-tune beside the from-scratch "
+            "families: a name ('resnet18', a Hugging Face model id), a local folder, a list of "
+            "them, or {architecture: weights file}", options.check_pretrained, 3,
+            cli=Flag("--pretrained", options.pretrained_flag,
+                     note="NAME or NAME=FILE, several separated by commas"),
+            study_key="pretrained", estimator=True, kept=True),
 )
 # fmt: on
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -250,6 +256,7 @@ class FitSettings:
     preset: str = DEFAULT_PRESET
     fast_only: bool = False
     n_jobs: int | None = None
+    pretrained: tuple[tuple[str, str | None], ...] | None = None
     task_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

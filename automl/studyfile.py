@@ -51,6 +51,7 @@ class StudySpec:
     preset: str | None = None
     valid: str | None = None  # a data path: the caller's validation rows (no split is made)
     n_jobs: int | None = None
+    pretrained: Any = None  # names, or a table {architecture = "weights file"}
 
     @property
     def folder(self) -> Path:
@@ -252,6 +253,7 @@ def execute(
         device=spec.device,
         cv_folds=spec.cv_folds,
         preset=spec.preset,
+        pretrained=spec.pretrained,
         valid=valid,
         **({} if spec.n_jobs is None else {"n_jobs": spec.n_jobs}),
         **spec.options,
