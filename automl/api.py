@@ -353,7 +353,9 @@ def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
         data.max_epochs = settings.max_epochs
     families = [f for f in registry.families(chosen.name, settings.models) if f.supports(data)]
     if settings.fast_only:
-        families = [f for f in families if f.fast]
+        families = [f for f in families if f.fast or f.name in data.first_families]
+    first = {name: i for i, name in enumerate(data.first_families)}
+    families.sort(key=lambda f: first.get(f.name, len(first)))  # stable: the rest keep their order
     if not families:
         raise PluginError(
             f"no model family of task {chosen.name!r} supports {data.problem_type} here"

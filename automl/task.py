@@ -143,6 +143,9 @@ class TaskData:
     # table's raw DataFrame rows): what reports show beside explanations
     # (FeatureEncoder.readable) and export checks run on
     raw_valid: Any = None
+    # families this data wants tried first, in this order (the backbones a caller named with
+    # pretrained=): their default configurations are the study's first trials
+    first_families: tuple[str, ...] = ()
 
     @property
     def n_train(self) -> int:
