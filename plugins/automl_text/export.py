@@ -12,8 +12,13 @@ Token-id networks take ids: graph input ``ids_<i>`` for member i, int64 (n, L), 
 member's own tokenizer (``result.members[i].predictor.featurizer.transform(texts)``: its
 vocabulary is in the model folder, ``member_<i>/featurizer.json``); pad id 0 at the end of rows.
 That lookup (regex words, vocabulary, crc32-hashed n-grams) stays outside the graph: the graph's
-input contract. The RNN family packs its sequences, which torch.export (the ONNX exporter's
-first step) cannot trace: it is refused with an error naming it; its TorchScript export works.
+input contract. A pretrained backbone's member (``pretrained=``) takes its Hugging Face
+tokenizer's ids the same way: ``result.members[i].predictor.token_ids(texts)``, cut at the
+member's max length, padded at row ends with the tokenizer's pad id (the graph masks
+``ids != pad id``); the tokenizer's files are in ``member_<i>/tokenizer/`` (load them with
+``AutoTokenizer.from_pretrained`` or the ``tokenizers`` library's ``tokenizer.json``). The RNN
+family packs its sequences, which torch.export (the ONNX exporter's first step) cannot trace:
+it is refused with an error naming it; its TorchScript export works.
 """
 
 from __future__ import annotations
@@ -46,6 +51,19 @@ def _is_tfidf(member: Any) -> bool:
     return isinstance(getattr(member.predictor, "featurizer", None), TfidfFeaturizer)
 
 
+def _is_backbone(member: Any) -> bool:
+    from automl_text.backbone_kind import BackbonePredictor
+
+    return isinstance(member.predictor, BackbonePredictor)
+
+
+def _token_ids(member: Any, texts: Any) -> np.ndarray:
+    """A token-id member's input: its tokenizer's ids (a featurizer's, or a backbone's own)."""
+    if _is_backbone(member):
+        return member.predictor.token_ids(texts)
+    return member.predictor.featurizer.transform(texts)
+
+
 def _ids_name(index: int) -> str:
     return f"ids_{index}"
 
@@ -64,7 +82,7 @@ class _Unpacked:
                 self.inner = inner
 
             def forward(self, x):
-                return self.inner.encode(x, x != 0)
+                return self.inner.encode(x, x != getattr(self.inner, "pad_id", 0))
 
         return Unpacked(module).cpu().eval()
 
@@ -84,7 +102,20 @@ class TextExporter(Exporter):
                 )
             )
         for i, member in enumerate(result.members):
-            if not _is_tfidf(member):
+            if _is_backbone(member):
+                pad = member.predictor.pad_id
+                out.append(
+                    GraphInput(
+                        _ids_name(i),
+                        TensorProto.INT64,
+                        [None, None],
+                        f"int64 token ids (n, L) from member {i}'s Hugging Face tokenizer "
+                        f"(result.members[{i}].predictor.token_ids(texts); its files in "
+                        f"member_{i}/tokenizer/), at most {member.predictor.max_len} per row, "
+                        f"pad id {pad} at row ends",
+                    )
+                )
+            elif not _is_tfidf(member):
                 out.append(
                     GraphInput(
                         _ids_name(i),
@@ -104,7 +135,7 @@ class TextExporter(Exporter):
             if _is_tfidf(member):
                 feed[TEXT] = np.asarray(texts, dtype=object)
             else:
-                feed[_ids_name(i)] = member.predictor.featurizer.transform(texts)
+                feed[_ids_name(i)] = _token_ids(member, texts)
         return feed
 
     def member(self, result: Any, index: int, member: Any, source: str | None) -> Any:
@@ -127,8 +158,9 @@ class TextExporter(Exporter):
             )
         import torch
 
-        example = torch.ones((2, 8), dtype=torch.int64)
-        inner = predictor.inner
+        inner = predictor if _is_backbone(member) else predictor.inner
+        real = 1 if getattr(inner, "pad_id", 0) != 1 else 2  # an id that is no padding
+        example = torch.full((2, 8), real, dtype=torch.int64)
         return torch_to_onnx(
             _Unpacked.wrap(inner.module),
             example,
@@ -139,13 +171,14 @@ class TextExporter(Exporter):
         )
 
     def torch_module(self, result: Any, member: Any) -> Any:
-        return _Unpacked.wrap(member.predictor.inner.module)
+        inner = member.predictor if _is_backbone(member) else member.predictor.inner
+        return _Unpacked.wrap(inner.module)
 
     def torch_input(self, result: Any, index: int, member: Any, raw: Any) -> Any:
         import torch
 
         texts = result.features.transform(raw)
-        return torch.as_tensor(member.predictor.featurizer.transform(texts))
+        return torch.as_tensor(_token_ids(member, texts))
 
     def torch_contract(self, result: Any) -> str:
         return "int64 token ids (n, L) from each member's own tokenizer, in member order"

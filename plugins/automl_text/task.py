@@ -26,7 +26,12 @@ from automl_text.tokenize import words
 
 MAX_EPOCHS = (6, 20)  # fewer passes over bigger sets: from-scratch text models peak early
 LONGEST_SEARCHED = 256  # the longest sequence length any family searches (tokens)
-OPTIONS = {"text_column": None, "empty_texts": ("warn", "error"), "group_texts": None}
+OPTIONS = {
+    "text_column": None,
+    "empty_texts": ("warn", "error"),
+    "group_texts": None,
+    "pretrained": None,  # (name, None) pairs: Hugging Face backbones (automl_text.backbones)
+}
 
 
 class TextFeatures(FeatureEncoder):
@@ -108,6 +113,11 @@ class TextTask(Task):
         **options: Any,
     ) -> TaskData:
         check_task_options(self.name, options, OPTIONS)
+        backbones = None
+        if options.get("pretrained"):  # checked before reading the data: no training yet
+            from automl_text.backbones import resolve
+
+            backbones = resolve(options["pretrained"])
         empty_texts = options.get("empty_texts", "warn")
         raw, y, column, notes = split_text_input(dataset, target, options.get("text_column"))
         if len(raw) == 0:
@@ -159,10 +169,14 @@ class TextTask(Task):
             texts[train],
             texts[valid],
             input_shape=(1,),
-            spec_extra={"p95_tokens": summary["tokens_per_text"]["p95"]},
+            spec_extra={
+                "p95_tokens": summary["tokens_per_text"]["p95"],
+                **({"backbones": backbones} if backbones else {}),
+            },
             features=TextFeatures(column),
             summary=summary,
             max_epochs=int(np.clip(300_000 // max(1, len(train)), *MAX_EPOCHS)),
             profile=profile,
             profile_rows=profile.training_rows(texts[train]),
+            first_families=("text-backbone",) if backbones else (),
         )
