@@ -10,7 +10,11 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
   ``read_table`` / ``is_table_path`` (CSV, Parquet ... files).
 - the search space and training: ``space`` (shared hyperparameters, activations, schedules),
   ``SklearnKind`` / ``SklearnPredictor`` / ``FeaturizedPredictor`` (how a scikit-learn model
-  is fitted, saved and predicts), ``fitted_outcome`` (a fitted estimator's trial outcome).
+  is fitted, saved and predicts), ``fitted_outcome`` (a fitted estimator's trial outcome);
+  ``TorchKind`` / ``TorchPredictor`` (the torch kind a plugin's own kind may subclass, calling
+  its ``train``), ``Split`` and ``FitOptions`` (what a kind's ``train`` receives), and
+  ``StoppedUnscored`` (raised by a kind's ``train``: the trial could not reach its first
+  report in its time, so it is pruned and the family gets no trial with as little time).
 - errors: ``AutomlError`` (the base), ``DataError``, ``ParameterError``, ``PluginError``,
   ``ExportError``, ``ExplainError``.
 - explanations: ``Explainer``, ``Explanation``, ``ExplainBounds``, ``Drawing``,
@@ -50,7 +54,9 @@ from automl.explain import (
 from automl.export import EdgeRows, Exporter, GraphInput
 from automl.faithfulness import deletion_check
 from automl.hookspecs import hookimpl
+from automl.kinds import FitOptions, Split
 from automl.kinds.sklearn import SklearnKind
+from automl.kinds.torch import TorchKind
 from automl.onnx_parts import (
     GraphBuilder,
     chain,
@@ -61,14 +67,14 @@ from automl.onnx_parts import (
     torch_to_onnx,
 )
 from automl.options import check_task_options
-from automl.predictors import FeaturizedPredictor, SklearnPredictor
+from automl.predictors import FeaturizedPredictor, SklearnPredictor, TorchPredictor
 from automl.report.figures import new_figure, to_uri
 from automl.tables import is_table_path, read_table
 from automl.targets import split_target
 from automl.task import DataSpec, FeatureEncoder, Featurizer, ModelFamily, Task, TaskData
 
 if TYPE_CHECKING:
-    from automl.training import fitted_outcome
+    from automl.training import StoppedUnscored, fitted_outcome
 
 __all__ = [
     # registration and the contract
@@ -90,6 +96,11 @@ __all__ = [
     "SklearnPredictor",
     "FeaturizedPredictor",
     "fitted_outcome",
+    "TorchKind",
+    "TorchPredictor",
+    "Split",
+    "FitOptions",
+    "StoppedUnscored",
     # errors
     "AutomlError",
     "DataError",
@@ -127,16 +138,18 @@ __all__ = [
     "InputProfile",
 ]
 
-_LAZY = ("fitted_outcome",)  # pulls in training's metrics, hence scikit-learn and scipy
+# pull in training's metrics, hence scikit-learn and scipy
+_LAZY = ("fitted_outcome", "StoppedUnscored")
 
 
 def __getattr__(name: str) -> Any:
     """The names in ``_LAZY``, imported when first asked for (PEP 562)."""
-    if name == "fitted_outcome":
-        from automl.training import fitted_outcome
+    if name in _LAZY:
+        from automl import training
 
-        globals()[name] = fitted_outcome
-        return fitted_outcome
+        found = getattr(training, name)
+        globals()[name] = found
+        return found
     raise AttributeError(f"module 'automl.plugin' has no attribute {name!r}")
 
 
