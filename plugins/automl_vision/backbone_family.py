@@ -131,7 +131,7 @@ class BackboneKind(TorchKind):
 
     def _train_head(self, family, model, torch_params, data, metric, split, options):
         device = _device(options.device)
-        source = data.spec.extra["backbones"][model.arch]["file"]
+        source = backbones.identity(data.spec.extra["backbones"][model.arch]["file"])
         todo = [x for x in (split.x_train, split.x_valid) if x is not None]
         keys = [self.cache.key(model, source, x) for x in todo]
         missing = [x for x, k in zip(todo, keys, strict=True) if self.cache.get(k) is None]

@@ -124,6 +124,12 @@ def _download(arch: str, weights: Any, path: Path) -> None:
         ) from None
 
 
+def identity(file: str) -> str:
+    """A weights file as features computed with it are cached: its path, mtime and size."""
+    stat = Path(file).stat()
+    return f"{file}:{stat.st_mtime_ns}:{stat.st_size}"
+
+
 def state_of(arch: str, path: Path) -> dict[str, Any]:
     """The checked state dict of ``arch`` in ``path`` (kept in memory, by file and mtime)."""
     try:
