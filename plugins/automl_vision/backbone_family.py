@@ -113,7 +113,10 @@ class BackboneKind(TorchKind):
         torch_params = family.train_params(params, data.n_train)
         if model.strategy == "frozen":
             return self._train_head(family, model, torch_params, short, metric, split, options)
-        self._check_pace(model, split, options, device, train=True)
+        rows = len(split.x_train) + EVAL_SHARE * (
+            0 if split.x_valid is None else len(split.x_valid)
+        )
+        self._check_pace(model, split.x_train, rows, options, device, train=True)
         factor = float(params[family.name + ".backbone_lr_factor"])
         hooks = [
             p.register_hook(lambda g, f=factor: g * f)
@@ -136,7 +139,7 @@ class BackboneKind(TorchKind):
         keys = [self.cache.key(model, source, x) for x in todo]
         missing = [x for x, k in zip(todo, keys, strict=True) if self.cache.get(k) is None]
         if missing:
-            self._check_pace(model, Split(np.concatenate(missing), split.y_train), options, device)
+            self._check_pace(model, missing[0], sum(map(len, missing)), options, device)
         features = []
         for x, key in zip(todo, keys, strict=True):
             found = self.cache.get(key)
@@ -152,32 +155,30 @@ class BackboneKind(TorchKind):
         return outcome
 
     @staticmethod
-    def _check_pace(model, split, options, device, *, train: bool = False) -> None:
-        """Not started (``StoppedUnscored``) when one epoch (a frozen trial: the features of
-        ``split.x_train``) would not end before the deadline, at the pace of ``PROBE_ROWS``
-        images; the first trial of a search (``score_partial``) is always started."""
+    def _check_pace(model, x, rows, options, device, *, train: bool = False) -> None:
+        """Not started (``StoppedUnscored``) when ``rows`` images (one epoch's training rows,
+        its validation rows at a forward pass's share; a frozen trial: the images whose
+        features are not cached) would not be through before the deadline, at the pace of
+        ``PROBE_ROWS`` images of ``x``; the first trial of a search (``score_partial``) is
+        always started."""
         import torch
 
         from automl.plugin import StoppedUnscored
 
-        if options.deadline is None or options.score_partial or len(split.x_train) == 0:
+        if options.deadline is None or options.score_partial or len(x) == 0:
             return
-        probe = torch.as_tensor(np.asarray(split.x_train[:PROBE_ROWS])).to(device)
+        probe = torch.as_tensor(np.asarray(x[:PROBE_ROWS])).to(device)
         seconds = 0.0
         for _ in range(2):  # the first pass warms up
             started = time.perf_counter()
-            if train:
-                model.train()
+            if train:  # in evaluation mode: the probe leaves batch-norm statistics as they are
+                model.eval()
                 model(probe).float().sum().backward()
                 model.zero_grad(set_to_none=True)
             else:
                 model.embed(probe, device)
             seconds = time.perf_counter() - started
-        per_row = seconds / len(probe)
-        rows = len(split.x_train)
-        if train and split.x_valid is not None:
-            rows += EVAL_SHARE * len(split.x_valid)
-        expected, left = per_row * rows, options.deadline - time.monotonic()
+        expected, left = seconds / len(probe) * rows, options.deadline - time.monotonic()
         if expected > left:
             what = "an epoch" if train else "the features of the frozen backbone"
             raise StoppedUnscored(

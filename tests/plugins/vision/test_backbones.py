@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from automl_vision import backbones
+from automl_vision.backbone_model import BackboneModel
 from sklearn.datasets import load_digits
 
 import automl
@@ -20,8 +22,6 @@ from automl.objective import train_candidate
 from automl.plugins import load_registry
 from automl.testing import check_family, check_kind
 from automl.training import StoppedUnscored
-from automl_vision import backbones
-from automl_vision.backbone_model import BackboneModel
 
 FAST = {"storage": ":memory:", "verbose": False, "report": False}
 
