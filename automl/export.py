@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from automl import kinds
 from automl.errors import ExportError
 from automl.export_check import (
     CHECK_ROWS,
@@ -173,7 +174,7 @@ def _export_torchscript(
 
     import torch
 
-    others = [m.family.name for m in result.members if m.predictor.kind != "torch"]
+    others = [m.family.name for m in result.members if _torch_module(m.predictor) is None]
     if others:
         raise ExportError(
             f"TorchScript holds torch models only; this model has {sorted(set(others))} "
@@ -221,6 +222,12 @@ def _export_torchscript(
     torch.jit.save(traced, buffer, _extra_files={"automl.json": json.dumps(meta)})
     _write_atomically(path, buffer.getvalue())
     return meta
+
+
+def _torch_module(predictor: Any) -> Any:
+    """The torch module of a trained model, as its kind gives it (None: not a torch model)."""
+    kind, inner = kinds.of_predictor(predictor)
+    return kind.torch_module(inner)
 
 
 def _torch_average_class() -> Any:

@@ -1,7 +1,9 @@
 """One candidate: build a family's model for a set of params, train it, report and prune.
 
-Faults stay inside their trial: NaN loss prunes it, CUDA out-of-memory retries it once at half
-the batch size, any other error fails it with the reason in its user attributes.
+Faults stay inside their trial: NaN loss prunes it, an error its model kind can recover from
+(``ModelKind.retry``: CUDA out-of-memory, at half the batch size) retries it once, any other
+error fails it with the reason in its user attributes. The kind seeds each build, and gives
+back what it cached on the device after each trial (``ModelKind.seed``, ``release``).
 """
 
 from __future__ import annotations
@@ -49,8 +51,6 @@ def train_candidate(  # noqa: PLR0913
     ``seconds`` include the featurizer's fit and transforms (a TF-IDF vocabulary of 54,000
     texts costs more than the linear model after it): refits and uninterruptible fits are
     planned from them."""
-    import torch
-
     started = time.perf_counter()
     w_train, w_valid = data.w_train, data.w_valid
     if refit_epochs is None:
@@ -70,7 +70,8 @@ def train_candidate(  # noqa: PLR0913
         x_train = featurizer.transform(x_train)
         x_valid = None if x_valid is None else featurizer.transform(x_valid)
         spec = featurizer.spec(spec)
-    torch.manual_seed(seed)  # the initial weights too depend on the seed alone
+    kind = kinds.of(family)
+    kind.seed(seed)  # the initial weights too depend on the seed alone
     model = family.build(params, spec)
     options = FitOptions(
         device=device,
@@ -83,7 +84,6 @@ def train_candidate(  # noqa: PLR0913
         schedule_epochs=schedule_epochs,
     )
     split = Split(x_train, y_train, x_valid, y_valid, w_train)
-    kind = kinds.of(family)
     outcome = kind.train(family, model, params, data, metric.weighted(w_valid), split, options)
     if featurizer is not None:
         outcome.predictor = FeaturizedPredictor(featurizer, outcome.predictor, spec)
@@ -146,13 +146,13 @@ def model_bytes(predictor: Any) -> int:
     """About how much memory a trained model holds: torch parameters and buffers, or the
     arrays and strings a scikit-learn estimator (and a featurizer) holds."""
     size = object_nbytes(getattr(predictor, "featurizer", None))
-    inner = getattr(predictor, "inner", predictor)
-    return size + kinds.get(inner.kind).nbytes(inner)
+    kind, inner = kinds.of_predictor(predictor)
+    return size + kind.nbytes(inner)
 
 
 def _to_host(predictor: Any) -> None:
-    inner = getattr(predictor, "inner", predictor)
-    kinds.get(inner.kind).to_host(inner)
+    kind, inner = kinds.of_predictor(predictor)
+    kind.to_host(inner)
 
 
 @dataclass
@@ -173,7 +173,9 @@ class TrialRun:
 
     def train(self, data: TaskData, *, first: bool = True, rows: Any = None) -> TrainOutcome:
         """Train on ``data`` (its ``rows`` only, when given); only the ``first`` fit of a
-        trial reports to the pruner. CUDA out-of-memory retries once at half the batch."""
+        trial reports to the pruner. An error the family's kind can recover from (CUDA
+        out-of-memory) retries once, with the params the kind says (half the batch size); the
+        trial records why and each param it changed (``<name>_used``)."""
         kwargs = {
             "device": self.device,
             "seed": self.seed,
@@ -186,17 +188,18 @@ class TrialRun:
         try:
             return train_candidate(self.family, self.params, data, self.metric, **kwargs)
         except Exception as exc:
-            oom = kinds.of(self.family).out_of_memory(exc)
-            if not oom or "batch_size" not in self.params:
+            retry = kinds.of(self.family).retry(exc, self.params)
+            if retry is None:
                 raise
-        _empty_cuda_cache()
-        half = max(1, int(self.params["batch_size"]) // 2)
-        self.trial.set_user_attr("batch_size_used", half)
-        self.trial.set_user_attr(
-            "oom_retry", f"out of memory at batch size {self.params['batch_size']}"
-        )
-        self.params = {**self.params, "batch_size": half}
+        for name, value in retry.params.items():
+            if self.params.get(name) != value:
+                self.trial.set_user_attr(f"{name}{USED}", value)
+        self.trial.set_user_attr("oom_retry", retry.why)
+        self.params = retry.params
         return train_candidate(self.family, self.params, data, self.metric, **kwargs)
+
+
+USED = "_used"  # the trial attribute of a param a retry changed: batch_size_used
 
 
 # an uninterruptible fit (a linear model, say) on at least this many rows, with no pace of its
@@ -300,7 +303,7 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
             raise
         finally:
             gc.collect()
-            _empty_cuda_cache()
+            kinds.of(family).release()
         trained = (len(rows) if rows is not None else data.n_train) * max(1, n_folds)
         records.pace.setdefault(family.name, []).append(outcome.seconds / max(1, trained))
         if rung_note:
@@ -453,16 +456,11 @@ def _valid_loss(y: np.ndarray, output: np.ndarray, data: TaskData, w: Any = None
     return round(loss(y, output, w), 6)
 
 
-def _empty_cuda_cache() -> None:
-    import torch
-
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
 def effective_params(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
-    """The params a trial trained with (an out-of-memory retry halves the batch size)."""
+    """The params a trial trained with: its own, but those its retry changed (an out-of-memory
+    retry halves the batch size: ``batch_size_used``)."""
     params = dict(trial.params)
-    if "batch_size_used" in trial.user_attrs:
-        params["batch_size"] = trial.user_attrs["batch_size_used"]
+    for name in trial.params:
+        if f"{name}{USED}" in trial.user_attrs:
+            params[name] = trial.user_attrs[f"{name}{USED}"]
     return params

@@ -8,13 +8,17 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
   ``DataSpec``, ``FeatureEncoder``, ``Featurizer``, ``ModelFamily`` (one searched model).
 - input helpers: ``check_task_options`` (adapt's ``**options``), ``split_target``,
   ``read_table`` / ``is_table_path`` (CSV, Parquet ... files).
-- the search space and training: ``space`` (shared hyperparameters, activations, schedules),
-  ``SklearnKind`` / ``SklearnPredictor`` / ``FeaturizedPredictor`` (how a scikit-learn model
-  is fitted, saved and predicts), ``fitted_outcome`` (a fitted estimator's trial outcome);
-  ``TorchKind`` / ``TorchPredictor`` (the torch kind a plugin's own kind may subclass, calling
-  its ``train``), ``Split`` and ``FitOptions`` (what a kind's ``train`` receives), and
-  ``StoppedUnscored`` (raised by a kind's ``train``: the trial could not reach its first
-  report in its time, so it is pruned and the family gets no trial with as little time).
+- the search space and training: ``space`` (shared hyperparameters, activations, schedules);
+  model kinds (how a family's models train, save and load; a plugin's own kind subclasses
+  one): ``ModelKind`` (the base), ``TorchKind`` / ``TorchPredictor`` / ``train_torch`` (the
+  torch loop: ``train_torch(module, params, split, options, (problem_type, n_outputs),
+  metric, max_epochs=...)``), ``SklearnKind`` / ``SklearnPredictor`` / ``train_sklearn``,
+  ``FeaturizedPredictor``, ``fitted_outcome`` (a fitted estimator's trial outcome), what
+  ``ModelKind.train`` gets and gives (``Split``, ``FitOptions``, ``TrainOutcome``), a failed
+  fit's second try (``Retry``), ``kind_of`` (a trained model's kind, and the model that
+  kind handles), and ``StoppedUnscored`` (raised by a kind's ``train``: the trial could not
+  reach its first report in its time, so it is pruned, not started, and its family gets no
+  trial with as little time).
 - errors: ``AutomlError`` (the base), ``DataError``, ``ParameterError``, ``PluginError``,
   ``ExportError``, ``ExplainError``.
 - explanations: ``Explainer``, ``Explanation``, ``ExplainBounds``, ``Drawing``,
@@ -27,12 +31,10 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
 - drift: ``InputProfile`` (what a fitted model's training inputs looked like).
 
 Importing it stays light (numpy and pandas, no torch, shap, lime or onnx: those load when first
-used); ``fitted_outcome`` loads scikit-learn's side of training when first asked for.
+used).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
 
 from automl import space
 from automl.drift import InputProfile
@@ -54,9 +56,12 @@ from automl.explain import (
 from automl.export import EdgeRows, Exporter, GraphInput
 from automl.faithfulness import deletion_check
 from automl.hookspecs import hookimpl
-from automl.kinds import FitOptions, Split
+from automl.kinds import FitOptions, ModelKind, Retry, Split
+from automl.kinds import of_predictor as kind_of
 from automl.kinds.sklearn import SklearnKind
+from automl.kinds.sklearn_training import fitted_outcome, train_sklearn
 from automl.kinds.torch import TorchKind
+from automl.kinds.torch_training import train_torch
 from automl.onnx_parts import (
     GraphBuilder,
     chain,
@@ -72,9 +77,7 @@ from automl.report.figures import new_figure, to_uri
 from automl.tables import is_table_path, read_table
 from automl.targets import split_target
 from automl.task import DataSpec, FeatureEncoder, Featurizer, ModelFamily, Task, TaskData
-
-if TYPE_CHECKING:
-    from automl.training import StoppedUnscored, fitted_outcome
+from automl.training import StoppedUnscored, TrainOutcome
 
 __all__ = [
     # registration and the contract
@@ -92,14 +95,20 @@ __all__ = [
     "is_table_path",
     # search space and training
     "space",
-    "SklearnKind",
-    "SklearnPredictor",
-    "FeaturizedPredictor",
-    "fitted_outcome",
+    "ModelKind",
     "TorchKind",
     "TorchPredictor",
+    "train_torch",
+    "SklearnKind",
+    "SklearnPredictor",
+    "train_sklearn",
+    "FeaturizedPredictor",
+    "fitted_outcome",
     "Split",
     "FitOptions",
+    "TrainOutcome",
+    "Retry",
+    "kind_of",
     "StoppedUnscored",
     # errors
     "AutomlError",
@@ -137,21 +146,3 @@ __all__ = [
     # drift
     "InputProfile",
 ]
-
-# pull in training's metrics, hence scikit-learn and scipy
-_LAZY = ("fitted_outcome", "StoppedUnscored")
-
-
-def __getattr__(name: str) -> Any:
-    """The names in ``_LAZY``, imported when first asked for (PEP 562)."""
-    if name in _LAZY:
-        from automl import training
-
-        found = getattr(training, name)
-        globals()[name] = found
-        return found
-    raise AttributeError(f"module 'automl.plugin' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))

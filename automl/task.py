@@ -280,7 +280,7 @@ class Task(ABC):
 class ModelFamily(ABC):
     """One searchable kind of model for a task: its own conditional space and a builder.
 
-    ``kind`` is "torch" (``build`` returns an ``nn.Module`` trained by ``automl.training``),
+    ``kind`` is "torch" (``build`` returns an ``nn.Module`` trained by ``automl.kinds.torch``),
     "sklearn" (``build`` returns an unfitted scikit-learn estimator), or a plugin's own
     ``automl.kinds.ModelKind`` object (how its models train, save, load). Parameter names a family
     suggests are prefixed with its name (``"mlp.depth"``) so families never clash, except the

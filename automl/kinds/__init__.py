@@ -1,16 +1,28 @@
 """Kinds of models as strategy objects (``automl.kinds._base.ModelKind``): the built-in torch
-and scikit-learn kinds, and how a family's kind is found."""
+and scikit-learn kinds (``torch``, ``sklearn``, with their training loops in ``torch_training``
+and ``sklearn_training``), and how the kind of a family (``of``), of a trained model
+(``of_predictor``) or of a name written in a model folder (``get``) is found."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from automl.kinds._base import FitOptions, ModelKind, Split, object_nbytes
+from automl.kinds._base import FitOptions, ModelKind, Retry, Split, object_nbytes
 
 if TYPE_CHECKING:
+    from automl.predictors import Predictor
     from automl.task import ModelFamily
 
-__all__ = ["FitOptions", "ModelKind", "Split", "get", "object_nbytes", "of"]
+__all__ = [
+    "FitOptions",
+    "ModelKind",
+    "Retry",
+    "Split",
+    "get",
+    "object_nbytes",
+    "of",
+    "of_predictor",
+]
 
 _BUILT_IN: dict[str, ModelKind] = {}
 _ADDED: dict[str, ModelKind] = {}
@@ -57,3 +69,11 @@ def get(name: Any, who: str = "a trained model") -> ModelKind:
             f"{sorted(known)} or an automl.kinds.ModelKind object"
         )
     return known[name]
+
+
+def of_predictor(predictor: Predictor) -> tuple[ModelKind, Predictor]:
+    """The kind of a trained model, found once by the name it carries (``Predictor.kind``),
+    and the model that kind handles: the one inside a ``FeaturizedPredictor`` (its ``inner``),
+    else ``predictor`` itself."""
+    inner = getattr(predictor, "inner", predictor)
+    return get(inner.kind, f"a trained model (Predictor.kind {inner.kind!r})"), inner

@@ -49,6 +49,15 @@ class FitOptions:
     schedule_epochs: float | None = None
 
 
+@dataclass
+class Retry:
+    """A failed fit's second try (``ModelKind.retry``): the params it trains with (the trial
+    records each one changed as ``<name>_used``) and why (recorded as ``oom_retry``)."""
+
+    params: dict[str, Any]
+    why: str
+
+
 class ModelKind(ABC):
     """One kind of model. ``name`` is written in model folders (``automl.load`` checks it
     against the family's kind)."""
@@ -85,10 +94,36 @@ class ModelKind(ABC):
         whose featurizer changes the spec, a text network's vocabulary, must not need it)."""
         return True
 
+    def seed(self, seed: int) -> None:  # noqa: B027 (optional hook)
+        """Seed the randomness the family's ``build`` draws from (a network's initial
+        weights), just before it runs: a trial's model then depends on its seed alone.
+        (``train`` gets the seed too, in ``options.seed``, for what the fit draws.)"""
+
+    def release(self) -> None:  # noqa: B027 (optional hook)
+        """Give back what this kind's fits left cached on the device (after every trial, and
+        before an out-of-memory retry)."""
+
     def out_of_memory(self, exc: BaseException) -> bool:
-        """Whether ``exc`` is the device running out of memory (the trial retries once at half
-        its batch size)."""
+        """Whether ``exc`` is the device running out of memory (see ``retry``)."""
         return False
+
+    def retry(self, exc: BaseException, params: dict[str, Any]) -> Retry | None:
+        """How a fit that raised ``exc`` is tried again, once (None: the error stands). By
+        default: a fit that ran out of memory (``out_of_memory``) whose params hold a
+        ``batch_size``, at half that batch size, after ``release()``."""
+        if not self.out_of_memory(exc) or "batch_size" not in params:
+            return None
+        self.release()
+        batch = int(params["batch_size"])
+        return Retry(
+            {**params, "batch_size": max(1, batch // 2)}, f"out of memory at batch size {batch}"
+        )
+
+    def torch_module(self, predictor: Predictor) -> Any:
+        """The trained ``torch.nn.Module`` behind ``predictor``, for the exports that go
+        through torch (TorchScript; a torch network's ONNX graph); None (the default): this
+        kind's models are no torch modules."""
+        return None
 
     def to_host(self, predictor: Predictor) -> None:  # noqa: B027 (optional hook)
         """Move a trained model's state to host memory (between trials)."""

@@ -19,32 +19,21 @@ class SklearnKind(ModelKind):
     name = "sklearn"
 
     def train(self, family, model, params, data, metric, split, options):
-        from automl.training import train_sklearn
+        from automl.kinds.sklearn_training import train_sklearn
 
         if "random_state" in model.get_params(deep=False):
             # each trial its own seed, like torch's initial weights: trials of one family that
             # differ in a size only (trees 300 vs 400) then also differ in their randomness,
             # which is what an ensemble of them needs
             model.set_params(random_state=options.seed)
-        return train_sklearn(
-            model,
-            split.x_train,
-            split.y_train,
-            split.x_valid,
-            split.y_valid,
-            problem_type=data.problem_type,
-            n_outputs=data.spec.n_outputs,
-            metric=metric,
-            deadline=options.deadline,
-            sample_weight=split.w_train,
-            growth=family.growth,
-        )
+        problem = (data.problem_type, data.spec.n_outputs)
+        return train_sklearn(model, split, options, problem, metric, family.growth)
 
     def check_build(self, model) -> str | None:
         return None if hasattr(model, "fit") else "has no fit()"
 
     def stoppable(self, family, build) -> bool:
-        from automl.training import sklearn_growth
+        from automl.kinds.sklearn_training import sklearn_growth
 
         return (family.growth or sklearn_growth(build())) is not None
 

@@ -1,5 +1,7 @@
-"""Torch models: ``build`` returns an ``nn.Module`` that ``automl.training.train_torch`` trains
-with the shared training space (optimizer, learning rate, batch size, schedule)."""
+"""Torch models: ``build`` returns an ``nn.Module`` that ``train_torch``
+(``automl.kinds.torch_training``) trains with the shared training space (optimizer, learning
+rate, batch size, schedule). The kind seeds torch before a build, empties CUDA's cache between
+trials and retries a fit that ran out of device memory at half its batch size."""
 
 from __future__ import annotations
 
@@ -26,28 +28,12 @@ class TorchKind(ModelKind):
         space.suggest_training(trial)
 
     def train(self, family, model, params, data, metric, split, options):
-        from automl.training import train_torch
+        from automl.kinds.torch_training import train_torch
 
         space.init_weights(model, params.get("init", "default"), params.get("activation", "relu"))
+        problem = (data.problem_type, data.spec.n_outputs)
         return train_torch(
-            model,
-            params,
-            split.x_train,
-            split.y_train,
-            split.x_valid,
-            split.y_valid,
-            problem_type=data.problem_type,
-            n_outputs=data.spec.n_outputs,
-            metric=metric,
-            max_epochs=options.refit_epochs or data.max_epochs,
-            schedule_epochs=options.schedule_epochs or data.max_epochs,
-            device=options.device,
-            seed=options.seed,
-            on_epoch=options.on_epoch,
-            deadline=options.deadline,
-            sample_weight=split.w_train,
-            reports=options.reports,
-            score_partial=options.score_partial,
+            model, params, split, options, problem, metric, max_epochs=data.max_epochs
         )
 
     def check_build(self, model) -> str | None:
@@ -55,10 +41,24 @@ class TorchKind(ModelKind):
 
         return None if isinstance(model, torch.nn.Module) else "is not a torch Module"
 
+    def seed(self, seed: int) -> None:
+        import torch
+
+        torch.manual_seed(seed)
+
+    def release(self) -> None:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
     def out_of_memory(self, exc: BaseException) -> bool:
-        from automl.training import is_out_of_memory
+        from automl.kinds.torch_training import is_out_of_memory
 
         return is_out_of_memory(exc)
+
+    def torch_module(self, predictor) -> Any:
+        return predictor.module
 
     def to_host(self, predictor) -> None:
         import torch

@@ -139,7 +139,7 @@ class TabularExporter(Exporter):
         )
 
     def member(self, result: Any, index: int, member: Any, source: str | None) -> Any:
-        from automl.plugin import FeaturizedPredictor
+        from automl.plugin import FeaturizedPredictor, kind_of
 
         predictor, width = member.predictor, len(_pre(result).feature_names)
         regression = result.problem_type == "regression"
@@ -156,12 +156,14 @@ class TabularExporter(Exporter):
             pairs = pair_columns_graph(featurizer, source, width)
             width = int(pairs.graph.output[0].type.tensor_type.shape.dim[1].dim_value)
         name = "model_in"
-        if predictor.kind == "torch":
+        kind, predictor = kind_of(predictor)
+        module = kind.torch_module(predictor)  # None: a scikit-learn-style estimator
+        if module is not None:
             import torch
 
             example = torch.zeros((2, width), dtype=torch.float32)
             model = torch_to_onnx(
-                predictor.module.cpu().eval(),
+                module.cpu().eval(),
                 example,
                 name,
                 {0: "n"},

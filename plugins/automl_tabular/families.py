@@ -102,7 +102,7 @@ class HistGradientBoostingFamily(_TreeFamily):
     fast = True  # searched by preset="fast"
     task = "tabular"
     kind = "sklearn"
-    growth = ("max_iter", "paced")  # a trial stops near its deadline (automl.training)
+    growth = ("max_iter", "paced")  # a trial stops near its deadline (train_sklearn)
 
     def model_size(self, model: Any) -> tuple[int, str] | None:
         """Tree nodes over the boosting iterations (one tree per class and iteration)."""

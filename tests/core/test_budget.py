@@ -18,9 +18,11 @@ import automl
 from automl import budget as budget_mod
 from automl import search
 from automl.budget import Budget
+from automl.kinds import FitOptions, Split
+from automl.kinds.torch_training import DEFAULT_PATIENCE, train_torch
 from automl.metrics import METRICS
 from automl.objective import SearchRecords, TrialRun, _rows_that_fit
-from automl.training import reports_per_epoch, train_torch
+from automl.training import reports_per_epoch
 
 PARAMS = {"optimizer": "adam", "lr": 1e-2, "weight_decay": 0.0, "batch_size": 8}
 
@@ -38,12 +40,19 @@ def _net():
     return torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
 
 
-def _train_iris(iris, net=None, **options):
+def _train_iris(iris, net=None, *, max_epochs, patience=DEFAULT_PATIENCE, **options):
     """train_torch on the iris split with the shared settings (15 batches an epoch)."""
-    xt, yt, xv, yv = iris
-    kw = {"problem_type": "multiclass", "n_outputs": 3, "metric": METRICS["accuracy"]}
     params = options.pop("params", PARAMS)
-    return train_torch(net or _net(), params, xt, yt, xv, yv, device="cpu", **kw, **options)
+    return train_torch(
+        net or _net(),
+        params,
+        Split(*iris),
+        FitOptions(device="cpu", **options),
+        ("multiclass", 3),
+        METRICS["accuracy"],
+        max_epochs=max_epochs,
+        patience=patience,
+    )
 
 
 class _Clock:
@@ -62,13 +71,13 @@ class _Clock:
 
     def patch(self, monkeypatch):
         fake = types.SimpleNamespace(monotonic=self.monotonic, perf_counter=lambda: 0.0)
-        monkeypatch.setattr("automl.training.time", fake)
+        monkeypatch.setattr("automl.kinds.torch_training.time", fake)
 
 
 class _WorkClock:
     """A machine of constant speed: time passes only while the network computes, 1 ms a row
     in training and 40% of that in evaluation, so a run's timeline is a function of its work
-    alone and not of the machine's load (``training.time`` reads it for both clocks)."""
+    alone and not of the machine's load (``torch_training.time`` reads it for both clocks)."""
 
     def __init__(self):
         self.now = 0.0
@@ -78,7 +87,7 @@ class _WorkClock:
 
     def patch(self, monkeypatch):
         fake = types.SimpleNamespace(monotonic=self.read, perf_counter=self.read)
-        monkeypatch.setattr("automl.training.time", fake)
+        monkeypatch.setattr("automl.kinds.torch_training.time", fake)
 
     def net(self):
         clock = self
@@ -259,13 +268,13 @@ def test_a_trial_stopped_in_its_first_epoch_is_not_scored_when_asked(iris, monke
 
 
 def test_a_schedule_is_shortened_to_end_at_the_deadline(monkeypatch):
-    from automl.training import PACE_MARGIN, _paced_horizon
+    from automl.kinds.torch_training import PACE_MARGIN, _paced_horizon
 
     # the clock stands still at 100 s: a stall between two readings on a busy machine would
     # otherwise lengthen the measured pace and shorten the time left
     now = 100.0
     fake = types.SimpleNamespace(monotonic=lambda: now, perf_counter=lambda: now)
-    monkeypatch.setattr("automl.training.time", fake)
+    monkeypatch.setattr("automl.kinds.torch_training.time", fake)
     # 1,000 rows seen in 10 s since the first batch: an epoch of 1,000 rows takes 10 s, and
     # scoring 500 validation rows 40% of their training time (2 s)
     warm = (now - 10.0, 0)

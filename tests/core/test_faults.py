@@ -186,7 +186,7 @@ def _late_trial(iris_frame, name, **overrides):
 def test_a_forest_trial_past_the_deadline_is_cut_short_and_says_so(iris_frame):
     """A trial that starts at the very end of the budget grows one chunk of trees, scores it,
     and the leaderboard notes it; the refit of that configuration grows all its trees."""
-    from automl.training import TREE_CHUNK
+    from automl.kinds.sklearn_training import TREE_CHUNK
 
     trial, refit = _late_trial(iris_frame, "random_forest")
     wanted = trial.params["random_forest.n_estimators"]
@@ -199,7 +199,7 @@ def test_a_forest_trial_past_the_deadline_is_cut_short_and_says_so(iris_frame):
 def test_a_boosting_trial_past_the_deadline_is_cut_short_and_its_refit_is_not(iris_frame):
     """hist_gb started after the deadline fits one chunk of iterations and says so; the refit
     of that configuration runs to its own early stopping."""
-    from automl.training import TREE_CHUNK
+    from automl.kinds.sklearn_training import TREE_CHUNK
 
     # a slow learning rate, so that early stopping does not end the first chunk by itself
     trial, refit = _late_trial(iris_frame, "hist_gb", **{"hist_gb.learning_rate": 0.01})

@@ -6,14 +6,11 @@ import torch
 from sklearn.datasets import load_iris
 from sklearn.preprocessing import StandardScaler
 
+from automl.kinds import FitOptions, Split
+from automl.kinds.sklearn_training import TREE_CHUNK, train_sklearn
+from automl.kinds.torch_training import DEFAULT_PATIENCE, train_torch
 from automl.metrics import METRICS
-from automl.training import (
-    TREE_CHUNK,
-    NonFiniteLoss,
-    resolve_device,
-    train_sklearn,
-    train_torch,
-)
+from automl.training import NonFiniteLoss, resolve_device
 
 PARAMS = {"optimizer": "adam", "lr": 1e-2, "weight_decay": 0.0, "batch_size": 32}
 
@@ -36,11 +33,17 @@ def _net(n_out=3):
     return torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.ReLU(), torch.nn.Linear(32, n_out))
 
 
-def _train(split, params, **options):
+def _train(split, params, *, metric, max_epochs, patience=DEFAULT_PATIENCE, **options):
     """train_torch on a (possibly altered) iris split: a fresh net, multiclass, three outputs."""
-    xt, yt, xv, yv = split
     return train_torch(
-        _net(), params, xt, yt, xv, yv, problem_type="multiclass", n_outputs=3, **options
+        _net(),
+        params,
+        Split(*split),
+        FitOptions(**options),
+        ("multiclass", 3),
+        metric,
+        max_epochs=max_epochs,
+        patience=patience,
     )
 
 
@@ -88,15 +91,11 @@ def test_regression_targets_are_scaled_and_restored():
     out = train_torch(
         net,
         {**PARAMS, "lr": 5e-2},
-        x[:240],
-        y[:240],
-        x[240:],
-        y[240:],
-        problem_type="regression",
-        n_outputs=1,
-        metric=METRICS["r2"],
+        Split(x[:240], y[:240], x[240:], y[240:]),
+        FitOptions(device="cpu"),
+        ("regression", 1),
+        METRICS["r2"],
         max_epochs=40,
-        device="cpu",
     )
     assert out.score > 0.95
     assert abs(out.predictor.output(x[240:]).mean() - y[240:].mean()) < 50
@@ -143,15 +142,11 @@ def test_refit_without_validation_runs_exact_epochs(iris_split):
     out = train_torch(
         _net(),
         PARAMS,
-        xt,
-        yt,
+        Split(xt, yt, None, None),
+        FitOptions(device="cpu"),
+        ("multiclass", 3),
         None,
-        None,
-        problem_type="multiclass",
-        n_outputs=3,
-        metric=None,
         max_epochs=4,
-        device="cpu",
     )
     assert out.epochs_run == 4 and out.best_epoch == 4 and np.isnan(out.score)
 
@@ -193,27 +188,24 @@ def test_cosine_schedule_decays_over_the_schedule_horizon(iris_split):
 def test_a_forest_stops_growing_at_the_deadline_and_keeps_its_trees(iris_split):
     from sklearn.ensemble import ExtraTreesClassifier
 
-    x_train, y_train, x_valid, y_valid = iris_split
-    kw = {"problem_type": "multiclass", "n_outputs": 3, "metric": METRICS["accuracy"]}
+    split = Split(*iris_split)
+    x_valid = split.x_valid
+    kw = {"problem": ("multiclass", 3), "metric": METRICS["accuracy"]}
 
     def forest():
         return ExtraTreesClassifier(n_estimators=4 * TREE_CHUNK, random_state=3, n_jobs=1)
 
-    whole = train_sklearn(forest(), x_train, y_train, x_valid, y_valid, **kw)
+    whole = train_sklearn(forest(), split, FitOptions(), **kw)
     assert len(whole.predictor.estimator.estimators_) == 4 * TREE_CHUNK
     assert (whole.stopped_by, whole.note) == ("fit", "")
     # a deadline far away: grown in chunks, the very same forest
-    chunked = train_sklearn(
-        forest(), x_train, y_train, x_valid, y_valid, deadline=time.monotonic() + 600, **kw
-    )
+    chunked = train_sklearn(forest(), split, FitOptions(deadline=time.monotonic() + 600), **kw)
     assert chunked.stopped_by == "fit" and not chunked.predictor.estimator.warm_start
     np.testing.assert_array_equal(
         chunked.predictor.output(x_valid), whole.predictor.output(x_valid)
     )
     # a deadline already passed: one chunk, scored, and the leaderboard is told
-    late = train_sklearn(
-        forest(), x_train, y_train, x_valid, y_valid, deadline=time.monotonic() - 1, **kw
-    )
+    late = train_sklearn(forest(), split, FitOptions(deadline=time.monotonic() - 1), **kw)
     assert len(late.predictor.estimator.estimators_) == TREE_CHUNK
     assert late.stopped_by == "time_budget"
     assert (
@@ -232,13 +224,11 @@ def test_a_forest_does_not_start_a_chunk_that_would_end_past_the_deadline(iris_s
             time.sleep(0.3)  # every chunk takes at least 0.3 s
             return super().fit(x, y, sample_weight=sample_weight)
 
-    x_train, y_train, x_valid, y_valid = iris_split
-    kw = {"problem_type": "multiclass", "n_outputs": 3, "metric": METRICS["accuracy"]}
+    split = Split(*iris_split)
+    kw = {"problem": ("multiclass", 3), "metric": METRICS["accuracy"]}
     forest = _SlowForest(n_estimators=4 * TREE_CHUNK, random_state=3, n_jobs=1)
     # the first chunk ends at 0.3 s or later; a second would end past the deadline at 0.45 s
-    out = train_sklearn(
-        forest, x_train, y_train, x_valid, y_valid, **kw, deadline=time.monotonic() + 0.45
-    )
+    out = train_sklearn(forest, split, FitOptions(deadline=time.monotonic() + 0.45), **kw)
     assert len(out.predictor.estimator.estimators_) == TREE_CHUNK
     assert out.stopped_by == "time_budget" and out.grown_share == 0.25
 
@@ -248,8 +238,9 @@ def test_gradient_boosting_stops_near_the_deadline_and_otherwise_matches_one_fit
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     x, y = load_breast_cancer(return_X_y=True)
-    x_train, y_train, x_valid, y_valid = x[:450], y[:450], x[450:], y[450:]
-    kw = {"problem_type": "binary", "n_outputs": 2, "metric": METRICS["accuracy"]}
+    split = Split(x[:450], y[:450], x[450:], y[450:])
+    x_valid = split.x_valid
+    kw = {"problem": ("binary", 2), "metric": METRICS["accuracy"]}
     kw["growth"] = ("max_iter", "paced")  # as the hist_gb family declares
 
     def boosting(**params):
@@ -259,19 +250,15 @@ def test_gradient_boosting_stops_near_the_deadline_and_otherwise_matches_one_fit
             max_iter=400, early_stopping=True, random_state=2, **params
         )
 
-    whole = train_sklearn(boosting(), x_train, y_train, x_valid, y_valid, **kw)
+    whole = train_sklearn(boosting(), split, FitOptions(), **kw)
     assert whole.predictor.estimator.n_iter_ > TREE_CHUNK
     # a deadline far away: the first chunk, then one warm start to early stopping: the same model
-    grown = train_sklearn(
-        boosting(), x_train, y_train, x_valid, y_valid, deadline=time.monotonic() + 600, **kw
-    )
+    grown = train_sklearn(boosting(), split, FitOptions(deadline=time.monotonic() + 600), **kw)
     assert (grown.stopped_by, grown.note) == ("fit", "")
     assert grown.predictor.estimator.n_iter_ == whole.predictor.estimator.n_iter_
     np.testing.assert_array_equal(grown.predictor.output(x_valid), whole.predictor.output(x_valid))
     # a deadline already passed: the first chunk only, scored, and the leaderboard is told
-    late = train_sklearn(
-        boosting(), x_train, y_train, x_valid, y_valid, deadline=time.monotonic() - 1, **kw
-    )
+    late = train_sklearn(boosting(), split, FitOptions(deadline=time.monotonic() - 1), **kw)
     assert late.predictor.estimator.n_iter_ == TREE_CHUNK
     assert late.stopped_by == "time_budget" and not late.predictor.estimator.warm_start
     assert late.note == (
@@ -282,11 +269,8 @@ def test_gradient_boosting_stops_near_the_deadline_and_otherwise_matches_one_fit
     # early stopping within the first chunk is not a budget cut
     quick = train_sklearn(
         boosting(learning_rate=1.0, n_iter_no_change=3),
-        x_train,
-        y_train,
-        x_valid,
-        y_valid,
-        deadline=time.monotonic() - 1,
+        split,
+        FitOptions(deadline=time.monotonic() - 1),
         **kw,
     )
     assert quick.predictor.estimator.n_iter_ < TREE_CHUNK

@@ -1,0 +1,161 @@
+"""The scikit-learn kind's training: one fit, or, under a deadline, a forest grown in chunks of
+trees and boosting continued at its measured pace (``train_sklearn``); ``fitted_outcome`` scores
+any fitted estimator with scikit-learn's interface (a plugin's kind of such models too)."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from automl.kinds._base import FitOptions, Split
+from automl.predictors import SklearnPredictor
+from automl.training import TrainOutcome
+
+if TYPE_CHECKING:
+    from automl.metrics import Metric
+
+# a forest or a gradient boosting model searched under a time budget grows this many trees
+# (boosting iterations) at a time
+TREE_CHUNK = 50
+
+
+def train_sklearn(
+    estimator: Any,
+    split: Split,
+    options: FitOptions,
+    problem: tuple[str, int],
+    metric: Metric | None,
+    growth: tuple[str, str] | None = None,
+) -> TrainOutcome:
+    """Fit a scikit-learn estimator once on ``split`` and score it on its validation rows
+    (``problem``: the problem type and the number of outputs); weighted by ``split.w_train``
+    when the estimator's ``fit`` takes a ``sample_weight`` (else the note says it trained
+    unweighted).
+
+    With ``options.deadline`` (a ``time.monotonic()`` value), a model that can be grown stops
+    near the deadline instead of overrunning the search's budget by minutes when its trial
+    starts late, keeps what it grew (the same trees a single fit grows first) and says so in
+    ``note``. How it grows is its family's ``ModelFamily.growth`` (``growth``; None:
+    ``sklearn_growth``'s guess):
+
+    - ``(parameter, "chunks")``, a forest's ``("n_estimators", "chunks")``: TREE_CHUNK trees
+      at a time while the next chunk, at the last one's pace, ends before the deadline (a
+      chunk of 50 trees on 30,000 rows can take 6 s);
+    - ``(parameter, "paced")``, boosting's ``("max_iter", "paced")``: TREE_CHUNK iterations,
+      timed, then one continuation (a warm start: same early-stopping split and history) to as
+      many iterations as that pace allows before the deadline, or to its own limit and early
+      stopping when time allows. One continuation, not many chunks: every warm start of
+      histogram gradient boosting recomputes the predictions of all the trees so far, which in
+      chunks of 50 doubled the time of an 800-iteration fit.
+    """
+    started = time.perf_counter()
+    x_train, y_train, deadline = split.x_train, split.y_train, options.deadline
+    sample_weight = split.w_train
+    growth = growth or sklearn_growth(estimator)
+    size, how = growth if growth is not None else (None, None)
+    note, stopped_by, grown_share = "", "fit", 1.0
+    fit_kwargs: dict[str, Any] = {}
+    if sample_weight is not None:
+        from sklearn.utils.validation import has_fit_parameter
+
+        if has_fit_parameter(estimator, "sample_weight"):
+            fit_kwargs["sample_weight"] = sample_weight
+        else:
+            note = f"{type(estimator).__name__} takes no sample_weight: trained unweighted"
+    if deadline is not None and size is not None:
+        wanted = int(estimator.get_params(deep=False)[size])
+        grown = min(TREE_CHUNK, wanted)
+        estimator.set_params(warm_start=True, **{size: grown})
+        estimator.fit(x_train, y_train, **fit_kwargs)
+        if how == "paced":
+            pace = max(time.perf_counter() - started, 1e-6) / grown  # seconds per iteration
+            target = min(wanted, grown + int(max(0.0, deadline - time.monotonic()) / pace))
+            if grown < target and not _stopped_early(estimator, grown):
+                grown = target
+                estimator.set_params(**{size: grown})
+                estimator.fit(x_train, y_train, **fit_kwargs)
+        else:  # another chunk only when it ends before the deadline at the last one's pace
+            chunk = time.perf_counter() - started
+            while grown < wanted and time.monotonic() + chunk < deadline:
+                began = time.perf_counter()
+                grown = min(grown + TREE_CHUNK, wanted)
+                estimator.set_params(**{size: grown})
+                estimator.fit(x_train, y_train, **fit_kwargs)
+                chunk = time.perf_counter() - began
+        estimator.set_params(warm_start=False)
+        if grown < wanted and not _stopped_early(estimator, grown):
+            stopped_by = "time_budget"
+            note = "; ".join(filter(None, [note, _budget_note(how, grown, wanted)]))
+            grown_share = grown / wanted if how == "chunks" else 1.0
+    else:
+        estimator.fit(x_train, y_train, **fit_kwargs)
+    return fitted_outcome(
+        estimator,
+        problem,
+        split.x_valid,
+        split.y_valid,
+        metric,
+        started=started,
+        stopped_by=stopped_by,
+        note=note,
+        grown_share=grown_share,
+    )
+
+
+def fitted_outcome(  # noqa: PLR0913
+    estimator: Any,
+    problem: tuple[str, int],
+    x_valid: Any,
+    y_valid: np.ndarray | None,
+    metric: Metric | None,
+    *,
+    started: float,
+    stopped_by: str,
+    note: str,
+    grown_share: float,
+) -> TrainOutcome:
+    """A fitted estimator with a scikit-learn interface (``problem``: its problem type and
+    outputs) scored on the validation rows: what a trial of one fit reports (a plugin's
+    kind of such models too)."""
+    predictor = SklearnPredictor(estimator, *problem)
+    output = None if x_valid is None else predictor.output(x_valid)
+    score = math.nan if output is None else metric(y_valid, output)
+    return TrainOutcome(
+        predictor,
+        score,
+        1,
+        1,
+        stopped_by,
+        time.perf_counter() - started,
+        note,
+        valid_output=output,
+        grown_share=grown_share,
+    )
+
+
+def sklearn_growth(estimator: Any) -> tuple[str, str] | None:
+    """How a scikit-learn estimator whose family declares no ``growth`` can be continued
+    (``warm_start``) into the very model one fit would give: an estimator with
+    ``n_estimators`` (a forest, any bagging-style ensemble) in chunks of trees; None for
+    others."""
+    params = estimator.get_params(deep=False)
+    if "warm_start" in params and "n_estimators" in params:
+        return ("n_estimators", "chunks")
+    return None
+
+
+def _stopped_early(estimator: Any, grown: int) -> bool:
+    """Whether boosting's own early stopping ended the last chunk (it ran fewer iterations)."""
+    return getattr(estimator, "n_iter_", grown) < grown
+
+
+def _budget_note(how: str | None, grown: int, wanted: int) -> str:
+    if how == "paced":
+        return (
+            f"time budget reached: stopped after {grown} boosting iterations, before early "
+            "stopping (a refit runs to early stopping)"
+        )
+    return f"time budget reached: {grown} of {wanted} trees grown (a refit grows all)"
