@@ -15,8 +15,10 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
   metric, max_epochs=...)``), ``SklearnKind`` / ``SklearnPredictor`` / ``train_sklearn``,
   ``FeaturizedPredictor``, ``fitted_outcome`` (a fitted estimator's trial outcome), what
   ``ModelKind.train`` gets and gives (``Split``, ``FitOptions``, ``TrainOutcome``), a failed
-  fit's second try (``Retry``), and ``kind_of`` (a trained model's kind, and the model that
-  kind handles).
+  fit's second try (``Retry``), ``kind_of`` (a trained model's kind, and the model that
+  kind handles), and ``StoppedUnscored`` (raised by a kind's ``train``: the trial could not
+  reach its first report in its time, so it is pruned, not started, and its family gets no
+  trial with as little time).
 - errors: ``AutomlError`` (the base), ``DataError``, ``ParameterError``, ``PluginError``,
   ``ExportError``, ``ExplainError``.
 - explanations: ``Explainer``, ``Explanation``, ``ExplainBounds``, ``Drawing``,
@@ -75,7 +77,7 @@ from automl.report.figures import new_figure, to_uri
 from automl.tables import is_table_path, read_table
 from automl.targets import split_target
 from automl.task import DataSpec, FeatureEncoder, Featurizer, ModelFamily, Task, TaskData
-from automl.training import TrainOutcome
+from automl.training import StoppedUnscored, TrainOutcome
 
 __all__ = [
     # registration and the contract
@@ -107,6 +109,7 @@ __all__ = [
     "TrainOutcome",
     "Retry",
     "kind_of",
+    "StoppedUnscored",
     # errors
     "AutomlError",
     "DataError",
