@@ -28,7 +28,7 @@ from automl.final import (
 from automl.logs import shown_when_verbose
 from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
-from automl.result import FittedResult, combined
+from automl.result import FittedResult, Found, Run, Seen, combined
 from automl.settings import SETTINGS, FitSettings, docstring, signature
 from automl.task import Task, TaskData
 from automl.trial_attrs import TIEBREAK
@@ -108,18 +108,27 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
         drift = reference_for(
             combined(members), data.target, data.profile_rows, data.x_valid, data.y_train
         )
-    result = FittedResult(
-        task=session.task.name,
+    found = Found(
         members=members,
-        spec=data.spec,
-        features=data.features,
-        target=data.target,
-        metric=session.metric,
-        problem_type_reason=data.problem_type_reason,
-        study=session.study,
         best_trial=best.number,
         valid_score=valid_score,
         refit=refitted,
+        metric=session.metric,
+        trial_models=records.models,
+        holdout_output=holdout_output,
+    )
+    seen = Seen(
+        spec=data.spec,
+        features=data.features,
+        target=data.target,
+        problem_type_reason=data.problem_type_reason,
+        holdout=(data.x_valid, data.y_valid),
+        holdout_raw=data.raw_valid if data.raw_valid is not None else data.x_valid,
+        profile=profile,
+        drift=drift,
+    )
+    run = Run(
+        study=session.study,
         timings={k: round(v, 3) for k, v in timings.items()},
         summary={
             **data.summary,
@@ -135,19 +144,13 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
         },
         study_name=session.study_name,
         storage=session.url,
-        holdout=(data.x_valid, data.y_valid),
-        holdout_output=holdout_output,
-        holdout_raw=data.raw_valid if data.raw_valid is not None else data.x_valid,
         budget={
             "time_budget": settings.time_budget,
             "n_trials": settings.n_trials,
             "max_epochs": data.max_epochs,
         },
-        trial_models=records.models,
-        profile=profile,
-        drift=drift,
-        task_plugin=session.task,
     )
+    result = FittedResult(session.task.name, found, seen, run, task_plugin=session.task)
     if settings.report or (settings.report is None and settings.kept):
         _write_report(result, budget)
     if settings.save or (settings.save is None and settings.kept):
