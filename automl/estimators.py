@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from automl.errors import DataError
 from automl.settings import check_settings, estimator_init
 
 
@@ -77,7 +78,7 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
         self.classes_ = np.unique(y)
         problem = "binary" if len(self.classes_) == 2 else "multiclass"
         if len(self.classes_) < 2:
-            raise ValueError(
+            raise DataError(
                 f"the target has one class only ({self.classes_[0]!r}); a classifier needs at "
                 "least two"
             )
