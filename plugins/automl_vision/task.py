@@ -14,6 +14,7 @@ from automl.plugin import (
     TaskData,
     check_task_options,
     split_target,
+    unpack_pair,
 )
 from automl_vision import inputs
 from automl_vision.profile import ImageProfile, stats_table
@@ -186,14 +187,7 @@ class VisionTask(Task):
         drift statistics of each image as it came in (``profile.stats_table``)."""
         summary: dict[str, Any] = {}
         if isinstance(dataset, tuple):
-            if len(dataset) != 2:
-                raise DataError(f"pass (images, labels): a pair; got {len(dataset)} items")
-            if target is not None:
-                raise DataError(
-                    "pass either an (images, labels) pair or fit(images, labels), not a pair "
-                    "and target= as well"
-                )
-            dataset, target = dataset
+            dataset, target = unpack_pair(dataset, target, "images", "labels")
         if isinstance(dataset, (str, Path)):
             folder = Path(dataset)
             if not folder.is_dir():
