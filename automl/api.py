@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import time
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,8 @@ from automl.final import (
 from automl.logs import shown_when_verbose
 from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
-from automl.result import FittedResult, combined
-from automl.settings import SETTINGS, FitSettings, docstring
+from automl.result import FittedResult, Found, Run, Seen, combined
+from automl.settings import SETTINGS, FitSettings, docstring, signature
 from automl.task import Task, TaskData
 from automl.trial_attrs import TIEBREAK
 
@@ -37,39 +37,7 @@ log = logging.getLogger(__name__)
 
 
 @shown_when_verbose  # verbose: automl's INFO lines too, unless the application set up logging
-def fit(  # noqa: PLR0913
-    dataset: Any,
-    target: Any = None,
-    *,
-    task: str | None = None,
-    problem_type: str | None = None,
-    metric: Any = None,
-    time_budget: float | None = None,
-    n_trials: int | None = None,
-    study_name: str | None = None,
-    storage: Any = None,
-    seed: int = 0,
-    device: str = "auto",
-    verbose: bool = True,
-    models: Iterable[str] | str | None = None,
-    plugins: Iterable[Any] | None = None,
-    valid_fraction: float = 0.2,
-    cv_folds: int | str | None = None,
-    max_epochs: int | None = None,
-    refit: bool | None = None,
-    ensemble: bool | None = None,
-    report: bool | None = None,
-    save: bool | None = None,
-    callbacks: list[Any] | None = None,
-    study_attrs: dict[str, Any] | None = None,
-    valid: Any = None,
-    sample_weight: Any = None,
-    positive_class: Any = None,
-    preset: str | None = None,
-    n_jobs: int | None = None,
-    pretrained: Any = None,
-    **task_options: Any,
-) -> FittedResult:
+def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
     """Search for the best model for ``dataset`` and return it fitted.
 
     ``fit(df, target="col")``, ``fit((X, y))`` or ``fit(X, y)``. The search stops after
@@ -84,39 +52,11 @@ def fit(  # noqa: PLR0913
     ``metric``: a name, a scikit-learn scorer name or a callable (``automl.make_metric``);
     ``positive_class``: the class binary metrics score. Ctrl-C during the search ends it, and
     fit goes on with what was found (``result.summary["interrupted"]`` says so); Ctrl-C after
-    that aborts. Its settings (``automl.settings``):
+    that aborts. Any other keyword is an option of the task (``image_size=32``, say). Its
+    settings (``automl.settings``):
     """
     started = time.monotonic()
-    settings = FitSettings.build(
-        task=task,
-        problem_type=problem_type,
-        metric=metric,
-        time_budget=time_budget,
-        n_trials=n_trials,
-        study_name=study_name,
-        storage=storage,
-        seed=seed,
-        device=device,
-        verbose=verbose,
-        models=models,
-        plugins=plugins,
-        valid_fraction=valid_fraction,
-        cv_folds=cv_folds,
-        max_epochs=max_epochs,
-        refit=refit,
-        ensemble=ensemble,
-        report=report,
-        save=save,
-        callbacks=callbacks,
-        study_attrs=study_attrs,
-        valid=valid,
-        sample_weight=sample_weight,
-        positive_class=positive_class,
-        preset=preset,
-        n_jobs=n_jobs,
-        pretrained=pretrained,
-        task_options=task_options,
-    )
+    settings = FitSettings.from_call(given)  # every setting checked before the data is read
     check_iterable_input(dataset)
     dataset, target = as_pair(dataset, target)
     budget = Budget(settings.time_budget, started=started)
@@ -168,18 +108,27 @@ def fit(  # noqa: PLR0913
         drift = reference_for(
             combined(members), data.target, data.profile_rows, data.x_valid, data.y_train
         )
-    result = FittedResult(
-        task=session.task.name,
+    found = Found(
         members=members,
-        spec=data.spec,
-        features=data.features,
-        target=data.target,
-        metric=session.metric,
-        problem_type_reason=data.problem_type_reason,
-        study=session.study,
         best_trial=best.number,
         valid_score=valid_score,
         refit=refitted,
+        metric=session.metric,
+        trial_models=records.models,
+        holdout_output=holdout_output,
+    )
+    seen = Seen(
+        spec=data.spec,
+        features=data.features,
+        target=data.target,
+        problem_type_reason=data.problem_type_reason,
+        holdout=(data.x_valid, data.y_valid),
+        holdout_raw=data.raw_valid if data.raw_valid is not None else data.x_valid,
+        profile=profile,
+        drift=drift,
+    )
+    run = Run(
+        study=session.study,
         timings={k: round(v, 3) for k, v in timings.items()},
         summary={
             **data.summary,
@@ -195,19 +144,13 @@ def fit(  # noqa: PLR0913
         },
         study_name=session.study_name,
         storage=session.url,
-        holdout=(data.x_valid, data.y_valid),
-        holdout_output=holdout_output,
-        holdout_raw=data.raw_valid if data.raw_valid is not None else data.x_valid,
         budget={
             "time_budget": settings.time_budget,
             "n_trials": settings.n_trials,
             "max_epochs": data.max_epochs,
         },
-        trial_models=records.models,
-        profile=profile,
-        drift=drift,
-        task_plugin=session.task,
     )
+    result = FittedResult(session.task.name, found, seen, run, task_plugin=session.task)
     if settings.report or (settings.report is None and settings.kept):
         _write_report(result, budget)
     if settings.save or (settings.save is None and settings.kept):
@@ -219,6 +162,13 @@ def fit(  # noqa: PLR0913
 
 
 fit.__doc__ = f"{fit.__doc__}\n{docstring()}\n"
+fit.__signature__ = signature(  # type: ignore[attr-defined]
+    inspect.Parameter("dataset", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="Any"),
+    inspect.Parameter(
+        "target", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation="Any"
+    ),
+    returns="FittedResult",
+)
 
 MIN_EXPLAIN_SECONDS = 1.0  # less than this left: the report leaves its explanations out
 

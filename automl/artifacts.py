@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from automl import schema as schemas
-from automl.errors import DataError
+from automl.errors import DataError, ParameterError
 
 # scikit-learn's own fitted tree structures, which skops lists as untrusted by default: they
 # hold arrays and rebuild through their own __setstate__, never through a named callable.
@@ -38,14 +38,14 @@ def encode(state: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(state, dict):
         for key in state:
             if not isinstance(key, str):
-                raise TypeError(f"state keys must be strings; got {key!r}")
+                raise ParameterError(f"state keys must be strings; got {key!r}")
         return {k: encode(v, arrays) for k, v in state.items()}
     if isinstance(state, (list, tuple)):
         return [encode(v, arrays) for v in state]
     if isinstance(state, np.ndarray):
         if state.dtype.kind == "O":  # strings held as objects: fixed-width unicode instead
             if not all(isinstance(v, str) for v in state.ravel()):
-                raise TypeError("object arrays in a state must hold strings only")
+                raise ParameterError("object arrays in a state must hold strings only")
             state = state.astype(str)
         key = f"a{len(arrays)}"
         arrays[key] = state
@@ -54,7 +54,7 @@ def encode(state: Any, arrays: dict[str, np.ndarray]) -> Any:
         return state.item()
     if state is None or isinstance(state, (bool, int, float, str)):
         return state
-    raise TypeError(f"a state holds JSON values and numpy arrays; got {type(state).__name__}")
+    raise ParameterError(f"a state holds JSON values and numpy arrays; got {type(state).__name__}")
 
 
 def decode(value: Any, arrays: Any) -> Any:
@@ -62,7 +62,7 @@ def decode(value: Any, arrays: Any) -> Any:
         if set(value) == {ARRAY}:
             key = value[ARRAY]
             if not isinstance(key, str) or key not in arrays:
-                raise ValueError(f"the state names the array {key!r}, which its .npz lacks")
+                raise DataError(f"the state names the array {key!r}, which its .npz lacks")
             return arrays[key]
         return {k: decode(v, arrays) for k, v in value.items()}
     if isinstance(value, list):

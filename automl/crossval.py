@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.errors import DataError
+from automl.errors import DataError, ParameterError
 from automl.task import TaskData
 
 AUTO_FOLDS = 5
@@ -42,7 +42,7 @@ def resolve_folds(cv_folds: Any, data: TaskData, auto_max_rows: int) -> int:
         folds = min(AUTO_FOLDS, smallest)
         return folds if folds >= 2 else 0
     if isinstance(cv_folds, bool) or not isinstance(cv_folds, (int, np.integer)) or cv_folds < 2:
-        raise ValueError(
+        raise ParameterError(
             f"cv_folds must be 'auto', 0 (one holdout split) or an integer >= 2; got {cv_folds!r}"
         )
     if cv_folds > smallest:

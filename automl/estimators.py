@@ -11,47 +11,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from automl.search import MEMORY
-from automl.settings import check_settings
+from automl.errors import DataError
+from automl.settings import check_settings, estimator_init
 
 
 class _AutoMLEstimator(BaseEstimator):
     """Its parameters are ``automl.settings.SETTINGS``' estimator subset, with their estimator
-    defaults (tests/core/test_settings_declaration.py holds the two together)."""
+    defaults: ``__init__`` is made from the declaration (``automl.settings.estimator_init``);
+    ``task`` None: inferred by the plugins from X (a validated 2-D array)."""
 
     _problem: str
 
-    def __init__(  # noqa: PLR0913
-        self,
-        time_budget: float | None = 60.0,
-        n_trials: int | None = None,
-        metric: str | None = None,
-        models: list[str] | None = None,
-        seed: int = 0,
-        storage: Any = MEMORY,
-        study_name: str | None = None,
-        max_epochs: int | None = None,
-        cv_folds: int | str | None = None,
-        verbose: bool = False,
-        preset: str | None = None,
-        n_jobs: int | None = None,
-        task: str | None = None,
-        pretrained: Any = None,
-    ) -> None:
-        self.time_budget = time_budget
-        self.n_trials = n_trials
-        self.metric = metric
-        self.models = models
-        self.seed = seed
-        self.storage = storage
-        self.study_name = study_name
-        self.max_epochs = max_epochs
-        self.cv_folds = cv_folds
-        self.verbose = verbose
-        self.preset = preset
-        self.n_jobs = n_jobs
-        self.task = task  # None: inferred by the plugins from X (a validated 2-D array)
-        self.pretrained = pretrained
+    __init__ = estimator_init()  # keyword-only, as scikit-learn advises
 
     def _fit(self, X: Any, y: Any, problem_type: str) -> _AutoMLEstimator:
         from automl.api import fit
@@ -107,7 +78,7 @@ class AutoMLClassifier(ClassifierMixin, _AutoMLEstimator):
         self.classes_ = np.unique(y)
         problem = "binary" if len(self.classes_) == 2 else "multiclass"
         if len(self.classes_) < 2:
-            raise ValueError(
+            raise DataError(
                 f"the target has one class only ({self.classes_[0]!r}); a classifier needs at "
                 "least two"
             )

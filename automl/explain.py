@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from automl.errors import AutomlError
+from automl.errors import AutomlError, ParameterError
 
 if TYPE_CHECKING:
     from automl.faithfulness import DeletionCheck
@@ -70,7 +70,7 @@ class ExplainBounds:
         unknown = sorted(set(changes) - set(self.__dataclass_fields__))
         if unknown:
             known = sorted(self.__dataclass_fields__)
-            raise TypeError(f"unknown explanation bound(s) {unknown}; known: {known}")
+            raise ParameterError(f"unknown explanation bound(s) {unknown}; known: {known}")
         return replace(self, **changes)
 
 
@@ -244,7 +244,7 @@ def explain(
     the numbers as a DataFrame.
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+        raise ParameterError(f"method must be one of {METHODS}; got {method!r}")
     bounds = (bounds or ExplainBounds(rows=None)).with_(**bound_changes)
     holdout = result.holdout
     if X is None:

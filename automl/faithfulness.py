@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from automl.errors import ParameterError
+
 RANDOM_DRAWS = 5  # random removals per row; their mean drop is the chance level
 
 
@@ -131,7 +133,7 @@ def deletion_check(
     row that ``rows[j]`` came from, so its class is known). Rows without features drop 0 and
     are left out of the means."""
     if not 0 < share <= 1:
-        raise ValueError(f"share must be in (0, 1]; got {share}")
+        raise ParameterError(f"share must be in (0, 1]; got {share}")
     rng = np.random.default_rng(seed)
     n = len(attributions)
     ks = np.array([removal_count(len(a), share) for a in attributions], dtype=int)

@@ -13,7 +13,7 @@ from automl.errors import DataError, PluginError
 from automl.modelfolder import Listing, verify
 from automl.persistence import CONFIG, DRIFT, FEATURES, FEATURIZER, FORMAT, PROFILE
 from automl.predictors import FeaturizedPredictor
-from automl.result import FittedResult, Member
+from automl.result import FittedResult, Found, Member, Run, Seen
 from automl.schema import CONFIG as CONFIG_SCHEMA
 from automl.schema import DRIFT_REFERENCE, read_json, reading, validate
 from automl.targets import TargetEncoder
@@ -66,26 +66,31 @@ def load(
         drift = artifacts.load_part(
             config[DRIFT], read, DRIFT, DriftReference, packages, trusted, DRIFT_REFERENCE
         )
-    return FittedResult(
-        task=config["task"],
+    found = Found(
         members=members,
-        spec=DataSpec.from_json(config["spec"]),
-        features=features,
-        target=target,
-        metric=_metric(config, target),
-        problem_type_reason=config["problem_type_reason"],
-        study=None,
         best_trial=config["best_trial"],
         valid_score=config["valid_score"],
         refit=config["refit"],
+        metric=_metric(config, target),
+        metric_direction=config.get("metric_direction"),
+    )
+    seen = Seen(
+        spec=DataSpec.from_json(config["spec"]),
+        features=features,
+        target=target,
+        problem_type_reason=config["problem_type_reason"],
+        profile=profile,
+        drift=drift,
+    )
+    run = Run(
+        study=None,
         timings=config["timings"],
         summary=config["summary"],
         study_name=config["study_name"],
         storage=storage or config["storage"],
-        profile=profile,
-        drift=drift,
-        metric_direction=config.get("metric_direction"),
-        task_plugin=registry.tasks.get(config["task"]),
+    )
+    return FittedResult(
+        config["task"], found, seen, run, task_plugin=registry.tasks.get(config["task"])
     )
 
 

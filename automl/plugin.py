@@ -7,6 +7,7 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
 - the contract: ``Task`` (reads one modality's input), ``TaskData`` (what ``adapt`` returns),
   ``DataSpec``, ``FeatureEncoder``, ``Featurizer``, ``ModelFamily`` (one searched model).
 - input helpers: ``check_task_options`` (adapt's ``**options``), ``split_target``,
+  ``unpack_pair`` (an ``(X, y)`` tuple checked: two items, no ``target=`` beside it),
   ``read_table`` / ``is_table_path`` (CSV, Parquet ... files).
 - the search space and training: ``space`` (shared hyperparameters, activations, schedules);
   model kinds (how a family's models train, save and load; a plugin's own kind subclasses
@@ -17,8 +18,8 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
   ``ModelKind.train`` gets and gives (``Split``, ``FitOptions``, ``TrainOutcome``), a failed
   fit's second try (``Retry``), ``kind_of`` (a trained model's kind, and the model that
   kind handles), and ``StoppedUnscored`` (raised by a kind's ``train``: the trial could not
-  reach its first report in its time; it is pruned with the error's text as its reason, and
-  its family gets no trial with as little time).
+  reach its first report in its time, so it is pruned, not started, and its family gets no
+  trial with as little time).
 - errors: ``AutomlError`` (the base), ``DataError``, ``ParameterError``, ``PluginError``,
   ``ExportError``, ``ExplainError``.
 - explanations: ``Explainer``, ``Explanation``, ``ExplainBounds``, ``Drawing``,
@@ -75,7 +76,7 @@ from automl.options import check_task_options
 from automl.predictors import FeaturizedPredictor, SklearnPredictor, TorchPredictor
 from automl.report.figures import new_figure, to_uri
 from automl.tables import is_table_path, read_table
-from automl.targets import split_target
+from automl.targets import split_target, unpack_pair
 from automl.task import DataSpec, FeatureEncoder, Featurizer, ModelFamily, Task, TaskData
 from automl.training import StoppedUnscored, TrainOutcome
 
@@ -91,6 +92,7 @@ __all__ = [
     # input helpers
     "check_task_options",
     "split_target",
+    "unpack_pair",
     "read_table",
     "is_table_path",
     # search space and training
@@ -107,9 +109,9 @@ __all__ = [
     "Split",
     "FitOptions",
     "TrainOutcome",
-    "StoppedUnscored",
     "Retry",
     "kind_of",
+    "StoppedUnscored",
     # errors
     "AutomlError",
     "DataError",

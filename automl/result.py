@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,6 +44,55 @@ def combined(members: list[Member]) -> Predictor:
     return EnsemblePredictor([(m.predictor, m.weight) for m in members])
 
 
+@dataclass
+class Found:
+    """What the search found: the trained member(s), the best trial, the validation score of
+    what is returned and whether it was refitted, by the search metric (a ``Metric``, or its
+    name for a loaded model whose custom callable was not saved, then with its direction)."""
+
+    members: list[Member]
+    best_trial: int | None
+    valid_score: float
+    refit: bool
+    metric: Metric | str
+    metric_direction: str | None = None
+    # trained models of the best trials of this process (trained on the training split),
+    # within a bound: predict(X, model=n), leaderboard(X, y). Not saved with the model.
+    trial_models: dict[int, Predictor] = field(default_factory=dict)
+    # validation output of the returned configuration before any refit (None if unknown)
+    holdout_output: np.ndarray | None = None
+
+
+@dataclass
+class Seen:
+    """What the result knows of its data: the task's spec and encoders, why the problem type
+    was chosen, the held-out rows, and the drift reference (``automl.drift``: the task's fitted
+    InputProfile and the statistics of the training rows and held-out predictions; None for a
+    task without)."""
+
+    spec: DataSpec
+    features: FeatureEncoder
+    target: TargetEncoder
+    problem_type_reason: str
+    holdout: tuple[np.ndarray, np.ndarray] | None = None  # model-ready x_valid, encoded y_valid
+    holdout_raw: Any = None  # the same rows as given (for display), if the task kept them
+    profile: Any = None
+    drift: Any = None
+
+
+@dataclass
+class Run:
+    """The run behind the result: its study (where it is kept), timings, summary and the
+    budget it was given."""
+
+    study: optuna.Study | None
+    timings: dict[str, float]
+    summary: dict[str, Any]
+    study_name: str | None = None
+    storage: str | None = None
+    budget: dict[str, Any] = field(default_factory=dict)
+
+
 class FittedResult:
     """The model a search found, ready to predict; ``study`` is the Optuna study behind it.
 
@@ -52,82 +101,56 @@ class FittedResult:
     ``model_name`` is the best trial's family (or "ensemble"), ``best_params`` the best trial's
     parameters, ``valid_score`` the validation score of what is returned, ``refit`` whether the
     model(s) were retrained on train+valid (the default) or are the best trial's own model.
+    Built from ``Found``, ``Seen`` and ``Run``, whose attributes it keeps as its own.
     """
 
-    def __init__(  # noqa: PLR0913
-        self,
-        *,
-        task: str,
-        members: list[Member],
-        spec: DataSpec,
-        features: FeatureEncoder,
-        target: TargetEncoder,
-        metric: Metric | str,
-        problem_type_reason: str,
-        study: optuna.Study | None,
-        best_trial: int | None,
-        valid_score: float,
-        refit: bool,
-        timings: dict[str, float],
-        summary: dict[str, Any],
-        study_name: str | None = None,
-        storage: str | None = None,
-        holdout: tuple[np.ndarray, np.ndarray] | None = None,
-        holdout_output: np.ndarray | None = None,
-        holdout_raw: Any = None,
-        budget: dict[str, Any] | None = None,
-        trial_models: dict[int, Predictor] | None = None,
-        profile: Any = None,
-        drift: Any = None,
-        metric_direction: str | None = None,
-        task_plugin: Task | None = None,
+    def __init__(
+        self, task: str, found: Found, seen: Seen, run: Run, task_plugin: Task | None = None
     ) -> None:
         self.task = task
         self.task_plugin = task_plugin  # the loaded plugin's Task (None: its plugin is not)
+        self._found(found)
+        self.spec = seen.spec
+        self.features = seen.features
+        self.target = seen.target
+        self.problem_type = seen.spec.problem_type
+        self.problem_type_reason = seen.problem_type_reason
+        self.holdout = seen.holdout
+        self.holdout_raw = seen.holdout_raw
+        self.profile: Any = seen.profile
+        self.drift: Any = seen.drift
+        self._study = run.study
+        self.timings = run.timings
+        self.summary = run.summary
+        self.study_name = run.study_name
+        self.storage = run.storage
+        self.budget = dict(run.budget)  # what the search was given, for reports
+        self.report_path: str | None = None
+        self.model_path: str | None = None
+
+    def _found(self, found: Found) -> None:
+        members = found.members
         self.members = members
-        best = next((m for m in members if m.trial == best_trial), members[0])
+        best = next((m for m in members if m.trial == found.best_trial), members[0])
         self.family = best.family
         self.best_params = dict(best.params)
         self.params_trial = best.trial  # whose best_params: the best trial's, or a member's
         self.epochs = best.epochs
         self.model_name = best.family.name if len(members) == 1 else "ensemble"
         self.predictor = combined(members)
-        self.spec = spec
-        self.features = features
-        self.target = target
         # the search metric: its name, and the Metric (None for a loaded model whose custom
         # metric callable was not saved: score() then needs metric=)
+        metric = found.metric
         self.metric = metric if isinstance(metric, str) else metric.name
         self.metric_obj = None if isinstance(metric, str) else metric
-        self._direction = metric_direction or (
+        self._direction = found.metric_direction or (
             None if self.metric_obj is None else self.metric_obj.direction
         )
-        self.problem_type = spec.problem_type
-        self.problem_type_reason = problem_type_reason
-        self._study = study
-        self.best_trial = best_trial
-        self.valid_score = valid_score
-        self.refit = refit
-        self.timings = timings
-        self.summary = summary
-        self.study_name = study_name
-        self.storage = storage
-        self.holdout = holdout  # (model-ready x_valid, encoded y_valid) of this search, if known
-        self.holdout_raw = (
-            holdout_raw  # the same rows as given (for display), if the task kept them
-        )
-        self.budget = dict(budget or {})  # what the search was given, for reports
-        # validation output of the returned configuration before any refit (None if unknown)
-        self.holdout_output = holdout_output
-        # trained models of the best trials of this process (trained on the training split),
-        # within a bound: predict(X, model=n), leaderboard(X, y). Not saved with the model.
-        self.trial_models = dict(trial_models or {})
-        self.report_path: str | None = None
-        self.model_path: str | None = None
-        # drift monitoring (automl.drift): the task's fitted InputProfile and the reference
-        # statistics of the training rows and held-out predictions; None for a task without
-        self.profile: Any = profile
-        self.drift: Any = drift
+        self.best_trial = found.best_trial
+        self.valid_score = found.valid_score
+        self.refit = found.refit
+        self.holdout_output = found.holdout_output
+        self.trial_models = dict(found.trial_models)
 
     @property
     def ensemble(self) -> list[dict[str, Any]]:

@@ -15,8 +15,9 @@ refit); any keyword the caller gives wins over it:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from automl import options, threads
@@ -85,10 +86,12 @@ class Flag:
 
 @dataclass(frozen=True)
 class Setting:
-    """One of ``fit``'s keywords: the single place its default, check and help are written.
+    """One of ``fit``'s keywords, as declared by its field of ``FitSettings``: its default,
+    check and help are written there and nowhere else.
 
     ``check`` takes a value and returns it checked (and normalised) or raises ParameterError
     naming the setting; ``bad`` is a value it refuses (the declaration's own test uses it).
+    ``type``: what fit's signature shows it accepts (the field's type unless ``accepts=``).
     ``cli``: the ``automl fit`` flag (None: not on the command line); ``study_key``: its key in
     a study file (None: a study file cannot set it); ``estimator``: AutoMLClassifier and
     AutoMLRegressor take it, with ``estimator_default`` where theirs differs from fit's;
@@ -99,6 +102,7 @@ class Setting:
     help: str
     check: Callable[[Any], Any]
     bad: Any
+    type: str = "Any"
     cli: Flag | None = None
     study_key: str | None = None
     estimator: bool = False
@@ -109,6 +113,18 @@ class Setting:
     def estimator_value(self) -> Any:
         """The estimators' default."""
         return self.default if self.estimator_default is _SAME else self.estimator_default
+
+
+_DECLARED = "automl.setting"  # the key of a FitSettings field's metadata that makes it a setting
+
+
+def setting(default: Any, help: str, check: Callable[[Any], Any], bad: Any, **more: Any) -> Any:
+    """A field of ``FitSettings`` that is one of fit's settings: its default, help, check and
+    a value the check refuses; ``more``: ``Setting``'s other attributes (``cli``,
+    ``study_key``, ``estimator``, ``estimator_default``, ``kept``) and ``accepts`` (fit's
+    annotation of it, when wider than the field's type)."""
+    declared = {"default": default, "help": help, "check": check, "bad": bad, **more}
+    return field(default=default, metadata={_DECLARED: declared})
 
 
 def _preset(preset: Any) -> str | None:
@@ -127,136 +143,123 @@ def _plugins(plugins: Any) -> tuple[Any, ...] | None:
 
 
 _M = ":memory:"  # automl.search.MEMORY, spelled here to keep this module free of Optuna
-# fmt: off
-SETTINGS: tuple[Setting, ...] = (
-    Setting("task", None, "the plugin task (tabular, vision, text); None: inferred from the data",
-            options.optional_text("task", "a task name"), 3,
-            cli=Flag("--task"), study_key="task", estimator=True),
-    Setting("problem_type", None, "binary, multiclass or regression; None: inferred from the "
-            "target", options.check_problem_type, "ordinal",
-            cli=Flag("--problem-type", choices=PROBLEM_TYPES), study_key="problem_type"),
-    Setting("metric", None, "the metric to optimise: a name (accuracy, balanced_accuracy, f1, "
-            "roc_auc, log_loss, r2, rmse, mae), a scikit-learn scorer name or a callable",
-            options.check_metric, 3, cli=Flag("--metric"), study_key="metric", estimator=True),
-    Setting("time_budget", None, "seconds the whole fit may take (the preset's when neither "
-            "this nor n_trials is given)", options.check_time_budget, -1.0,
-            cli=Flag("--time-budget", float), study_key="time_budget", estimator=True,
-            estimator_default=60.0),
-    Setting("n_trials", None, "finished trials the study should hold (the search stops at "
-            "whichever of this and time_budget comes first)", options.check_n_trials, 0,
-            cli=Flag("--n-trials", int), study_key="n_trials", estimator=True),
-    Setting("study_name", None, "the study's name in storage; an existing study resumes",
-            options.check_study_name, "../up",
-            cli=Flag("--study", note="default: derived from DATA"), study_key="name",
-            estimator=True),
-    Setting("storage", None, "Optuna storage: None (SQLite studies/studies.db), ':memory:', a "
-            "journal path ending in .log, a database URL or a storage object",
-            options.check_storage, 3, cli=Flag("--storage"), study_key="storage",
-            estimator=True, estimator_default=_M),
-    Setting("seed", 0, "the random seed (numpy, torch, scikit-learn, the sampler)",
-            options.check_seed, -1,
-            cli=Flag("--seed", int), study_key="seed", estimator=True, kept=True),
-    Setting("device", "auto", "auto (CUDA when present), cpu or cuda", _device,
-            "no-such-device", cli=Flag("--device"), study_key="device"),
-    Setting("verbose", True, "print a progress bar and the leaderboard",
-            options.flag("verbose"), "yes",
-            cli=Flag("--quiet", negate=True), estimator=True, estimator_default=False),
-    Setting("models", None, "the model families to search (default: all of the task's)",
-            options.check_models, 3, cli=Flag("--models", note="comma-separated"),
-            study_key="models", estimator=True, kept=True),
-    Setting("plugins", None, "plugins to load: entry-point names and/or plugin objects",
-            _plugins, 3),
-    Setting("valid_fraction", 0.2, "the share of rows held out for validation",
-            options.check_valid_fraction, 1.5, kept=True),
-    Setting("cv_folds", None, "folds of cross-validation per trial: 'auto', 0 (one holdout "
-            "split) or k >= 2 (default: the preset's)", options.check_cv_folds, 1,
-            cli=Flag("--cv-folds", _cv_folds_flag), study_key="cv_folds", estimator=True,
-            kept=True),
-    Setting("max_epochs", None, "the most epochs a network may train",
-            options.check_max_epochs, 0, estimator=True, kept=True),
-    Setting("refit", None, "refit the chosen models on train + validation (default: the "
-            "preset's)", options.flag("refit", unset=True), "yes"),
-    Setting("ensemble", None, "return a greedy ensemble of trials (default: the preset's)",
-            options.flag("ensemble", unset=True), "yes"),
-    Setting("report", None, "write studies/<study>/report.html (default: when the study is "
-            "kept)", options.flag("report", unset=True), "yes"),
-    Setting("save", None, "save the model to studies/<study>/model (default: when the study "
-            "is kept)", options.flag("save", unset=True), "yes"),
-    Setting("callbacks", None, "Optuna callbacks f(study, trial), run after each trial",
-            options.check_callbacks, [3]),
-    Setting("study_attrs", None, "user attributes stored on the study",
-            options.check_study_attrs, ["a"]),
-    Setting("valid", None, "the caller's own validation data, in the form of the dataset (no "
-            "split is made)",
-            options.not_a_number("valid", "validation data (for a share use valid_fraction)"),
-            0.2, cli=Flag("--valid", note="a path, in the form of DATA"), study_key="valid"),
-    Setting("sample_weight", None, "per-row weights: an array or a column name",
-            options.not_a_number("sample_weight", "an array of weights or a column name"), 1.0),
-    Setting("positive_class", None, "the class binary metrics score (default: the second)",
-            options.check_positive_class, [1], kept=True),
-    Setting("preset", None, "fast, medium (default) or best: a bundle of defaults",
-            _preset, "quick", cli=Flag("--preset", choices=tuple(PRESETS)),
-            study_key="preset", estimator=True),
-    Setting("n_jobs", None, "CPU cores to use (-1: all)", threads.resolve, 0,
-            cli=Flag("--n-jobs", int), study_key="n_jobs", estimator=True),
-    Setting("pretrained", None, "pretrained backbones to fine-tune beside the from-scratch "
-            "families: a name ('resnet18', a Hugging Face model id), a local folder, a list of "
-            "them, or {architecture: weights file}", options.check_pretrained, 3,
-            cli=Flag("--pretrained", options.pretrained_flag,
-                     note="NAME or NAME=FILE, several separated by commas"),
-            study_key="pretrained", estimator=True, kept=True),
-)
-# fmt: on
-BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
-
-
-def check_settings(**given: Any) -> dict[str, Any]:
-    """Every setting, checked and normalised: the given ones and the defaults of the rest. Run
-    before any data is read."""
-    unknown = sorted(set(given) - set(BY_NAME))
-    if unknown:
-        raise ParameterError(f"unknown setting(s) {unknown}")
-    return {s.name: s.check(given.get(s.name, s.default)) for s in SETTINGS}
-
-
-def docstring() -> str:
-    """fit's settings, one line each, for its docstring."""
-    return "\n".join(f"    ``{s.name}``: {s.help}." for s in SETTINGS)
 
 
 @dataclass(frozen=True)
 class FitSettings:
-    """Everything a fit was asked for, checked; built by ``FitSettings.build`` in ``fit``."""
+    """Everything a fit was asked for, checked; built by ``FitSettings.build`` in ``fit``.
 
-    task: str | None = None
-    problem_type: str | None = None
-    metric: Any = None
-    time_budget: float | None = None
-    n_trials: int | None = None
-    study_name: str | None = None
-    storage: Any = None
-    seed: int = 0
-    device: Any = "auto"
-    verbose: bool = True
-    models: tuple[str, ...] | None = None
-    plugins: tuple[Any, ...] | None = None
-    valid_fraction: float = 0.2
-    cv_folds: int | str = "auto"
-    max_epochs: int | None = None
-    refit: bool = True
-    ensemble: bool = True
+    Its ``setting(...)`` fields are the one declaration of fit's settings (``SETTINGS``): fit's
+    signature and docstring, the ``automl fit`` flags, the study-file keys, the estimators'
+    parameters and what a worker reads back all come from them, so a new setting is one field
+    here (with its check, in ``automl.options``). A field's type is the value after ``build``
+    (the preset's filled in)."""
+
+    # fmt: off
+    task: str | None = setting(
+        None, "the plugin task (tabular, vision, text); None: inferred from the data",
+        options.optional_text("task", "a task name"), 3,
+        cli=Flag("--task"), study_key="task", estimator=True)
+    problem_type: str | None = setting(
+        None, "binary, multiclass or regression; None: inferred from the target",
+        options.check_problem_type, "ordinal",
+        cli=Flag("--problem-type", choices=PROBLEM_TYPES), study_key="problem_type")
+    metric: Any = setting(
+        None, "the metric to optimise: a name (accuracy, balanced_accuracy, f1, roc_auc, "
+        "log_loss, r2, rmse, mae), a scikit-learn scorer name or a callable",
+        options.check_metric, 3, cli=Flag("--metric"), study_key="metric", estimator=True)
+    time_budget: float | None = setting(
+        None, "seconds the whole fit may take (the preset's when neither this nor n_trials is "
+        "given)", options.check_time_budget, -1.0,
+        cli=Flag("--time-budget", float), study_key="time_budget", estimator=True,
+        estimator_default=60.0)
+    n_trials: int | None = setting(
+        None, "finished trials the study should hold (the search stops at whichever of this "
+        "and time_budget comes first)", options.check_n_trials, 0,
+        cli=Flag("--n-trials", int), study_key="n_trials", estimator=True)
+    study_name: str | None = setting(
+        None, "the study's name in storage; an existing study resumes",
+        options.check_study_name, "../up",
+        cli=Flag("--study", note="default: derived from DATA"), study_key="name", estimator=True)
+    storage: Any = setting(
+        None, "Optuna storage: None (SQLite studies/studies.db), ':memory:', a journal path "
+        "ending in .log, a database URL or a storage object", options.check_storage, 3,
+        cli=Flag("--storage"), study_key="storage", estimator=True, estimator_default=_M)
+    seed: int = setting(
+        0, "the random seed (numpy, torch, scikit-learn, the sampler)", options.check_seed, -1,
+        cli=Flag("--seed", int), study_key="seed", estimator=True, kept=True)
+    device: Any = setting(
+        "auto", "auto (CUDA when present), cpu or cuda", _device, "no-such-device", accepts="str",
+        cli=Flag("--device"), study_key="device")
+    verbose: bool = setting(
+        True, "print a progress bar and the leaderboard", options.flag("verbose"), "yes",
+        cli=Flag("--quiet", negate=True), estimator=True, estimator_default=False)
+    models: tuple[str, ...] | None = setting(
+        None, "the model families to search (default: all of the task's)",
+        options.check_models, 3, accepts="Iterable[str] | str | None",
+        cli=Flag("--models", note="comma-separated"), study_key="models", estimator=True,
+        kept=True)
+    plugins: tuple[Any, ...] | None = setting(
+        None, "plugins to load: entry-point names and/or plugin objects", _plugins, 3,
+        accepts="Iterable[Any] | None")
+    valid_fraction: float = setting(
+        0.2, "the share of rows held out for validation", options.check_valid_fraction, 1.5,
+        kept=True)
+    cv_folds: int | str = setting(
+        None, "folds of cross-validation per trial: 'auto', 0 (one holdout split) or k >= 2 "
+        "(default: the preset's)", options.check_cv_folds, 1, accepts="int | str | None",
+        cli=Flag("--cv-folds", _cv_folds_flag), study_key="cv_folds", estimator=True,
+        kept=True)
+    max_epochs: int | None = setting(
+        None, "the most epochs a network may train", options.check_max_epochs, 0,
+        estimator=True, kept=True)
+    refit: bool = setting(
+        None, "refit the chosen models on train + validation (default: the preset's)",
+        options.flag("refit", unset=True), "yes", accepts="bool | None")
+    ensemble: bool = setting(
+        None, "return a greedy ensemble of trials (default: the preset's)",
+        options.flag("ensemble", unset=True), "yes", accepts="bool | None")
+    report: bool | None = setting(
+        None, "write studies/<study>/report.html (default: when the study is kept)",
+        options.flag("report", unset=True), "yes")
+    save: bool | None = setting(
+        None, "save the model to studies/<study>/model (default: when the study is kept)",
+        options.flag("save", unset=True), "yes")
+    callbacks: tuple[Any, ...] = setting(
+        None, "Optuna callbacks f(study, trial), run after each trial",
+        options.check_callbacks, [3], accepts="list[Any] | None")
+    study_attrs: dict[str, Any] = setting(
+        None, "user attributes stored on the study", options.check_study_attrs, ["a"],
+        accepts="dict[str, Any] | None")
+    valid: Any = setting(
+        None, "the caller's own validation data, in the form of the dataset (no split is made)",
+        options.not_a_number("valid", "validation data (for a share use valid_fraction)"), 0.2,
+        cli=Flag("--valid", note="a path, in the form of DATA"), study_key="valid")
+    sample_weight: Any = setting(
+        None, "per-row weights: an array or a column name",
+        options.not_a_number("sample_weight", "an array of weights or a column name"), 1.0)
+    positive_class: Any = setting(
+        None, "the class binary metrics score (default: the second)",
+        options.check_positive_class, [1], kept=True)
+    preset: str = setting(
+        None, "fast, medium (default) or best: a bundle of defaults", _preset, "quick",
+        accepts="str | None", cli=Flag("--preset", choices=tuple(PRESETS)), study_key="preset",
+        estimator=True)
+    n_jobs: int | None = setting(
+        None, "CPU cores to use (-1: all)", threads.resolve, 0,
+        cli=Flag("--n-jobs", int), study_key="n_jobs", estimator=True)
+    pretrained: tuple[tuple[str, str | None], ...] | None = setting(
+        None, "pretrained backbones to fine-tune beside the from-scratch families: a name "
+        "('resnet18', a Hugging Face model id), a local folder, a list of them, or "
+        "{architecture: weights file}", options.check_pretrained, 3, accepts="Any",
+        cli=Flag("--pretrained", options.pretrained_flag,
+                 note="NAME or NAME=FILE, several separated by commas"),
+        study_key="pretrained", estimator=True, kept=True)
+    # fmt: on
+
+    # not settings: what build derives from the preset, and the task's own options
     ensemble_size: tuple[int, int] = (12, 25)  # candidate trials, greedy rounds
-    report: bool | None = None
-    save: bool | None = None
-    callbacks: tuple[Any, ...] = ()
-    study_attrs: dict[str, Any] = field(default_factory=dict)
-    valid: Any = None
-    sample_weight: Any = None
-    positive_class: Any = None
-    preset: str = DEFAULT_PRESET
     fast_only: bool = False
-    n_jobs: int | None = None
-    pretrained: tuple[tuple[str, str | None], ...] | None = None
     task_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -285,9 +288,86 @@ class FitSettings:
             task_options=dict(task_options or {}),
         )
 
+    @classmethod
+    def from_call(cls, given: dict[str, Any]) -> FitSettings:
+        """``fit``'s keywords: the settings, checked, and the rest as the task's options
+        (``fit(..., image_size=32)``)."""
+        return cls.build(
+            task_options={k: v for k, v in given.items() if k not in BY_NAME},
+            **{k: v for k, v in given.items() if k in BY_NAME},
+        )
+
     @property
     def kept(self) -> bool:
         """Whether the study is kept on disk (anything but ``storage=":memory:"``)."""
         from automl.search import MEMORY
 
         return self.storage != MEMORY
+
+
+def declared(cls: Any) -> tuple[Setting, ...]:
+    """The settings a class declares with ``setting(...)`` fields, in their order."""
+    found = []
+    for f in fields(cls):
+        if _DECLARED in f.metadata:
+            more = dict(f.metadata[_DECLARED])
+            accepts = more.pop("accepts", None)
+            found.append(Setting(name=f.name, type=accepts or str(f.type), **more))
+    return tuple(found)
+
+
+SETTINGS: tuple[Setting, ...] = declared(FitSettings)
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def check_settings(**given: Any) -> dict[str, Any]:
+    """Every setting, checked and normalised: the given ones and the defaults of the rest. Run
+    before any data is read."""
+    unknown = sorted(set(given) - set(BY_NAME))
+    if unknown:
+        raise ParameterError(f"unknown setting(s) {unknown}")
+    return {s.name: s.check(given.get(s.name, s.default)) for s in SETTINGS}
+
+
+def docstring() -> str:
+    """fit's settings, one line each, for its docstring."""
+    return "\n".join(f"    ``{s.name}``: {s.help}." for s in SETTINGS)
+
+
+def signature(*head: inspect.Parameter, returns: Any = inspect.Signature.empty) -> Any:
+    """fit's signature: ``head`` (the data), every setting as a keyword with its default, and
+    ``**task_options``."""
+    keywords = [
+        inspect.Parameter(
+            s.name, inspect.Parameter.KEYWORD_ONLY, default=s.default, annotation=s.type
+        )
+        for s in SETTINGS
+    ]
+    rest = inspect.Parameter("task_options", inspect.Parameter.VAR_KEYWORD, annotation="Any")
+    return inspect.Signature([*head, *keywords, rest], return_annotation=returns)
+
+
+def estimator_init() -> Callable[..., None]:
+    """The ``__init__`` of automl's scikit-learn estimators: the estimator settings as
+    keywords with their estimator defaults, each stored as an attribute of that name (what
+    ``get_params`` and ``clone`` read back from the signature)."""
+    params = [
+        inspect.Parameter(
+            s.name, inspect.Parameter.KEYWORD_ONLY, default=s.estimator_value, annotation=s.type
+        )
+        for s in SETTINGS
+        if s.estimator
+    ]
+    self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    shown = inspect.Signature([self, *params], return_annotation="None")
+
+    def __init__(self: Any, **given: Any) -> None:
+        bound = shown.bind(self, **given)
+        bound.apply_defaults()
+        for name, value in bound.arguments.items():
+            if name != "self":
+                setattr(self, name, value)
+
+    __init__.__signature__ = shown  # type: ignore[attr-defined]
+    __init__.__doc__ = "Store the settings (``automl.settings.SETTINGS``' estimator subset)."
+    return __init__

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from automl.errors import ParameterError
+
 if TYPE_CHECKING:
     import optuna
     import torch
@@ -71,7 +73,7 @@ def default_training(
         ("lr_schedule", lr_schedule or "constant", LR_SCHEDULES),
     ):
         if value not in choices:
-            raise ValueError(f"unknown {name} {value!r}; choose one of {choices}")
+            raise ParameterError(f"unknown {name} {value!r}; choose one of {choices}")
     params: dict[str, Any] = {
         "activation": activation,
         "init": init,
@@ -130,7 +132,7 @@ def make_scheduler(params: dict[str, Any], optimizer: Any, total_steps: int, don
             total_steps=max(total_steps, int(done) + 1),
             last_epoch=last,
         )
-    raise ValueError(f"unknown lr_schedule {name!r}; choose one of {LR_SCHEDULES}")
+    raise ParameterError(f"unknown lr_schedule {name!r}; choose one of {LR_SCHEDULES}")
 
 
 def make_activation(name: str) -> nn.Module:
@@ -145,7 +147,7 @@ def make_activation(name: str) -> nn.Module:
         "leaky_relu": lambda: nn.LeakyReLU(0.01),
     }
     if name not in layers:
-        raise ValueError(f"unknown activation {name!r}; choose one of {ACTIVATIONS}")
+        raise ParameterError(f"unknown activation {name!r}; choose one of {ACTIVATIONS}")
     return layers[name]()
 
 
@@ -165,7 +167,7 @@ def make_optimizer(
         return torch.optim.AdamW(weights, lr=lr, weight_decay=wd)
     if name == "rmsprop":
         return torch.optim.RMSprop(weights, lr=lr, momentum=0.9, weight_decay=wd)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
+    raise ParameterError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
 
 
 def init_weights(module: nn.Module, scheme: str, activation: str = "relu") -> None:
@@ -175,7 +177,7 @@ def init_weights(module: nn.Module, scheme: str, activation: str = "relu") -> No
     if scheme == "default":
         return
     if scheme not in INITS:
-        raise ValueError(f"unknown init {scheme!r}; choose one of {INITS}")
+        raise ParameterError(f"unknown init {scheme!r}; choose one of {INITS}")
     nonlinearity = "leaky_relu" if activation == "leaky_relu" else "relu"
     for layer in module.modules():
         if not isinstance(layer, (nn.Linear, nn.Conv1d, nn.Conv2d)):

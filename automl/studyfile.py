@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
 
 from automl.errors import DataError
 from automl.settings import SETTINGS, check_settings
@@ -27,37 +27,48 @@ from automl.tables import TABLE_SUFFIXES, read_table
 
 # the keys of a study file that are not fit's settings; the rest are ``automl.settings``'
 STUDY_ONLY_KEYS = ("data", "test", "test_size", "target", "options")
+_C = TypeVar("_C", bound=type)
 KNOWN_KEYS = set(STUDY_ONLY_KEYS) | {s.study_key for s in SETTINGS if s.study_key}
 
 
-@dataclass
+@dataclass_transform(field_specifiers=(field,))
+def _with_settings(cls: _C) -> _C:
+    """``cls`` as a dataclass with one field per study-file key of fit's settings
+    (``automl.settings.SETTINGS``), defaulting to the setting's default, after its own."""
+    own = cls.__dict__.get("__annotations__", {})
+    for s in SETTINGS:
+        if s.study_key and s.study_key not in own:
+            own[s.study_key] = "Any"
+            setattr(cls, s.study_key, field(default=s.default))
+    cls.__annotations__ = own
+    return dataclass(cls)  # type: ignore[return-value]
+
+
+@_with_settings
 class StudySpec:
-    name: str
+    """A study definition: the study-only keys (the data, its target and test rows, the task's
+    options) and the study-file keys of fit's settings, added from the declaration."""
+
+    name: str  # the study_name setting's key
     data: str
     target: str | None = None
-    task: str | None = None
-    metric: str | None = None
-    time_budget: float | None = None
-    n_trials: int | None = None
-    seed: int = 0
-    storage: str | None = None
     test: str | None = None
     test_size: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
-    models: list[str] | None = None
-    problem_type: str | None = None
-    device: str = "auto"
-    cv_folds: int | str | None = None
-    preset: str | None = None
-    valid: str | None = None  # a data path: the caller's validation rows (no split is made)
-    n_jobs: int | None = None
-    pretrained: Any = None  # names, or a table {architecture = "weights file"}
+
+    if TYPE_CHECKING:  # the settings' fields, made from automl.settings.SETTINGS
+
+        def __getattr__(self, name: str) -> Any: ...
 
     @property
     def folder(self) -> Path:
         from automl.options import check_study_name
 
         return Path("studies") / check_study_name(self.name)
+
+    def settings(self) -> dict[str, Any]:
+        """fit's keywords for the settings this spec holds."""
+        return {s.name: getattr(self, s.study_key) for s in SETTINGS if s.study_key}
 
 
 def name_for(data: str) -> str:
@@ -110,7 +121,7 @@ def read(path: str) -> StudySpec:
 def check_spec(spec: StudySpec) -> None:
     """The checks of fit's settings (``automl.settings``) on a spec's values, before its data
     is read."""
-    check_settings(**{s.name: getattr(spec, s.study_key) for s in SETTINGS if s.study_key})
+    check_settings(**spec.settings())
 
 
 def _read_by_task(path: Path, split: str) -> Any:
@@ -237,25 +248,11 @@ def execute(
     result = automl.fit(
         train,
         spec.target if not isinstance(train, (tuple, str)) else None,
-        task=spec.task,
-        metric=spec.metric,
-        time_budget=spec.time_budget,
-        n_trials=spec.n_trials,
-        study_name=spec.name,
-        storage=spec.storage,
-        seed=spec.seed,
+        **{**spec.settings(), "valid": valid},
         verbose=verbose,
         study_attrs={"recipe": recipe},
         report=report,
         save=model_dir is None,
-        models=spec.models,
-        problem_type=spec.problem_type,
-        device=spec.device,
-        cv_folds=spec.cv_folds,
-        preset=spec.preset,
-        pretrained=spec.pretrained,
-        valid=valid,
-        **({} if spec.n_jobs is None else {"n_jobs": spec.n_jobs}),
         **spec.options,
     )
     seconds = time.monotonic() - started

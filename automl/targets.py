@@ -391,3 +391,16 @@ def _check_sides(
                 f"the {name} rows hold no example of class code(s) {absent} ({why}); every "
                 "class needs rows on both sides: add rows of those classes"
             )
+
+
+def unpack_pair(dataset: tuple[Any, ...], target: Any, x: str = "X", y: str = "y") -> tuple:
+    """The two items of a task's ``(X, y)`` input (``x`` and ``y``: what the task calls them
+    in messages), refusing a tuple of another length and a ``target=`` given beside the pair
+    (the pair's y is the target)."""
+    if len(dataset) != 2:
+        raise DataError(f"pass ({x}, {y}): a pair; got a tuple of {len(dataset)} items")
+    if target is not None:
+        raise DataError(
+            f"pass either an ({x}, {y}) pair or target=, not both: the pair's {y} is the target"
+        )
+    return dataset[0], dataset[1]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from automl.errors import ParameterError
 from automl.predictors import Predictor
 
 # multi-fidelity: a large training set reports to the pruner several times per epoch, so a
@@ -62,5 +63,7 @@ def resolve_device(device: str | Any = "auto") -> Any:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but no CUDA device is available; use device='auto'")
+        raise ParameterError(
+            f"device={device!r} but no CUDA device is available; use device='auto'"
+        )
     return dev

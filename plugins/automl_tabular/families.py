@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from automl.plugin import DataSpec, Featurizer, ModelFamily, TaskData, space
+from automl.plugin import DataSpec, Featurizer, ModelFamily, ParameterError, TaskData, space
 from automl_tabular import interactions
 from automl_tabular.catboost_kind import CatBoostKind, estimator_class
 
@@ -76,7 +76,7 @@ class _TreeFamily(ModelFamily):
         if choice in (None, "none"):
             return None
         if choice not in interactions.CHOICES:
-            raise ValueError(
+            raise ParameterError(
                 f"{self.name}.pair_columns is {choice!r}: one of {interactions.CHOICES}"
             )
         if choice == "screened":

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.plugin import DataError, is_table_path, read_table
+from automl.plugin import DataError, is_table_path, read_table, unpack_pair
 
 ACCEPTED = (
     "tables: a pandas DataFrame with target='column', an (X, y) pair of 2-D numpy arrays or "
@@ -45,14 +45,7 @@ def split_target(dataset: Any, target: Any) -> tuple[pd.DataFrame, Any]:  # noqa
             data = pd.DataFrame(np.asarray(data), columns=list(names))
         return as_frame(data), dataset.target
     if isinstance(dataset, tuple):
-        if len(dataset) != 2:
-            raise DataError(f"pass (X, y): a pair; got a tuple of {len(dataset)} items")
-        if target is not None:
-            raise DataError(
-                "pass either an (X, y) pair or target='column', not both: the pair's y is the "
-                "target"
-            )
-        return pair(*dataset)
+        return pair(*unpack_pair(dataset, target))
     if isinstance(dataset, pd.DataFrame):
         if target is None:
             raise DataError(

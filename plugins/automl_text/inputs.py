@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl.plugin import DataError, is_table_path, read_table
+from automl.plugin import DataError, is_table_path, read_table, unpack_pair
 
 MAX_CHARS = 20_000  # longer texts are cut here (reported); no searched sequence gets near it
 ACCEPTED = (
@@ -170,14 +170,7 @@ def split_text_input(dataset: Any, target: Any, text_column: str | None) -> tupl
     """(raw texts, labels, column name or None, notes) from any accepted input."""
     notes: list[str] = []
     if isinstance(dataset, tuple):
-        if len(dataset) != 2:
-            raise DataError(f"pass (texts, labels): a pair; got a tuple of {len(dataset)} items")
-        if target is not None:
-            raise DataError(
-                "pass either a (texts, labels) pair or target='column', not both: the pair's "
-                "labels are the target"
-            )
-        texts, y = dataset
+        texts, y = unpack_pair(dataset, target, "texts", "labels")
         if isinstance(texts, str):
             raise DataError("texts must be a list of strings, not a single string")
         if isinstance(texts, pd.DataFrame):

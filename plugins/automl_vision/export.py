@@ -18,8 +18,12 @@ IMAGE = "image"
 
 
 def _normalised(model: Any) -> Any:
-    """The trained ``ImageModel`` without augmentation and without the batch-size branch."""
+    """The trained ``ImageModel`` without augmentation and without the batch-size branch (a
+    pretrained backbone's model says how: its input adaptation, backbone and head)."""
     import torch
+
+    if hasattr(model, "inference"):
+        return model.inference()
 
     class Normalised(torch.nn.Module):
         def __init__(self, inner) -> None:

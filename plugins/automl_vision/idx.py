@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from automl.plugin import DataError
+from automl.plugin import DataError, ParameterError
 
 # IDX type codes -> numpy big-endian dtypes
 IDX_DTYPES = {
@@ -84,7 +84,7 @@ def load_idx(path: str | Path, split: str = "train") -> tuple[np.ndarray, np.nda
     """
     folder = Path(path)
     if split not in SPLIT_PREFIXES:
-        raise ValueError(f"split must be one of {sorted(SPLIT_PREFIXES)}; got {split!r}")
+        raise ParameterError(f"split must be one of {sorted(SPLIT_PREFIXES)}; got {split!r}")
     if not folder.is_dir():
         raise DataError(f"no such folder: {folder}")
     images = _find(folder, SPLIT_PREFIXES[split], "images", "idx3")

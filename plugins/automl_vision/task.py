@@ -14,6 +14,7 @@ from automl.plugin import (
     TaskData,
     check_task_options,
     split_target,
+    unpack_pair,
 )
 from automl_vision import inputs
 from automl_vision.profile import ImageProfile, stats_table
@@ -33,6 +34,15 @@ def channel_stats(x: np.ndarray) -> tuple[list[float], list[float]]:
     mean = total / n
     std = np.sqrt(np.maximum(squares / n - mean**2, 0.0))
     return [round(float(m), 6) for m in mean], [round(float(max(s, 1e-3)), 6) for s in std]
+
+
+def _backbones(pretrained: Any) -> dict[str, Any]:
+    """The backbones ``pretrained`` names, resolved and checked (``backbones.resolve``)."""
+    if not pretrained:
+        return {}
+    from automl_vision.backbones import resolve
+
+    return resolve(pretrained)
 
 
 class VisionTask(Task):
@@ -90,9 +100,12 @@ class VisionTask(Task):
         **options: Any,
     ) -> TaskData:
         """Options: ``image_size`` (int or (h, w)) fixes the size every image is resized to;
-        ``bad_images`` ("error" or "skip") for unreadable files in an image folder."""
-        known = {"image_size": None, "bad_images": inputs.BAD_IMAGES}
+        ``bad_images`` ("error" or "skip") for unreadable files in an image folder;
+        ``pretrained`` (the core's (name, weights file) pairs) names the torchvision backbones
+        to fine-tune, each a model family tried first (``automl_vision.backbones``)."""
+        known = {"image_size": None, "bad_images": inputs.BAD_IMAGES, "pretrained": None}
         check_task_options(self.name, {**options, "bad_images": bad_images}, known)
+        named = _backbones(options.get("pretrained"))  # checked (and read) before the images
         if problem_type == "regression":
             raise ParameterError(
                 "the vision task classifies images; problem_type='regression' is not supported"
@@ -150,13 +163,20 @@ class VisionTask(Task):
             np.ascontiguousarray(x_train),
             np.ascontiguousarray(x_valid),
             input_shape=(c, h, w),
-            spec_extra={"mean": mean, "std": std, "channels": c, "size": [h, w]},
+            spec_extra={
+                "mean": mean,
+                "std": std,
+                "channels": c,
+                "size": [h, w],
+                **({"backbones": named} if named else {}),
+            },
             features=inputs.ImageEncoder(c, (h, w), bad_images, scale),
             summary=summary,
             reason=reason,
             max_epochs=MAX_EPOCHS,
             profile=ImageProfile(c, scale),
             profile_rows=stats.iloc[train].reset_index(drop=True),
+            first_families=tuple(named),
         )
 
     def _load(  # noqa: C901
@@ -167,14 +187,7 @@ class VisionTask(Task):
         drift statistics of each image as it came in (``profile.stats_table``)."""
         summary: dict[str, Any] = {}
         if isinstance(dataset, tuple):
-            if len(dataset) != 2:
-                raise DataError(f"pass (images, labels): a pair; got {len(dataset)} items")
-            if target is not None:
-                raise DataError(
-                    "pass either an (images, labels) pair or fit(images, labels), not a pair "
-                    "and target= as well"
-                )
-            dataset, target = dataset
+            dataset, target = unpack_pair(dataset, target, "images", "labels")
         if isinstance(dataset, (str, Path)):
             folder = Path(dataset)
             if not folder.is_dir():

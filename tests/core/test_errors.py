@@ -51,3 +51,44 @@ def test_a_worker_on_a_missing_study_raises_storage_error():
 def test_a_wrong_keyword_value_raises_parameter_error(iris_frame):
     with pytest.raises(automl.ParameterError, match="unknown problem_type 'nonsense'"):
         automl.fit(iris_frame, target="target", problem_type="nonsense", n_trials=1, verbose=False)
+
+
+# builtin raises not yet turned into automl's errors (training.py: under another change)
+PLAIN_RAISES_LEFT: set[str] = set()
+
+
+def _plain_raises(path) -> int:
+    """``raise ValueError(...)`` / ``raise TypeError(...)`` statements in one source file."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    return sum(
+        isinstance(node, ast.Raise)
+        and isinstance(node.exc, ast.Call)
+        and isinstance(node.exc.func, ast.Name)
+        and node.exc.func.id in ("ValueError", "TypeError")
+        for node in ast.walk(tree)
+    )
+
+
+def test_automl_and_its_plugins_raise_their_own_errors_not_bare_builtins():
+    """A bad argument is a ParameterError, bad data a DataError ... (both still ValueErrors):
+    no plain ValueError or TypeError is raised in automl/ or plugins/ beyond the baseline."""
+    from tests import ROOT
+
+    found = {
+        str(p.relative_to(ROOT))
+        for folder in ("automl", "plugins")
+        for p in (ROOT / folder).rglob("*.py")
+        if _plain_raises(p)
+    }
+    assert found <= PLAIN_RAISES_LEFT, sorted(found - PLAIN_RAISES_LEFT)
+
+
+def test_a_classifier_given_one_class_raises_data_error():
+    import numpy as np
+
+    from automl.estimators import AutoMLClassifier
+
+    with pytest.raises(automl.DataError, match="one class only"):
+        AutoMLClassifier().fit(np.zeros((10, 2)), np.ones(10))

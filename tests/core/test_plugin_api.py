@@ -159,3 +159,26 @@ def test_a_bad_option_value_is_named_with_the_values_it_takes():
         TextTask().adapt(["a", "b"], [0, 1], empty_texts="skip")
     with pytest.raises(ParameterError, match="bad_images must be one of"):
         VisionTask().adapt([[1.0], [2.0]], [0, 1], bad_images="ignore")
+
+
+@pytest.mark.parametrize(
+    ("module", "task", "x", "y"),
+    [
+        ("automl_tabular.task", "TabularTask", "X", "y"),
+        ("automl_text.task", "TextTask", "texts", "labels"),
+        ("automl_vision.task", "VisionTask", "images", "labels"),
+    ],
+)
+def test_each_built_in_task_checks_a_pair_with_the_shared_helper(module, task, x, y):
+    """``unpack_pair``: a tuple of three items, or a pair with ``target=`` beside it, is refused
+    in the same words by every built-in task."""
+    import importlib
+
+    from automl.plugin import DataError
+
+    adapt = getattr(importlib.import_module(module), task)().adapt
+    items = np.zeros((8, 2, 2)), np.arange(8) % 2
+    with pytest.raises(DataError, match=rf"pass \({x}, {y}\): a pair; got a tuple of 3 items"):
+        adapt((*items, items[1]), None)
+    with pytest.raises(DataError, match=rf"pass either an \({x}, {y}\) pair or target=, not both"):
+        adapt(items, "label")

@@ -1,11 +1,18 @@
-"""``automl.settings.SETTINGS`` is the one declaration of fit's settings: fit's signature and
-docstring, the CLI's fit flags, the study-file keys and the estimators' parameters all agree
-with it, and each setting's check refuses a bad value before any data is read."""
+"""``automl.settings.SETTINGS`` (the ``setting(...)`` fields of ``FitSettings``) is the one
+declaration of fit's settings: fit's signature and docstring, the CLI's fit flags, the
+study-file keys, the estimators' parameters and a worker's read-back are made from it (a copy
+of the package with one more field has it everywhere), and each setting's check refuses a bad
+value before any data is read."""
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +22,7 @@ from automl import api, estimators, studyfile
 from automl.cli import build_parser
 from automl.estimators import AutoMLClassifier, AutoMLRegressor
 from automl.settings import SETTINGS, Setting
+from tests import ROOT
 
 NAMES = [s.name for s in SETTINGS]
 
@@ -120,3 +128,38 @@ def test_a_worker_reads_every_kept_setting_back(tmp_path, monkeypatch):
     monkeypatch.setattr(api, "run_trials", lambda *_a, **kw: got.update(kw) or 1)
     assert worker.run_worker(journal, "s", n_trials=1) == 1
     assert {k: got[k] for k in KEPT} == stored
+
+
+THROWAWAY = """    throwaway: int = setting(
+        "seven", "a setting added by a test", options.optional_text("throwaway", "a word"), 3,
+        cli=Flag("--throwaway"), study_key="throwaway", estimator=True, kept=True)
+"""
+
+
+@pytest.mark.slow  # a subprocess
+def test_one_field_adds_a_setting_everywhere(tmp_path):
+    """A copy of the package whose FitSettings gains one ``setting(...)`` field, and nothing
+    else: fit's signature, docstring and check, the CLI flag, the study-file key, the
+    estimators' parameters and a worker's read-back all have it
+    (tests/core/one_setting_script.py)."""
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(ROOT / "automl", tmp_path / "automl", ignore=skip)
+    source = tmp_path / "automl" / "settings.py"
+    text = source.read_text()
+    assert text.count("    # fmt: on\n") == 1
+    source.write_text(text.replace("    # fmt: on\n", THROWAWAY + "    # fmt: on\n"))
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(30)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "plugins")])}
+    script = Path(__file__).with_name("one_setting_script.py")
+    out = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    surfaces = ["declaration", "fit", "cli", "study file", "estimators", "worker"]
+    assert out.stdout.split("\n")[:-1] == surfaces, out.stdout
