@@ -301,7 +301,11 @@ def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
     )
     if settings.max_epochs is not None:
         data.max_epochs = settings.max_epochs
-    families = [f for f in registry.families(chosen.name, settings.models) if f.supports(data)]
+    named = registry.families(chosen.name, settings.models)
+    families = [f for f in named if f.supports(data)]
+    if settings.models is not None and len(families) < len(named):  # named: never dropped
+        why = [f.why_unsupported(data) for f in named if not f.supports(data)]
+        raise PluginError(f"models= names families this data cannot use: {'; '.join(why)}")
     if settings.fast_only:
         families = [f for f in families if f.fast or f.name in data.first_families]
     first = {name: i for i, name in enumerate(data.first_families)}

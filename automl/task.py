@@ -333,6 +333,15 @@ class ModelFamily(ABC):
         """Whether this family can be searched on this data (e.g. by problem type or size)."""
         return data.problem_type in self.problem_types
 
+    def why_unsupported(self, data: TaskData) -> str:
+        """Why ``supports(data)`` is False, for the error when ``models=`` names this family."""
+        if data.problem_type not in self.problem_types:
+            return (
+                f"{self.name} does not take {data.problem_type} problems (it takes "
+                f"{', '.join(self.problem_types)})"
+            )
+        return f"{self.name} does not support this data"
+
     @abstractmethod
     def suggest(self, trial: optuna.Trial, data: TaskData) -> None:
         """Sample this family's own hyper-parameters from the trial (``trial.suggest_*``)."""

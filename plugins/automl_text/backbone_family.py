@@ -66,6 +66,14 @@ class TextBackboneFamily(ModelFamily):
     def supports(self, data: TaskData) -> bool:
         return bool(_backbones(data.spec.extra)) and super().supports(data)
 
+    def why_unsupported(self, data: TaskData) -> str:
+        if data.problem_type in self.problem_types:
+            return (
+                f"{self.name} fine-tunes pretrained backbones: name them with pretrained= "
+                "(a Hugging Face model id or a local folder)"
+            )
+        return super().why_unsupported(data)
+
     def _p(self, key: str) -> str:
         return f"{self.name}.{key}"
 

@@ -259,6 +259,11 @@ class BackboneFamily(ModelFamily):
         named = data.spec.extra.get("backbones") or {}
         return super().supports(data) and self.arch in named
 
+    def why_unsupported(self, data: TaskData) -> str:
+        if data.problem_type in self.problem_types:
+            return f"{self.name} is a pretrained backbone: name it with pretrained= too"
+        return super().why_unsupported(data)
+
     def resolutions(self) -> tuple[int, ...]:
         fixed = backbones.FIXED_SIZE.get(self.arch)
         return (fixed,) if fixed else RESOLUTIONS

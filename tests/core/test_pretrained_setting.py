@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import load_iris
 
 import automl
-from automl.errors import ParameterError
+from automl.errors import ParameterError, PluginError
 from automl.options import check_pretrained, pretrained_flag
 from automl.settings import BY_NAME
 
@@ -43,3 +43,17 @@ def test_a_task_without_backbones_refuses_it_before_searching():
     x, y = load_iris(return_X_y=True)
     with pytest.raises(ParameterError, match="tabular task has no pretrained backbones"):
         automl.fit(x, y, pretrained="resnet18", storage=":memory:", n_trials=1, verbose=False)
+
+
+def test_a_named_backbone_without_pretrained_is_an_error_not_dropped():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    with pytest.raises(PluginError, match="resnet18 is a pretrained backbone: name it with"):
+        automl.fit(
+            (digits.images[:200], digits.target[:200]),
+            models=["resnet18", "convnet"],
+            storage=":memory:",
+            n_trials=1,
+            verbose=False,
+        )
