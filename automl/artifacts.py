@@ -57,16 +57,18 @@ def encode(state: Any, arrays: dict[str, np.ndarray]) -> Any:
     raise ParameterError(f"a state holds JSON values and numpy arrays; got {type(state).__name__}")
 
 
-def decode(value: Any, arrays: Any) -> Any:
+def decode(value: Any, arrays: Any, file: Any = "the state") -> Any:
+    """``value`` with its array references replaced by ``arrays``; ``file`` (the part's JSON
+    file) is named when a reference is missing."""
     if isinstance(value, dict):
         if set(value) == {ARRAY}:
             key = value[ARRAY]
             if not isinstance(key, str) or key not in arrays:
-                raise DataError(f"the state names the array {key!r}, which its .npz lacks")
+                raise DataError(f"{file} names the array {key!r}, which its .npz lacks")
             return arrays[key]
-        return {k: decode(v, arrays) for k, v in value.items()}
+        return {k: decode(v, arrays, file) for k, v in value.items()}
     if isinstance(value, list):
-        return [decode(v, arrays) for v in value]
+        return [decode(v, arrays, file) for v in value]
     return value
 
 
@@ -140,7 +142,7 @@ def load_part(
         with schemas.reading(npz_path), np.load(npz_path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     with schemas.reading(path):
-        state = decode(doc["state"], arrays)
+        state = decode(doc["state"], arrays, path)
         if schema is not None:
             schemas.validate(state, schema, path, f"{cls.__name__} state")
         return cls.from_state(state)

@@ -124,7 +124,10 @@ def check_task(  # noqa: PLR0915
         installed or bool(families), task, "is not installed: pass the families to check it with"
     )
     plugins = [_Plugin(None if installed else task, families)] if families else None
-    names = [f.name for f in (families or registry.families(task.name))]
+    # the installed families that can use this data (pretrained backbones need pretrained=)
+    usable = families or [f for f in registry.families(task.name) if f.supports(data)]
+    names = [f.name for f in usable]
+    _require(bool(names), task, "has no installed family that supports its own adapted data")
     for family in families:
         check_family(family, data)
     if families:

@@ -131,7 +131,7 @@ DRIFT_CASES = {
     ),
     "an array the npz lacks": (
         _set(f"{STATE}.features.0.counts", {"__ndarray__": "a99"}),
-        "names the array 'a99', which its .npz lacks",
+        "drift.json names the array 'a99', which its .npz lacks",
     ),
     "negative counts": (_set(f"{STATE}.features.0.counts", [-1.0] * 11), "non-negative"),
     "edges out of order": (_set(f"{STATE}.features.0.edges", [3.0, 1.0]), "increasing edges"),
