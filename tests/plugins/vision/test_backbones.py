@@ -33,19 +33,6 @@ def digits():
     return x[:240], d.target[:240]
 
 
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    """Random-initialised resnet18 and mobilenet_v3_small state dicts, heads of 10 classes."""
-    folder = tmp_path_factory.mktemp("weights")
-    torch.manual_seed(0)
-    files = {}
-    for arch in ("resnet18", "mobilenet_v3_small"):
-        files[arch] = folder / f"{arch}.pth"
-        net = torchvision.models.get_model(arch, weights=None, num_classes=10)
-        torch.save(net.state_dict(), files[arch])
-    return files
-
-
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     """An empty torch cache and no network: a connection attempt fails at once."""
