@@ -73,6 +73,14 @@ def test_cli_fit_with_a_backbone_reports_loads_exports_serves_and_monitors(tiny_
     ids = result.members[0].predictor.token_ids(probe)
     got = session.run(None, {"ids_0": ids})[0]
     assert np.allclose(got, result.predict_proba(probe), atol=1e-4)
+    # as documented: the ids made by the tokenizer saved in the folder, cut at the max length
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model / "member_0" / "tokenizer")
+    max_len = result.best_params["text-backbone.max_len"]
+    ids = tokenizer(probe, padding="longest", truncation=True, max_length=max_len)["input_ids"]
+    got = session.run(None, {"ids_0": np.asarray(ids, dtype=np.int64)})[0]
+    assert np.allclose(got, result.predict_proba(probe), atol=1e-4)
     # serve: raw strings in
     with Server(str(model), env=env) as server:
         status, body = server.post("/predict", {"rows": probe})
