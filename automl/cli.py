@@ -109,10 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="write the HTML report of a study folder",
         description="Write STUDY_DIR/report.html from the saved model and storage "
-        "of a study folder (as written by `automl fit` or `automl run`).",
+        "of a study folder (as written by `automl fit` or `automl run`). A fit-time "
+        "report.html is never overwritten: the rebuilt page then goes to "
+        "report-rebuilt.html beside it (it lacks held-out metrics and explanations).",
     )
     p.add_argument("study_dir")
-    p.add_argument("--out", help="HTML file (default: STUDY_DIR/report.html)")
+    p.add_argument(
+        "--out", help="HTML file (default: STUDY_DIR/report.html, or report-rebuilt.html)"
+    )
     p.set_defaults(handler=_cmd_report)
 
     p = sub.add_parser(
@@ -326,7 +330,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
             "`automl fit` or `automl run` first"
         )
     result = automl.load(str(folder / "model"))
-    out = result.report(args.out or str(folder / "report.html"))
+    target = Path(args.out) if args.out else folder / "report.html"
+    if not args.out and target.exists():
+        target = folder / "report-rebuilt.html"
+        print(
+            f"kept the fit-time report {folder / 'report.html'}; the rebuilt page "
+            "leaves out held-out metrics and explanations"
+        )
+    out = result.report(str(target))
     print(f"report: {out}")
     return 0
 
