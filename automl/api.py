@@ -151,8 +151,11 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
         },
     )
     result = FittedResult(session.task.name, found, seen, run, task_plugin=session.task)
+    # the run time so far, as the report (and the saved model's config) show it; then the whole
+    result.timings["total"] = round(time.monotonic() - started, 3)
     if settings.report or (settings.report is None and settings.kept):
         _write_report(result, budget)
+    result.timings["total"] = round(time.monotonic() - started, 3)
     if settings.save or (settings.save is None and settings.kept):
         _save_model(result)
     result.timings["total"] = round(time.monotonic() - started, 3)

@@ -90,7 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         "studies/<name>/ (storage, model, report). Running it again resumes it.",
     )
     p.add_argument("definition", help="path to a study TOML file")
-    p.add_argument("--time-budget", type=float, help="override the file's time_budget")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        help="seconds the whole run may take: search, refit, report and saving (overrides the "
+        "file's time_budget)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
     p.set_defaults(handler=_cmd_run)
 
     p = sub.add_parser(
@@ -158,7 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--study", required=True, help="study name")
     p.add_argument("--n-trials", type=int, help="trials for this worker to run")
-    p.add_argument("--time-budget", type=float, help="seconds for this worker")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        help="seconds this worker runs trials (a worker only searches: no refit, report, save)",
+    )
     p.set_defaults(handler=_cmd_worker)
     _add_deploy_commands(sub)
     return parser
@@ -286,7 +296,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     spec = studyfile.read(args.definition)
     if args.time_budget is not None:
         spec.time_budget = args.time_budget
-    studyfile.execute(spec, verbose=True)
+    studyfile.execute(spec, verbose=not args.quiet)
     return 0
 
 
