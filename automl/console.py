@@ -66,3 +66,5 @@ def print_result(result: Any) -> None:
         print(f"report: {result.report_path}")
     if result.model_path:
         print(f"model: {result.model_path}")
+    elif str((result.summary or {}).get("saved", "")).startswith("not saved:"):
+        print(f"model: {result.summary['saved']}")  # an earlier, better model kept, say

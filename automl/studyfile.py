@@ -81,6 +81,24 @@ def name_for(data: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem) or "study"
 
 
+def fresh_name(name: str, storage: Any = None) -> str:
+    """``name`` when no study of that name exists yet (no ``studies/<name>/`` folder, none in
+    the storage), else the first free ``name-2``, ``name-3``...: the study ``--new`` starts."""
+    import optuna
+
+    from automl import search
+
+    if storage is None:
+        db = Path(search.DEFAULT_STUDIES_DIR) / search.DEFAULT_DB
+        storage = f"sqlite:///{db}" if db.is_file() else search.MEMORY
+    taken: set[str] = set()
+    if storage != search.MEMORY:
+        store, _ = search.resolve_storage(name, storage)
+        taken = set(optuna.get_all_study_names(store))
+    candidates = (name if n == 1 else f"{name}-{n}" for n in range(1, 10_000))
+    return next(c for c in candidates if c not in taken and not (Path("studies") / c).exists())
+
+
 def read(path: str) -> StudySpec:
     """Parse a study TOML file; unknown keys and missing data are errors that name them."""
     import tomllib
