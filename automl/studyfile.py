@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
 
 from automl.errors import DataError
 from automl.settings import SETTINGS, check_settings
+from automl.study_folder import save_unless_worse
 from automl.tables import TABLE_SUFFIXES, read_table
 
 # the keys of a study file that are not fit's settings; the rest are ``automl.settings``'
@@ -274,7 +275,8 @@ def execute(
         **spec.options,
     )
     seconds = time.monotonic() - started
-    model_path = result.save(model_dir) if model_dir else result.model_path
+    # --out: replaced only by a model at least as good, as studies/<study>/model
+    model_path = save_unless_worse(result, model_dir) if model_dir else result.model_path
     row: dict[str, Any] = {
         "study": spec.name,
         "metric": result.metric,
@@ -302,7 +304,7 @@ def execute(
     if "score" in row:
         print(f"test {result.metric}: {row['score']:.4f}")
     if model_dir:
-        print(f"model: {model_path}")
+        print(f"model: {model_path or result.summary['saved']}")
     if result.report_path:
         row["report"] = result.report_path
     row["model_path"] = model_path
