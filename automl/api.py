@@ -6,17 +6,15 @@ import contextlib
 import inspect
 import logging
 import time
-import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from automl import console, metrics, orphans, sample_weights, search, threads, urls
+from automl import console, metrics, orphans, sample_weights, search, study_folder, threads, urls
 from automl.budget import Budget
 from automl.crossval import describe_validation, family_folds
 from automl.dispatch import as_pair, check_iterable_input, choose_task
 from automl.ensemble import choice_note as ensemble_note
-from automl.errors import DataError, ParameterError, PluginError, StorageError
+from automl.errors import ParameterError, PluginError, StorageError
 from automl.final import (
     best_trial,
     chosen_members,
@@ -32,6 +30,7 @@ from automl.result import FittedResult, Found, Run, Seen, combined
 from automl.settings import SETTINGS, FitSettings, docstring, signature
 from automl.task import Task, TaskData
 from automl.trial_attrs import TIEBREAK
+from automl.trial_outputs import TrialOutputs
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +61,13 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
     budget = Budget(settings.time_budget, started=started)
     with search.quiet_optuna():
         session = _open(dataset, target, settings)
-    if session.resumed:
+    earlier = len(search.finished_trials(session.study)) if session.resumed else 0
+    if session.resumed:  # its model is chosen over all of them (automl.trial_outputs)
         log.info(
-            "resuming study %r: %d trial(s) so far", session.study_name, len(session.study.trials)
+            "resuming study %r: %d finished trials (the model is chosen over all of the study's "
+            "trials; `automl fit --new` starts a new study)",
+            session.study_name,
+            earlier,
         )
     timings = {"prepare": time.monotonic() - started}
     rows = session.data.n_train
@@ -75,6 +78,8 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
                 enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
             records = SearchRecords(session.metric)
             searched = _search(session, records, budget, progress, count_existing=True)
+            if session.outputs is not None:  # those of trials run meanwhile by workers too
+                session.outputs.read_back(session.study, records)
             timings["search"] = searched.seconds
             refit_started = time.monotonic()
             if progress is not None:
@@ -133,6 +138,7 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
         summary={
             **data.summary,
             "resumed": session.resumed,
+            **({"resumed_from": earlier} if session.resumed else {}),
             "preset": settings.preset,
             "refit": refit_note,
             **({"interrupted": interrupted_note(searched.ran)} if searched.interrupted else {}),
@@ -151,11 +157,7 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
         },
     )
     result = FittedResult(session.task.name, found, seen, run, task_plugin=session.task)
-    if settings.report or (settings.report is None and settings.kept):
-        _write_report(result, budget)
-    if settings.save or (settings.save is None and settings.kept):
-        _save_model(result)
-    result.timings["total"] = round(time.monotonic() - started, 3)
+    study_folder.finish(result, settings, budget, started)
     if settings.verbose:
         console.print_result(result)
     return result
@@ -169,47 +171,6 @@ fit.__signature__ = signature(  # type: ignore[attr-defined]
     ),
     returns="FittedResult",
 )
-
-MIN_EXPLAIN_SECONDS = 1.0  # less than this left: the report leaves its explanations out
-
-
-def _study_folder(result: FittedResult) -> Path:
-    return Path(search.DEFAULT_STUDIES_DIR) / (result.study_name or "study")
-
-
-def _write_report(result: FittedResult, budget: Budget) -> None:
-    """The report is a by-product: a failure to write it warns, it never loses the result.
-    Under a time budget its explanations get what is left of it (less saving)."""
-    path = _study_folder(result) / "report.html"
-    started = time.monotonic()
-    seconds = budget.explain_seconds()
-    if seconds is None:
-        options: dict[str, Any] = {}
-    elif seconds >= MIN_EXPLAIN_SECONDS:
-        options = {"explain_budget_s": seconds}
-    else:
-        left = max(0.0, budget.left())
-        options = {"explain": f"left out: {left:.0f} s of the time budget were left"}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        result.report_path = result.report(str(path), **options)
-    except (OSError, DataError) as exc:  # DataError: a folder, say, where the page goes
-        warnings.warn(f"could not write the report {path}: {exc}", stacklevel=3)
-        return
-    result.timings["report"] = round(time.monotonic() - started, 3)
-
-
-def _save_model(result: FittedResult) -> None:
-    """The kept study's model, saved as fit's last step so nothing is lost if the session ends
-    (``automl predict studies/<study>``); a failure warns and keeps the result in memory."""
-    path = _study_folder(result) / "model"
-    started = time.monotonic()
-    try:
-        result.model_path = result.save(str(path))
-    except (OSError, DataError) as exc:
-        warnings.warn(f"could not save the model to {path}: {exc}", stacklevel=3)
-        return
-    result.timings["save"] = round(time.monotonic() - started, 3)
 
 
 def run_trials(
@@ -271,6 +232,7 @@ class _Session:
     store: Any = None  # the storage object the study lives in
     folds: dict[str, int] = field(default_factory=dict)
     lock: Any = field(default_factory=contextlib.nullcontext)  # held while the fit runs
+    outputs: TrialOutputs | None = None  # where the trials' validation outputs are kept
 
 
 def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
@@ -356,6 +318,7 @@ def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
         store=store,
         folds=folds,
         lock=lock,
+        outputs=study_folder.trial_outputs(settings, study_name),
     )
 
 
@@ -402,13 +365,17 @@ def _search(
         on_step=None if progress is None else progress.tick,
     )
     callbacks = list(settings.callbacks)
+    if session.outputs is not None:  # kept for a resumed fit; those of earlier runs read back
+        callbacks.append(session.outputs.recorder(records))
+        if count_existing:
+            session.outputs.read_back(session.study, records)
     if settings.refit and budget.seconds is not None:
 
         def plan(study: Any, _trial: Any) -> None:
             best = search.best_trial(study, TIEBREAK)
             if best is None:
                 return
-            if records.number is None:  # a resumed study: no trial of this process finished
+            if not records.outputs:  # no trial's outputs known (none kept of earlier runs)
                 budget.plan_refit([refit_estimate(best, session.data)])
                 return
             chosen, _ = chosen_members(

@@ -18,6 +18,10 @@ from automl.errors import DataError, PluginError, SearchError
 from automl.logs import shown
 from automl.outputs import check_file, check_folder
 
+NEW_HELP = (
+    "start a new study instead of resuming the one of that name (it is named NAME-2, NAME-3 ...; "
+    "the name is printed): for a re-run with other settings"
+)
 # OSError: a file system's refusal (no permission, a name too long, a full disk) of a path given
 USAGE_ERRORS = (DataError, PluginError, OSError, ValueError, KeyError, ImportError)
 
@@ -81,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search_options(p)
     p.add_argument("--out", help="model folder (default: studies/<study>/model)")
     p.add_argument("--no-report", action="store_true", help="do not write report.html")
+    p.add_argument("--new", action="store_true", help=NEW_HELP)
     p.set_defaults(handler=_cmd_fit)
 
     p = sub.add_parser(
@@ -90,7 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
         "studies/<name>/ (storage, model, report). Running it again resumes it.",
     )
     p.add_argument("definition", help="path to a study TOML file")
-    p.add_argument("--time-budget", type=float, help="override the file's time_budget")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        help="seconds the whole run may take: search, refit, report and saving (overrides the "
+        "file's time_budget)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar or log lines")
+    p.add_argument("--new", action="store_true", help=NEW_HELP)
     p.set_defaults(handler=_cmd_run)
 
     p = sub.add_parser(
@@ -162,7 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--study", required=True, help="study name")
     p.add_argument("--n-trials", type=int, help="trials for this worker to run")
-    p.add_argument("--time-budget", type=float, help="seconds for this worker")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        help="seconds this worker runs trials (a worker only searches: no refit, report, save)",
+    )
     p.set_defaults(handler=_cmd_worker)
     _add_deploy_commands(sub)
     return parser
@@ -280,8 +296,26 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         options={"text_column": args.text_column} if args.text_column else {},
         **given,
     )
-    studyfile.execute(spec, verbose=not args.quiet, model_dir=args.out, report=not args.no_report)
+    _execute(spec, args, model_dir=args.out, report=not args.no_report)
     return 0
+
+
+def _execute(spec: Any, args: argparse.Namespace, **more: Any) -> None:
+    """Run ``spec`` (a new study with ``--new``); a stored study that refuses these settings
+    says how to start a new one instead."""
+    from automl import studyfile
+    from automl.errors import StudyMismatch
+
+    if args.new:
+        spec.name = studyfile.fresh_name(spec.name, spec.storage)
+        print(f"starting a new study {spec.name!r} (its model and report: {spec.folder}/)")
+    try:
+        studyfile.execute(spec, verbose=not args.quiet, **more)
+    except StudyMismatch as exc:
+        fresh = studyfile.fresh_name(spec.name, spec.storage)
+        raise StudyMismatch(
+            f"{exc}. On the command line: add --new to start a new study (named {fresh!r})"
+        ) from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -290,7 +324,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     spec = studyfile.read(args.definition)
     if args.time_budget is not None:
         spec.time_budget = args.time_budget
-    studyfile.execute(spec, verbose=True)
+    _execute(spec, args)
     return 0
 
 

@@ -43,6 +43,11 @@ def print_result(result: Any) -> None:
     board = result.leaderboard()
     if not board.empty:
         print(leaderboard_text(board))
+    if len(board) > ROWS:  # never a silent cut
+        print(
+            f"{ROWS} of {len(board)} trials shown (the best first; result.leaderboard() and the "
+            "report list them all)"
+        )
     timings = result.timings
     print(
         f"chosen: {result.describe()}; {result.metric}={result.valid_score:.4f} on validation "
@@ -61,3 +66,5 @@ def print_result(result: Any) -> None:
         print(f"report: {result.report_path}")
     if result.model_path:
         print(f"model: {result.model_path}")
+    elif str((result.summary or {}).get("saved", "")).startswith("not saved:"):
+        print(f"model: {result.summary['saved']}")  # an earlier, better model kept, say

@@ -24,6 +24,11 @@ class StorageError(DataError):
     class of its own."""
 
 
+class StudyMismatch(StorageError):
+    """A stored study refuses to be resumed by a call of other settings or data than it started
+    with (the message names them); the command line adds how to start a new study instead."""
+
+
 class PluginError(AutomlError, ValueError):
     """A plugin, task or model family was asked for that is not loaded."""
 

@@ -37,6 +37,37 @@ def save_result(result: FittedResult, path: str) -> str:
     return str(write_folder(target, lambda tmp: _write(result, tmp)))
 
 
+def kept_instead(result: FittedResult, path: str | Path) -> str | None:
+    """Why the model folder at ``path`` should stay rather than be replaced by ``result``'s
+    model: it holds a model of the same study (name and storage) and metric whose validation
+    score is better than ``result``'s (a tie replaces it); None: replace it. A folder without a
+    readable ``config.json`` holding those is not compared (saving decides what it may replace).
+    """
+    try:
+        old = json.loads((Path(path) / CONFIG).read_text())
+        old_score = float(old["valid_score"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    from automl.urls import redact
+
+    same = (old.get("study_name"), old.get("storage"), old.get("metric")) == (
+        result.study_name,
+        redact(result.storage),
+        result.metric,
+    )
+    new_score = float(result.valid_score)
+    if not same or old_score != old_score or new_score != new_score:  # NaN: not compared
+        return None
+    sign = 1 if result.metric_direction == "maximize" else -1
+    if sign * old_score <= sign * new_score:
+        return None
+    return (
+        f"{path} keeps the earlier model of study {result.study_name!r} (trial "
+        f"{old.get('best_trial')}, validation {result.metric} {old_score:.4f}): this run's model "
+        f"scored {new_score:.4f}"
+    )
+
+
 def _write(result: FittedResult, folder: Path) -> list[str]:
     from automl import __version__
     from automl.urls import redact

@@ -17,7 +17,7 @@ import optuna
 from optuna.trial import TrialState
 
 from automl import orphans
-from automl.errors import StorageError
+from automl.errors import StorageError, StudyMismatch
 from automl.interrupt import Aborted, SearchInterrupt
 from automl.urls import check_unambiguous, redact, scrub
 
@@ -280,7 +280,7 @@ def _check_meta(
     """Refuse a stored study that automl did not make, or that was made with other settings
     (named, one by one) or on other data."""
     if FINGERPRINT not in stored:
-        raise StorageError(
+        raise StudyMismatch(
             f"study {study_name!r} exists in its storage but was not created by automl (it "
             "holds no automl settings): automl resumes only its own studies. Pass a new "
             "study_name, or another storage"
@@ -291,14 +291,14 @@ def _check_meta(
         *((k, v, stored) for k, v in first.items()),
     ]:
         if key in before and before[key] != now:
-            raise StorageError(
+            raise StudyMismatch(
                 f"study {study_name!r} was started with {key}={before[key]!r}; this call has "
                 f"{key}={now!r}. A study keeps the settings it started with (its trials were "
                 f"searched and scored under them): pass {key}={before[key]!r} to resume it, "
                 "or a new study_name to start another"
             )
     if stored[FINGERPRINT] != meta.get(FINGERPRINT):
-        raise StorageError(
+        raise StudyMismatch(
             f"study {study_name!r} was started on other data (its rows, columns or labels "
             "differ from these): pass the same data to resume it, or a new study_name"
         )
@@ -306,7 +306,7 @@ def _check_meta(
     differ = [k for k, v in rest.items() if k in stored and stored[k] != v]
     if differ:
         what = "; ".join(f"{k}: stored {stored[k]!r}, now {rest[k]!r}" for k in differ)
-        raise StorageError(
+        raise StudyMismatch(
             f"study {study_name!r} was started with other settings ({what}); pass a new "
             "study_name, or the same data and settings to resume it"
         )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
 
 from automl.errors import DataError
 from automl.settings import SETTINGS, check_settings
+from automl.study_folder import save_unless_worse
 from automl.tables import TABLE_SUFFIXES, read_table
 
 # the keys of a study file that are not fit's settings; the rest are ``automl.settings``'
@@ -79,6 +80,24 @@ def name_for(data: str) -> str:
             stem = stem[: -len(suffix)]
             break
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem) or "study"
+
+
+def fresh_name(name: str, storage: Any = None) -> str:
+    """``name`` when no study of that name exists yet (no ``studies/<name>/`` folder, none in
+    the storage), else the first free ``name-2``, ``name-3``...: the study ``--new`` starts."""
+    import optuna
+
+    from automl import search
+
+    if storage is None:
+        db = Path(search.DEFAULT_STUDIES_DIR) / search.DEFAULT_DB
+        storage = f"sqlite:///{db}" if db.is_file() else search.MEMORY
+    taken: set[str] = set()
+    if storage != search.MEMORY:
+        store, _ = search.resolve_storage(name, storage)
+        taken = set(optuna.get_all_study_names(store))
+    candidates = (name if n == 1 else f"{name}-{n}" for n in range(1, 10_000))
+    return next(c for c in candidates if c not in taken and not (Path("studies") / c).exists())
 
 
 def read(path: str) -> StudySpec:
@@ -256,7 +275,8 @@ def execute(
         **spec.options,
     )
     seconds = time.monotonic() - started
-    model_path = result.save(model_dir) if model_dir else result.model_path
+    # --out: replaced only by a model at least as good, as studies/<study>/model
+    model_path = save_unless_worse(result, model_dir) if model_dir else result.model_path
     row: dict[str, Any] = {
         "study": spec.name,
         "metric": result.metric,
@@ -284,7 +304,7 @@ def execute(
     if "score" in row:
         print(f"test {result.metric}: {row['score']:.4f}")
     if model_dir:
-        print(f"model: {model_path}")
+        print(f"model: {model_path or result.summary['saved']}")
     if result.report_path:
         row["report"] = result.report_path
     row["model_path"] = model_path

@@ -65,7 +65,7 @@ def render_report(
                 sections.score(result.valid_score),
                 sections.guarded_text(sections.score_origin, result),
             ),
-            ("run time", f"{(result.timings or {}).get('total', 0):.0f} s", ""),
+            ("run time", sections.run_time(result.timings), ""),
         ],
         "data": data,
         "search": search,

@@ -8,7 +8,7 @@ facts come from ``result.summary``; the explanations section is ``automl.report.
 """
 
 from automl.report.sections.data import data_section
-from automl.report.sections.formatting import fmt, score
+from automl.report.sections.formatting import fmt, run_time, score
 from automl.report.sections.guard import guarded, guarded_text
 from automl.report.sections.model import model_section
 from automl.report.sections.origin import score_origin
@@ -20,6 +20,7 @@ __all__ = [
     "guarded",
     "guarded_text",
     "model_section",
+    "run_time",
     "score",
     "score_origin",
     "search_section",

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.report.sections.formatting import fmt
+from automl.report.sections.formatting import fmt, run_time
 from automl.report.sections.units import unit_of
 
 SUMMARY_LABELS = {
@@ -55,7 +55,8 @@ def data_section(result: Any) -> dict[str, Any]:
     budget = [
         ("search", f"{timings.get('search', 0):.1f} s"),
         ("refit / ensemble", f"{timings.get('refit', 0):.1f} s"),
-        ("total", f"{timings.get('total', 0):.1f} s"),
+        *((k, f"{timings[k]:.1f} s") for k in ("report", "save") if k in timings),
+        ("total", run_time(timings)),
     ]
     for key, value in result.budget.items():
         budget.append((key.replace("_", " "), fmt(value)))

@@ -30,3 +30,10 @@ def score(value: Any) -> str:
         return "–"
     value = float(value)
     return f"{value:.4f}" if abs(value) < 1e4 else fmt(value)
+
+
+def run_time(timings: dict[str, float] | None) -> str:
+    """The fit call's seconds (``timings["total"]``): up to the report when ``fit`` writes it
+    (the report's and saving's own seconds follow), all of them for a saved model's report."""
+    total = (timings or {}).get("total")
+    return "–" if total is None else f"{float(total):.1f} s"
