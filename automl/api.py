@@ -59,7 +59,10 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
     settings = FitSettings.from_call(given)  # every setting checked before the data is read
     check_iterable_input(dataset)
     dataset, target = as_pair(dataset, target)
-    budget = Budget(settings.time_budget, started=started)
+    reports = bool(settings.report or (settings.report is None and settings.kept))
+    saves = bool(settings.save or (settings.save is None and settings.kept))
+    # no report or saving to come: the search gets their time
+    budget = Budget(settings.time_budget, started=started, reports=reports, saves=saves)
     with search.quiet_optuna():
         session = _open(dataset, target, settings)
     if session.resumed:
@@ -135,6 +138,9 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
             "resumed": session.resumed,
             "preset": settings.preset,
             "refit": refit_note,
+            "stopped": searched.stopped
+            if searched.interrupted
+            else records.stopped or searched.stopped,
             **({"interrupted": interrupted_note(searched.ran)} if searched.interrupted else {}),
             **(
                 {"ensemble": ensemble_note(session.metric, valid_score, best.value)}
@@ -148,12 +154,13 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
             "time_budget": settings.time_budget,
             "n_trials": settings.n_trials,
             "max_epochs": data.max_epochs,
+            **(budget.plan() if settings.time_budget is not None else {}),
         },
     )
     result = FittedResult(session.task.name, found, seen, run, task_plugin=session.task)
-    if settings.report or (settings.report is None and settings.kept):
+    if reports:
         _write_report(result, budget)
-    if settings.save or (settings.save is None and settings.kept):
+    if saves:
         _save_model(result)
     result.timings["total"] = round(time.monotonic() - started, 3)
     if settings.verbose:

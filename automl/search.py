@@ -340,12 +340,20 @@ def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 class Searched(NamedTuple):
-    """What ``run`` did: seconds spent, trials this call finished, and whether Ctrl-C ended
-    it."""
+    """What ``run`` did: seconds spent, trials this call finished, whether Ctrl-C ended it,
+    and why it stopped (``STOPPED``)."""
 
     seconds: float
     ran: int
     interrupted: bool
+    stopped: str = ""
+
+
+# why a search stopped, as ``result.summary["stopped"]`` says it
+STOPPED_TRIALS = "n_trials reached"
+STOPPED_TIME = "time budget"
+STOPPED_CTRL_C = "interrupted (Ctrl-C)"
+STOPPED_OTHER = "study.stop() was called (a callback stopped the study)"
 
 
 def run(
@@ -366,15 +374,19 @@ def run(
     done = len(finished_trials(study)) if count_existing else 0
     remaining = None if n_trials is None else max(0, n_trials - done)
     started = time.monotonic()
-    if remaining == 0 or _past(stop_at()) and search_has_result(study):
-        return Searched(0.0, 0, False)
+    if remaining == 0:
+        return Searched(0.0, 0, False, STOPPED_TRIALS)
+    if _past(stop_at()) and search_has_result(study):
+        return Searched(0.0, 0, False, STOPPED_TIME)
     ran: list[int] = []
+    timed_out: list[bool] = []
 
     def count_and_stop(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         ran.append(trial.number)
         if progress is not None:
             progress.trial_done(study, trial)
         if _past(stop_at()):
+            timed_out.append(True)
             study.stop()
 
     interrupted = False
@@ -397,7 +409,18 @@ def run(
             f"search interrupted (Ctrl-C) after {len(ran)} trial(s): going on with what it "
             "found (choosing, refitting, saving); Ctrl-C again aborts"
         )
-    return Searched(time.monotonic() - started, len(ran), interrupted)
+    stopped = _why_stopped(
+        interrupted, bool(timed_out), remaining is not None and len(ran) >= remaining
+    )
+    return Searched(time.monotonic() - started, len(ran), interrupted, stopped)
+
+
+def _why_stopped(interrupted: bool, timed_out: bool, all_ran: bool) -> str:
+    if interrupted:
+        return STOPPED_CTRL_C
+    if timed_out:
+        return STOPPED_TIME
+    return STOPPED_TRIALS if all_ran else STOPPED_OTHER
 
 
 def _past(moment: float | None) -> bool:

@@ -1,0 +1,65 @@
+"""The time budget is used and kept: the search gets the time of the steps the fit does not
+take (no report, no saving), a short budget still leaves the search its share, the summary
+says why the search stopped, and the report's explanations start no new work once their
+allowance is spent. Decisions are asserted, not durations."""
+
+import pytest
+from sklearn.datasets import load_iris
+
+import automl
+from automl.budget import MAX_REPORT_SHARE, SAVE_SECONDS, Budget
+from automl.explain import ExplainBounds
+from automl.report.explanations import explain_section
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris(return_X_y=True, as_frame=True)
+
+
+def test_no_report_and_no_saving_keep_no_time_from_the_search():
+    full, bare = Budget(30.0), Budget(30.0, reports=False, saves=False)
+    for b in (full, bare):
+        b.plan_refit([2.0])
+    assert bare.after_search() == pytest.approx(bare.refit_planned)  # the refit alone
+    assert full.after_search() == pytest.approx(
+        full.refit_planned + full.report_seconds + SAVE_SECONDS
+    )
+    assert bare.search_deadline() == pytest.approx(bare.deadline - bare.refit_planned)
+    assert Budget(30.0, reports=False).after_search() == pytest.approx(SAVE_SECONDS)
+
+
+def test_a_short_budget_keeps_at_most_a_share_for_the_report():
+    """A 7 s fit kept 6 s for the report and 2 s for saving: its search deadline had passed
+    before it began, and it returned after one trial."""
+    b = Budget(7.0)
+    assert b.report_seconds == pytest.approx(MAX_REPORT_SHARE * 7.0)
+    assert b.search_deadline() > b.started + 7.0 * (1 - MAX_REPORT_SHARE) - SAVE_SECONDS - 1e-9
+    assert b.search_deadline() > b.started
+
+
+def test_fit_without_report_or_saving_says_so_in_its_budget(iris):
+    x, y = iris
+    result = automl.fit(x, y, time_budget=3, models=["linear"], storage=":memory:", verbose=False)
+    assert result.budget["kept_for_report_s"] == 0.0
+    assert result.budget["kept_for_saving_s"] == 0.0
+    assert result.summary["stopped"].startswith("time budget"), result.summary["stopped"]
+
+
+def test_the_summary_says_the_search_ran_its_trials(iris):
+    x, y = iris
+    result = automl.fit(
+        x, y, n_trials=2, time_budget=None, models=["linear"], storage=":memory:", verbose=False
+    )
+    assert result.summary["stopped"] == "n_trials reached"
+    assert len(result.study.trials) == 2
+
+
+def test_explanations_start_no_lime_once_their_allowance_is_spent(iris):
+    x, y = iris
+    result = automl.fit(
+        x, y, n_trials=1, time_budget=None, models=["linear"], storage=":memory:", verbose=False
+    )
+    section = explain_section(result, result.holdout, ExplainBounds(seconds=1e-6))
+    lime = [why for what, why in section["missing"] if what == "LIME"]
+    assert lime and lime[0].startswith("left out"), section["missing"]
