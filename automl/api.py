@@ -28,6 +28,7 @@ from automl.final import (
 from automl.logs import shown_when_verbose
 from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
+from automl.progress import Progress, ticking
 from automl.result import FittedResult, Found, Run, Seen, combined
 from automl.settings import SETTINGS, FitSettings, docstring, signature
 from automl.task import Task, TaskData
@@ -72,35 +73,36 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
     timings = {"prepare": time.monotonic() - started}
     rows = session.data.n_train
     progress = _progress(settings, started, session.metric.name) if settings.verbose else None
-    try:
-        with session.lock, search.quiet_optuna(), threads.limit(settings.n_jobs, rows):
-            if not session.resumed:
-                enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
-            records = SearchRecords(session.metric)
-            searched = _search(session, records, budget, progress, count_existing=True)
-            timings["search"] = searched.seconds
-            refit_started = time.monotonic()
-            if progress is not None:
-                progress.stage("refit" if settings.refit else "final")
-            best = best_trial(session.study, interrupted=searched.interrupted)
-            members, valid_score, holdout_output, refit_note = final_members(
-                session.registry,
-                session.study,
-                best,
-                records,
-                session.data,
-                session.metric,
-                device=settings.device,
-                seed=settings.seed,
-                refit=settings.refit,
-                ensemble=settings.ensemble,
-                ensemble_size=settings.ensemble_size,
-                budget=budget,
-            )
-            timings["refit"] = time.monotonic() - refit_started
-    finally:
+    with (
+        session.lock,
+        search.quiet_optuna(),
+        threads.limit(settings.n_jobs, rows),
+        ticking(progress),
+    ):
+        if not session.resumed:
+            enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
+        records = SearchRecords(session.metric)
+        searched = _search(session, records, budget, progress, count_existing=True)
+        timings["search"] = searched.seconds
+        refit_started = time.monotonic()
         if progress is not None:
-            progress.close()
+            progress.stage("refit" if settings.refit else "final choice")
+        best = best_trial(session.study, interrupted=searched.interrupted)
+        members, valid_score, holdout_output, refit_note = final_members(
+            session.registry,
+            session.study,
+            best,
+            records,
+            session.data,
+            session.metric,
+            device=settings.device,
+            seed=settings.seed,
+            refit=settings.refit,
+            ensemble=settings.ensemble,
+            ensemble_size=settings.ensemble_size,
+            budget=budget,
+        )
+        timings["refit"] = time.monotonic() - refit_started
     data = session.data
     refitted = refit_note.startswith(("refitted", "partial"))  # models that saw valid rows
     profile = drift = None
@@ -158,11 +160,10 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
         },
     )
     result = FittedResult(session.task.name, found, seen, run, task_plugin=session.task)
-    if reports:
-        _write_report(result, budget)
-    if saves:
-        _save_model(result)
+    _report_and_save(result, budget, progress, report=reports, save=saves)
     result.timings["total"] = round(time.monotonic() - started, 3)
+    if progress is not None:
+        progress.finish()
     if settings.verbose:
         console.print_result(result)
     return result
@@ -184,7 +185,20 @@ def _study_folder(result: FittedResult) -> Path:
     return Path(search.DEFAULT_STUDIES_DIR) / (result.study_name or "study")
 
 
-def _write_report(result: FittedResult, budget: Budget) -> None:
+def _report_and_save(
+    result: FittedResult, budget: Budget, progress: Progress | None, *, report: bool, save: bool
+) -> None:
+    """fit's last steps, the progress bar still moving (closed where it is on an error)."""
+    with ticking(progress):
+        if report:
+            _write_report(result, budget, progress)
+        if save:
+            if progress is not None:
+                progress.stage("saving")
+            _save_model(result)
+
+
+def _write_report(result: FittedResult, budget: Budget, progress: Progress | None) -> None:
     """The report is a by-product: a failure to write it warns, it never loses the result.
     Under a time budget its explanations get what is left of it (less saving)."""
     path = _study_folder(result) / "report.html"
@@ -197,6 +211,9 @@ def _write_report(result: FittedResult, budget: Budget) -> None:
     else:
         left = max(0.0, budget.left())
         options = {"explain": f"left out: {left:.0f} s of the time budget were left"}
+    if progress is not None:
+        progress.stage("report")
+        options["on_stage"] = progress.stage  # explanations, then the page
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         result.report_path = result.report(str(path), **options)
@@ -387,7 +404,7 @@ def _search(
     session: _Session,
     records: SearchRecords,
     budget: Budget,
-    progress: search.Progress | None,
+    progress: Progress | None,
     *,
     count_existing: bool,
 ) -> search.Searched:
@@ -445,8 +462,8 @@ def _search(
         )
 
 
-def _progress(settings: FitSettings, started: float, metric_name: str) -> search.Progress:
-    return search.Progress(
+def _progress(settings: FitSettings, started: float, metric_name: str) -> Progress:
+    return Progress(
         time_budget=settings.time_budget,
         started=started,
         n_trials=settings.n_trials,

@@ -3,12 +3,17 @@ take (no report, no saving), a short budget still leaves the search its share, t
 says why the search stopped, and the report's explanations start no new work once their
 allowance is spent. Decisions are asserted, not durations."""
 
+import io
+import time
+
 import pytest
 from sklearn.datasets import load_iris
 
 import automl
+from automl import progress as progress_mod
 from automl.budget import MAX_REPORT_SHARE, SAVE_SECONDS, Budget
 from automl.explain import ExplainBounds
+from automl.progress import Progress
 from automl.report.explanations import explain_section
 
 
@@ -63,3 +68,62 @@ def test_explanations_start_no_lime_once_their_allowance_is_spent(iris):
     section = explain_section(result, result.holdout, ExplainBounds(seconds=1e-6))
     lime = [why for what, why in section["missing"] if what == "LIME"]
     assert lime and lime[0].startswith("left out"), section["missing"]
+
+
+# -- the progress bar ----------------------------------------------------------------------------
+def _last_state(text: str) -> str:
+    return [s for s in text.replace("\n", "\r").split("\r") if s.strip()][-1]
+
+
+def test_the_progress_bar_ends_at_100_percent_without_a_stray_comma():
+    out = io.StringIO()
+    bar = Progress(
+        time_budget=60, started=time.monotonic(), n_trials=None, metric_name="acc", file=out
+    )
+    bar.stage("report")
+    assert "[, " not in out.getvalue() and "s left" in out.getvalue()
+    bar.finish()
+    last = _last_state(out.getvalue())
+    assert last.startswith("done: 100%") and "[done in 0 s of the 60 s budget" in last, last
+    counted = io.StringIO()
+    Progress(time_budget=None, started=0.0, n_trials=4, metric_name="acc", file=counted).finish()
+    assert _last_state(counted.getvalue()).startswith("done: 100%")
+
+
+def test_the_progress_bar_moves_on_the_clock_between_reports(monkeypatch):
+    """A scikit-learn trial reports nothing while it runs: a clock thread moves the bar."""
+    monkeypatch.setattr(progress_mod, "TICK_SECONDS", 0.01)
+    out = io.StringIO()
+    bar = Progress(
+        time_budget=60, started=time.monotonic(), n_trials=None, metric_name="acc", file=out
+    )
+    before = out.getvalue().count("\r")
+    bar.start_ticking()
+    waited = 0.0
+    while out.getvalue().count("\r") < before + 3 and waited < 30:
+        time.sleep(0.05)
+        waited += 0.05
+    bar.close()
+    assert out.getvalue().count("\r") >= before + 3
+
+
+def test_fit_shows_every_phase_on_its_bar(iris, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    x, y = iris
+    automl.fit(
+        x,
+        y,
+        time_budget=6,
+        models=["linear"],
+        storage=":memory:",
+        report=True,
+        save=True,
+        verbose=True,
+    )
+    err = capsys.readouterr().err
+    states = [s for s in err.replace("\n", "\r").split("\r") if s.strip()]
+    phases = [s.split(":")[0] for s in states if "%|" in s]
+    for phase in ("search", "refit", "report", "saving", "done"):
+        assert phase in phases, phase
+    assert not any("[, " in s for s in states)
+    assert [s for s in states if "%|" in s][-1].startswith("done: 100%")
