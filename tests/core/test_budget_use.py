@@ -7,7 +7,7 @@ import io
 import time
 
 import pytest
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_breast_cancer, load_iris
 
 import automl
 from automl import progress as progress_mod
@@ -127,3 +127,19 @@ def test_fit_shows_every_phase_on_its_bar(iris, capsys, tmp_path, monkeypatch):
         assert phase in phases, phase
     assert not any("[, " in s for s in states)
     assert [s for s in states if "%|" in s][-1].startswith("done: 100%")
+
+
+# -- feature_importance --------------------------------------------------------------------------
+def test_feature_importance_is_bounded_and_says_what_it_used():
+    x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    result = automl.fit(
+        (x, y), models=["linear"], n_trials=1, time_budget=None, storage=":memory:", verbose=False
+    )
+    table = result.feature_importance(x, y, n_repeats=3, max_rows=100)
+    assert table.attrs["rows"] == 100 and table.attrs["rows_given"] == len(x)
+    assert table.attrs["repeats"] == 3 and (table["n"] == 3).all()
+    assert table.attrs["stopped"] is None
+    spent = result.feature_importance(x, y, n_repeats=5, seconds=0.0)  # no time for a 2nd
+    assert spent.attrs["repeats"] == 1 and (spent["n"] == 1).all()
+    assert spent.attrs["rows"] == len(x) and spent.attrs["stopped"].startswith("time allowance")
+    assert set(spent.index) == set(x.columns)
