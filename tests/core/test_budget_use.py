@@ -11,7 +11,7 @@ from sklearn.datasets import load_breast_cancer, load_iris
 
 import automl
 from automl import progress as progress_mod
-from automl.budget import MAX_REPORT_SHARE, SAVE_SECONDS, Budget
+from automl.budget import FINAL_SHARE, MAX_REPORT_SHARE, SAVE_SECONDS, Budget
 from automl.explain import ExplainBounds
 from automl.progress import Progress
 from automl.report.explanations import explain_section
@@ -26,12 +26,13 @@ def test_no_report_and_no_saving_keep_no_time_from_the_search():
     full, bare = Budget(30.0), Budget(30.0, reports=False, saves=False)
     for b in (full, bare):
         b.plan_refit([2.0])
-    assert bare.after_search() == pytest.approx(bare.refit_planned)  # the refit alone
+    final = FINAL_SHARE * 30.0  # the final choice and the last trial's overrun
+    assert bare.after_search() == pytest.approx(final + bare.refit_planned)  # no report, save
     assert full.after_search() == pytest.approx(
-        full.refit_planned + full.report_seconds + SAVE_SECONDS
+        final + full.refit_planned + full.report_seconds + SAVE_SECONDS
     )
-    assert bare.search_deadline() == pytest.approx(bare.deadline - bare.refit_planned)
-    assert Budget(30.0, reports=False).after_search() == pytest.approx(SAVE_SECONDS)
+    assert bare.search_deadline() == pytest.approx(bare.deadline - final - bare.refit_planned)
+    assert Budget(30.0, reports=False).after_search() == pytest.approx(final + SAVE_SECONDS)
 
 
 def test_a_short_budget_keeps_at_most_a_share_for_the_report():
