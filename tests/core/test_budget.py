@@ -352,8 +352,10 @@ def test_the_progress_bar_runs_on_the_clock_of_the_budget_given(capsys):
     assert "/3600 s [" in err and " s left" in err  # elapsed of the budget given, time left
     reports = sum(t.user_attrs["epochs_run"] for t in result.study.trials)  # one per epoch
     assert reports >= 2
-    # the bar is drawn at the start, at every report, after each trial, at the refit, at the end
-    assert err.count(" s left") >= 1 + reports + 2 + 1 + 1
+    # the bar is drawn at the start, at every report, after each trial, at the refit, and at
+    # the end, done (100%)
+    assert err.count(" s left") >= 1 + reports + 2 + 1
+    assert "done: 100%" in err
 
 
 def test_members_whose_refits_fit_are_refitted_first_by_weight(monkeypatch):

@@ -40,7 +40,8 @@ def test_a_short_budget_keeps_at_most_a_share_for_the_report():
     before it began, and it returned after one trial."""
     b = Budget(7.0)
     assert b.report_seconds == pytest.approx(MAX_REPORT_SHARE * 7.0)
-    assert b.search_deadline() > b.started + 7.0 * (1 - MAX_REPORT_SHARE) - SAVE_SECONDS - 1e-9
+    kept = 7.0 * (MAX_REPORT_SHARE + FINAL_SHARE) + SAVE_SECONDS
+    assert b.search_deadline() == pytest.approx(b.started + 7.0 - kept)
     assert b.search_deadline() > b.started
 
 
