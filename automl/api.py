@@ -26,6 +26,7 @@ from automl.final import (
 from automl.logs import shown_when_verbose
 from automl.objective import SearchRecords, make_objective
 from automl.plugins import Registry, load_registry
+from automl.progress import Progress, ticking
 from automl.result import FittedResult, Found, Run, Seen, combined
 from automl.settings import SETTINGS, FitSettings, docstring, signature
 from automl.task import Task, TaskData
@@ -58,7 +59,10 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
     settings = FitSettings.from_call(given)  # every setting checked before the data is read
     check_iterable_input(dataset)
     dataset, target = as_pair(dataset, target)
-    budget = Budget(settings.time_budget, started=started)
+    reports = bool(settings.report or (settings.report is None and settings.kept))
+    saves = bool(settings.save or (settings.save is None and settings.kept))
+    # no report or saving to come: the search gets their time
+    budget = Budget(settings.time_budget, started=started, reports=reports, saves=saves)
     with search.quiet_optuna():
         session = _open(dataset, target, settings)
     earlier = len(search.finished_trials(session.study)) if session.resumed else 0
@@ -72,37 +76,38 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
     timings = {"prepare": time.monotonic() - started}
     rows = session.data.n_train
     progress = _progress(settings, started, session.metric.name) if settings.verbose else None
-    try:
-        with session.lock, search.quiet_optuna(), threads.limit(settings.n_jobs, rows):
-            if not session.resumed:
-                enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
-            records = SearchRecords(session.metric)
-            searched = _search(session, records, budget, progress, count_existing=True)
-            if session.outputs is not None:  # those of trials run meanwhile by workers too
-                session.outputs.read_back(session.study, records)
-            timings["search"] = searched.seconds
-            refit_started = time.monotonic()
-            if progress is not None:
-                progress.stage("refit" if settings.refit else "final")
-            best = best_trial(session.study, interrupted=searched.interrupted)
-            members, valid_score, holdout_output, refit_note = final_members(
-                session.registry,
-                session.study,
-                best,
-                records,
-                session.data,
-                session.metric,
-                device=settings.device,
-                seed=settings.seed,
-                refit=settings.refit,
-                ensemble=settings.ensemble,
-                ensemble_size=settings.ensemble_size,
-                budget=budget,
-            )
-            timings["refit"] = time.monotonic() - refit_started
-    finally:
+    with (
+        session.lock,
+        search.quiet_optuna(),
+        threads.limit(settings.n_jobs, rows),
+        ticking(progress),
+    ):
+        if not session.resumed:
+            enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
+        records = SearchRecords(session.metric)
+        searched = _search(session, records, budget, progress, count_existing=True)
+        if session.outputs is not None:  # those of trials run meanwhile by workers too
+            session.outputs.read_back(session.study, records)
+        timings["search"] = searched.seconds
+        refit_started = time.monotonic()
         if progress is not None:
-            progress.close()
+            progress.stage("refit" if settings.refit else "final choice")
+        best = best_trial(session.study, interrupted=searched.interrupted)
+        members, valid_score, holdout_output, refit_note = final_members(
+            session.registry,
+            session.study,
+            best,
+            records,
+            session.data,
+            session.metric,
+            device=settings.device,
+            seed=settings.seed,
+            refit=settings.refit,
+            ensemble=settings.ensemble,
+            ensemble_size=settings.ensemble_size,
+            budget=budget,
+        )
+        timings["refit"] = time.monotonic() - refit_started
     data = session.data
     refitted = refit_note.startswith(("refitted", "partial"))  # models that saw valid rows
     profile = drift = None
@@ -141,6 +146,9 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
             **({"resumed_from": earlier} if session.resumed else {}),
             "preset": settings.preset,
             "refit": refit_note,
+            "stopped": searched.stopped
+            if searched.interrupted
+            else records.stopped or searched.stopped,
             **({"interrupted": interrupted_note(searched.ran)} if searched.interrupted else {}),
             **(
                 {"ensemble": ensemble_note(session.metric, valid_score, best.value)}
@@ -154,10 +162,16 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
             "time_budget": settings.time_budget,
             "n_trials": settings.n_trials,
             "max_epochs": data.max_epochs,
+            **(budget.plan() if settings.time_budget is not None else {}),
         },
     )
     result = FittedResult(session.task.name, found, seen, run, task_plugin=session.task)
-    study_folder.finish(result, settings, budget, started)
+    with ticking(progress):  # the bar moves on through the report and saving
+        study_folder.finish(
+            result, settings, budget, started, on_stage=progress.stage if progress else None
+        )
+    if progress is not None:
+        progress.finish()
     if settings.verbose:
         console.print_result(result)
     return result
@@ -343,7 +357,7 @@ def _search(
     session: _Session,
     records: SearchRecords,
     budget: Budget,
-    progress: search.Progress | None,
+    progress: Progress | None,
     *,
     count_existing: bool,
 ) -> search.Searched:
@@ -405,8 +419,8 @@ def _search(
         )
 
 
-def _progress(settings: FitSettings, started: float, metric_name: str) -> search.Progress:
-    return search.Progress(
+def _progress(settings: FitSettings, started: float, metric_name: str) -> Progress:
+    return Progress(
         time_budget=settings.time_budget,
         started=started,
         n_trials=settings.n_trials,

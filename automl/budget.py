@@ -2,12 +2,15 @@
 
 ``time_budget`` bounds the wall time of the call: input checks, preprocessing, search, refit,
 ensemble, report (explanations included) and saving. The search plans for what comes after it:
-the report's share (``REPORT_BASE`` seconds and ``REPORT_SHARE`` of the budget), saving,
-and the refit of what the search would return now (the best trial, or the greedy ensemble of
-the trials so far) as their measured training times predict it: the members of most weight
-first, as many as fit in ``MAX_REFIT_SHARE`` of the budget (the others, or all when not even
-the first fits, keep their trained trial models). The search deadline is recomputed after
-every trial, so cheap chosen models leave more time to search and costly ones less.
+the report's share (``REPORT_BASE`` seconds and ``REPORT_SHARE`` of the budget, at most
+``MAX_REPORT_SHARE`` of it) when a report is written, saving when the model is saved (a fit
+that writes neither gives their time to the search), the final choice (``FINAL_SHARE``), and
+the refit of what the search would
+return now (the best trial, or the greedy ensemble of the trials so far) as their measured
+training times predict it: the members of most weight first, as many as fit in
+``MAX_REFIT_SHARE`` of the budget (the others, or all when not even the first fits, keep their
+trained trial models). The search deadline is recomputed after every trial, so cheap chosen
+models leave more time to search and costly ones less.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ REPORT_BASE = 4.0
 REPORT_SHARE = 0.1
 MIN_REPORT = 6.0
 MAX_REPORT = 64.0
+MAX_REPORT_SHARE = 0.3  # a short budget keeps at most this share for the report (else a 7 s
+# fit kept 6 s for a report and 2 s for saving: its search ended after its first trial)
 SAVE_SECONDS = 2.0  # writing the model folder
 REPORT_OVERHEAD = 4.0  # the report's figures and page, besides its explanations
 MAX_REFIT_SHARE = 0.35  # a refit planned for costs at most this share of the budget
@@ -30,6 +35,11 @@ REFIT_MARGIN = 1.25  # the search plans a refit with this margin (trial times va
 # and this many seconds more: the last trial of a search may end a little past the search's
 # deadline, which left a planned 1 s refit of SMS spam's TF-IDF model 0.8 s (it was skipped)
 REFIT_SLACK = 1.0
+# the final choice (ensemble selection, holdout scores) and the last trial's overrun past the
+# search's deadline: this share of the budget, at most MAX_FINAL seconds, is always kept (a
+# 7 s fit without refit, report or saving otherwise took 7.2 s)
+FINAL_SHARE = 0.05
+MAX_FINAL = 5.0
 
 
 @dataclass
@@ -40,6 +50,8 @@ class Budget:
     started: float = field(default_factory=time.monotonic)
     refit_planned: float = 0.0  # seconds the search keeps free for the refit (updated)
     searches_only: bool = False  # a worker (``run_trials``): no refit, report or saving
+    reports: bool = True  # the fit writes a report after the search (else no time kept for it)
+    saves: bool = True  # the fit saves its model folder (else no time kept for saving)
 
     @property
     def deadline(self) -> float | None:
@@ -57,15 +69,39 @@ class Budget:
         """What the report may take (explanations included)."""
         if self.seconds is None:
             return float("inf")
-        if self.searches_only:
+        if self.searches_only or not self.reports:
             return 0.0
-        return min(MAX_REPORT, max(MIN_REPORT, REPORT_BASE + REPORT_SHARE * self.seconds))
+        wanted = min(MAX_REPORT, max(MIN_REPORT, REPORT_BASE + REPORT_SHARE * self.seconds))
+        return min(wanted, MAX_REPORT_SHARE * self.seconds)
+
+    @property
+    def save_seconds(self) -> float:
+        """What saving the model folder may take (0 when the fit saves nothing)."""
+        return 0.0 if self.searches_only or not self.saves else SAVE_SECONDS
 
     def after_search(self) -> float:
-        """Seconds kept free after the search: refit (as planned), report and saving."""
+        """Seconds kept free after the search: refit (as planned), report and saving (each
+        only when the fit does it)."""
         if self.searches_only:
             return 0.0
-        return self.refit_planned + self.report_seconds + SAVE_SECONDS
+        return self.final_seconds + self.refit_planned + self.report_seconds + self.save_seconds
+
+    @property
+    def final_seconds(self) -> float:
+        """Kept for the final choice and the last trial's overrun (``FINAL_SHARE``)."""
+        if self.seconds is None or self.searches_only:
+            return 0.0
+        return min(MAX_FINAL, FINAL_SHARE * self.seconds)
+
+    def plan(self) -> dict[str, float]:
+        """The split of the budget as it stands (``result.budget``): the seconds kept after
+        the search for the refit, the report and saving."""
+        return {
+            "kept_for_final_s": round(self.final_seconds, 3),
+            "kept_for_refit_s": round(self.refit_planned, 3),
+            "kept_for_report_s": round(self.report_seconds, 3) if self.seconds else 0.0,
+            "kept_for_saving_s": round(self.save_seconds, 3) if self.seconds else 0.0,
+        }
 
     def search_deadline(self) -> float | None:
         """When the search must end (and a running trial stop) to leave ``after_search``."""
@@ -77,14 +113,14 @@ class Budget:
         """When a refit must stop to leave the report and saving their time."""
         if self.deadline is None:
             return None
-        return self.deadline - self.report_seconds - SAVE_SECONDS
+        return self.deadline - self.report_seconds - self.save_seconds
 
     def explain_seconds(self) -> float | None:
         """Seconds the report's explanations may take now: what is left less saving and the
         report's own drawing (``REPORT_OVERHEAD``)."""
         if self.deadline is None:
             return None
-        return self.left() - SAVE_SECONDS - REPORT_OVERHEAD
+        return self.left() - self.save_seconds - REPORT_OVERHEAD
 
     def plan_refit(self, costs: list[float]) -> None:
         """Keep free after the search the refits of the best trials (``costs``, best first:
@@ -106,8 +142,13 @@ class Budget:
         """Whether a refit estimated at ``seconds`` still fits before report and saving."""
         if self.seconds is None:
             return True
-        room = self.left() - self.report_seconds - SAVE_SECONDS
-        return seconds <= room  # decided on the chosen members' own estimates: no margin
+        return (
+            seconds <= self.refit_room()
+        )  # decided on the chosen members' own estimates: no margin
+
+    def refit_room(self) -> float:
+        """Seconds left for a refit before the report and saving (those the fit does)."""
+        return self.left() - self.report_seconds - self.save_seconds
 
 
 def refit_seconds(train_seconds: float, rows_trained: int, rows_refit: int) -> float:

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from automl import metrics, search
-from automl.budget import SAVE_SECONDS, Budget, refit_seconds
+from automl.budget import Budget, refit_seconds
 from automl.ensemble import choose as choose_ensemble
 from automl.errors import SearchError
 from automl.objective import SearchRecords, effective_params, train_candidate
@@ -94,7 +94,7 @@ def _refits_that_fit(
     costs = {t.number: refit_estimate(t, data) for t, _ in chosen}
     if budget.refit_fits(sum(costs.values())) or any(n not in kept for n in costs):
         return set(costs), "refitted on train + validation"
-    room = max(0.0, budget.left() - budget.report_seconds - SAVE_SECONDS)
+    room = max(0.0, budget.refit_room())
     why = f"the whole refit was expected to take {sum(costs.values()):.0f} s and {room:.0f} s "
     why += "of the time budget were left before the report and saving"
     chosen_refits: set[int] = set()

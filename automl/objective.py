@@ -115,6 +115,7 @@ class SearchRecords:
     pace: dict[str, list[float]] = field(default_factory=dict)
     # seconds a trial of the family had when it ended no part of an epoch (StoppedUnscored)
     too_slow: dict[str, float] = field(default_factory=dict)
+    stopped: str | None = None  # why a trial stopped the search (``summary["stopped"]``)
 
     def expected_seconds(self, family: str, rows: int) -> float | None:
         seen = self.pace.get(family)
@@ -397,6 +398,7 @@ def _start_or_skip(
         return
     hopeless = {n for n, had in records.too_slow.items() if allotted <= had}
     if hopeless >= set(families):
+        records.stopped = "time budget: no model family can train in the time left"
         run.trial.study.stop()
     name = run.family.name
     if name in hopeless:

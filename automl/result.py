@@ -270,7 +270,9 @@ class FittedResult:
     def feature_importance(self, data: Any, y: Any, **options: Any) -> pd.DataFrame:
         """Permutation importance of each input feature on labelled rows (AutoGluon's
         ``feature_importance``): how much the search metric drops when that feature's values
-        are shuffled, over ``n_repeats`` shuffles; the task says what a feature is."""
+        are shuffled, over ``n_repeats`` shuffles; the task says what a feature is. Its cost is
+        bounded (tables: at most ``max_rows=1000`` rows, ``n_repeats=5``, no new repeat past
+        ``seconds=10``); the table's ``attrs`` say the rows and repeats used."""
         return self.plugin().feature_importance(self, data, y, **options)
 
     def plugin(self) -> Task:

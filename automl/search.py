@@ -1,4 +1,5 @@
-"""The Optuna side: storage, sampler, pruner, resuming, the budget and the progress bar."""
+"""The Optuna side: storage, sampler, pruner, resuming and the budget (the progress bar:
+``automl.progress``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from optuna.trial import TrialState
 from automl import orphans
 from automl.errors import StorageError, StudyMismatch
 from automl.interrupt import Aborted, SearchInterrupt
+from automl.progress import Progress
 from automl.urls import check_unambiguous, redact, scrub
 
 DEFAULT_STUDIES_DIR = "studies"
@@ -340,12 +342,20 @@ def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 class Searched(NamedTuple):
-    """What ``run`` did: seconds spent, trials this call finished, and whether Ctrl-C ended
-    it."""
+    """What ``run`` did: seconds spent, trials this call finished, whether Ctrl-C ended it,
+    and why it stopped (``STOPPED``)."""
 
     seconds: float
     ran: int
     interrupted: bool
+    stopped: str = ""
+
+
+# why a search stopped, as ``result.summary["stopped"]`` says it
+STOPPED_TRIALS = "n_trials reached"
+STOPPED_TIME = "time budget"
+STOPPED_CTRL_C = "interrupted (Ctrl-C)"
+STOPPED_OTHER = "study.stop() was called (a callback stopped the study)"
 
 
 def run(
@@ -366,15 +376,19 @@ def run(
     done = len(finished_trials(study)) if count_existing else 0
     remaining = None if n_trials is None else max(0, n_trials - done)
     started = time.monotonic()
-    if remaining == 0 or _past(stop_at()) and search_has_result(study):
-        return Searched(0.0, 0, False)
+    if remaining == 0:
+        return Searched(0.0, 0, False, STOPPED_TRIALS)
+    if _past(stop_at()) and search_has_result(study):
+        return Searched(0.0, 0, False, STOPPED_TIME)
     ran: list[int] = []
+    timed_out: list[bool] = []
 
     def count_and_stop(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         ran.append(trial.number)
         if progress is not None:
             progress.trial_done(study, trial)
         if _past(stop_at()):
+            timed_out.append(True)
             study.stop()
 
     interrupted = False
@@ -397,7 +411,18 @@ def run(
             f"search interrupted (Ctrl-C) after {len(ran)} trial(s): going on with what it "
             "found (choosing, refitting, saving); Ctrl-C again aborts"
         )
-    return Searched(time.monotonic() - started, len(ran), interrupted)
+    stopped = _why_stopped(
+        interrupted, bool(timed_out), remaining is not None and len(ran) >= remaining
+    )
+    return Searched(time.monotonic() - started, len(ran), interrupted, stopped)
+
+
+def _why_stopped(interrupted: bool, timed_out: bool, all_ran: bool) -> str:
+    if interrupted:
+        return STOPPED_CTRL_C
+    if timed_out:
+        return STOPPED_TIME
+    return STOPPED_TRIALS if all_ran else STOPPED_OTHER
 
 
 def _past(moment: float | None) -> bool:
@@ -406,58 +431,3 @@ def _past(moment: float | None) -> bool:
 
 def search_has_result(study: optuna.Study) -> bool:
     return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-
-
-class Progress:
-    """The search's progress bar. With a time budget it runs on the clock: elapsed of the
-    budget the user gave (from the start of ``fit``), and the time left; it moves at every
-    report a trial makes to the pruner (each epoch or part of one), not only between trials.
-    Without one it counts trials. The trials run, the best score and the last trial's family
-    and state are shown beside it."""
-
-    def __init__(
-        self, *, time_budget: float | None, started: float, n_trials: int | None, metric_name: str
-    ) -> None:
-        from tqdm.auto import tqdm
-
-        self.metric_name, self.started, self.timed = metric_name, started, time_budget is not None
-        self.trials, self.best, self.last = 0, "-", ""
-        if self.timed:
-            fmt = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{postfix}]"
-            self.bar = tqdm(total=float(time_budget), desc="search", bar_format=fmt)
-        else:
-            self.bar = tqdm(total=n_trials, desc="search", unit="trial", dynamic_ncols=True)
-        self.tick()
-
-    def tick(self) -> None:
-        """Move the bar to the clock (called at every pruner report and every trial end)."""
-        if self.timed:
-            self.bar.n = min(self.bar.total, time.monotonic() - self.started)
-        parts = [f"{self.trials} trials", f"best {self.metric_name}={self.best}"]
-        if self.timed:  # the time left of the budget given (tqdm's own ETA assumes a rate)
-            parts.insert(0, f"{max(0.0, self.bar.total - self.bar.n):.0f} s left")
-        if self.last:
-            parts.append(f"last {self.last}")
-        self.bar.set_postfix_str(", ".join(parts), refresh=False)
-        self.bar.refresh()
-
-    def trial_done(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        self.trials += 1
-        if search_has_result(study):
-            self.best = f"{study.best_value:.4f}"
-        self.last = f"{trial.params.get('model', '?')}:{trial.state.name.lower()}"
-        if not self.timed:
-            self.bar.update(1)
-        self.tick()
-
-    def stage(self, name: str) -> None:
-        """Name what runs now (the search, then the refit), the clock still moving."""
-        self.bar.set_description_str(name, refresh=False)
-        self.tick()
-
-    def write(self, text: str) -> None:
-        self.bar.write(text)
-
-    def close(self) -> None:
-        self.tick()
-        self.bar.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,13 @@ def trial_outputs(settings: FitSettings, study_name: str) -> TrialOutputs | None
     return TrialOutputs(folder_of(study_name) / FOLDER) if settings.kept else None
 
 
-def finish(result: FittedResult, settings: FitSettings, budget: Budget, started: float) -> None:
+def finish(
+    result: FittedResult,
+    settings: FitSettings,
+    budget: Budget,
+    started: float,
+    on_stage: Callable[[str], None] | None = None,
+) -> None:
     """Write the report and save the model as the settings say, and the run's total time
     (``timings["total"]``: so far, as the report and the saved model show it, then whole)."""
     result.timings["total"] = round(time.monotonic() - started, 3)
@@ -49,14 +56,18 @@ def finish(result: FittedResult, settings: FitSettings, budget: Budget, started:
         why = "save=False" if settings.save is False else "the study is not kept (:memory:)"
         result.summary["saved"] = f"not saved ({why}): result.save(path) saves it"
     if keep is None and (settings.report or (settings.report is None and settings.kept)):
-        write_report(result, budget)
+        write_report(result, budget, on_stage)
     result.timings["total"] = round(time.monotonic() - started, 3)
     if save and keep is None:
+        if on_stage is not None:
+            on_stage("saving")
         save_model(result)
     result.timings["total"] = round(time.monotonic() - started, 3)
 
 
-def write_report(result: FittedResult, budget: Budget) -> None:
+def write_report(
+    result: FittedResult, budget: Budget, on_stage: Callable[[str], None] | None = None
+) -> None:
     """The report is a by-product: a failure to write it warns, it never loses the result.
     Under a time budget its explanations get what is left of it (less saving)."""
     path = folder_of(result.study_name) / "report.html"
@@ -69,6 +80,9 @@ def write_report(result: FittedResult, budget: Budget) -> None:
     else:
         left = max(0.0, budget.left())
         options = {"explain": f"left out: {left:.0f} s of the time budget were left"}
+    if on_stage is not None:
+        on_stage("report")
+        options["on_stage"] = on_stage  # explanations, then the page
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         result.report_path = result.report(str(path), **options)

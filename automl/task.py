@@ -251,7 +251,8 @@ class Task(ABC):
     def feature_importance(self, result: Any, data: Any, y: Any, **options: Any) -> Any:
         """Permutation importance of this task's input features on labelled raw rows (a
         DataFrame indexed by feature: importance, stddev, n), for ``result.feature_importance``;
-        a task without input features of its own (pixels, tokens) says so."""
+        a task without input features of its own (pixels, tokens) says so. Its cost should be
+        bounded (rows, repeats, a time allowance) and said in the table's ``attrs``."""
         from automl.errors import DataError
 
         raise DataError(

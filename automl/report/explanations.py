@@ -116,8 +116,12 @@ def explain_section(  # noqa: C901, PLR0915
     )
     shap_exp = run(x[order], "shap", deadline=started + SHAP_SHARE * seconds, raw=raw)
     lime_exp = None
-    if "lime" in found.methods:
-        lime_deadline = max(started + (SHAP_SHARE + LIME_SHARE) * seconds, time.monotonic() + 1.0)
+    lime_deadline = started + (SHAP_SHARE + LIME_SHARE) * seconds
+    if "lime" in found.methods and time.monotonic() >= lime_deadline:  # no new work past it
+        missing.append(
+            ("LIME", f"left out: SHAP spent LIME's share of the {budget_text(seconds)} allowance")
+        )
+    elif "lime" in found.methods:
         lime_exp = run(
             x[order[: len(examples)]],
             "lime",

@@ -25,6 +25,7 @@ def render_report(
     explain_budget_s: float | None = None,
     bounds: Any = None,
     explainer: Any = None,
+    on_stage: Any = None,
 ) -> str:
     """The report page for ``result`` as an HTML string (see ``write_report``)."""
     import jinja2
@@ -47,11 +48,15 @@ def render_report(
     if isinstance(explain, str):  # the reason they are left out (fit: the budget is spent)
         explained = {"missing": [("explanations", explain)]}
     elif explain:
+        if on_stage is not None:
+            on_stage("explanations")
         explained = sections.guarded(
             explanations.explain_section, result, holdout, bounds, explainer=explainer
         )
     else:
         explained = {"missing": [("explanations", "turned off (explain=False)")]}
+    if on_stage is not None:
+        on_stage("report")
     context = {
         "title": f"automl report: {result.study_name or result.task}",
         "study": result.study_name,
@@ -96,6 +101,7 @@ def write_report(
     explain_budget_s: float | None = None,
     bounds: Any = None,
     explainer: Any = None,
+    on_stage: Any = None,
 ) -> str:
     """Write the report page of ``result`` to ``path`` (folders made as needed); returns the path.
 
@@ -104,6 +110,8 @@ def write_report(
     ``explain_budget_s``: seconds for explanations (default: 10% of the run's time or 60 s,
     whichever is larger; ``fit`` gives what is left of its time budget); ``bounds``: an
     ``ExplainBounds`` for finer caps. ``explainer`` overrides the task's explainer.
+    ``on_stage``: called with "explanations", then "report", as the page's parts begin (fit's
+    progress bar).
     """
     target = check_file(path, "the report")
     page = render_report(
@@ -113,6 +121,7 @@ def write_report(
         explain_budget_s=explain_budget_s,
         bounds=bounds,
         explainer=explainer,
+        on_stage=on_stage,
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # whole page or none

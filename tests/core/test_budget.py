@@ -218,7 +218,9 @@ def test_budget_plans_refit_report_and_saving():
     assert b.refit_fits(10.0) and not b.refit_fits(200.0)
     assert Budget(None).search_deadline() is None and Budget(None).refit_fits(1e9)
     assert Budget(30.0, searches_only=True).after_search() == 0.0
-    assert budget_mod.MIN_REPORT <= Budget(10.0).report_seconds <= budget_mod.MAX_REPORT
+    # a short budget keeps at most MAX_REPORT_SHARE of itself for the report
+    assert Budget(10.0).report_seconds == pytest.approx(budget_mod.MAX_REPORT_SHARE * 10.0)
+    assert budget_mod.MIN_REPORT <= Budget(40.0).report_seconds <= budget_mod.MAX_REPORT
 
 
 def test_a_short_budget_bounds_the_whole_fit_and_says_what_became_of_the_refit(tmp_path):
@@ -350,8 +352,10 @@ def test_the_progress_bar_runs_on_the_clock_of_the_budget_given(capsys):
     assert "/3600 s [" in err and " s left" in err  # elapsed of the budget given, time left
     reports = sum(t.user_attrs["epochs_run"] for t in result.study.trials)  # one per epoch
     assert reports >= 2
-    # the bar is drawn at the start, at every report, after each trial, at the refit, at the end
-    assert err.count(" s left") >= 1 + reports + 2 + 1 + 1
+    # the bar is drawn at the start, at every report, after each trial, at the refit, and at
+    # the end, done (100%)
+    assert err.count(" s left") >= 1 + reports + 2 + 1
+    assert "done: 100%" in err
 
 
 def test_members_whose_refits_fit_are_refitted_first_by_weight(monkeypatch):
