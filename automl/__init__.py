@@ -83,3 +83,8 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'automl' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The lazy names too, so ``dir(automl)`` and tab completion show ``load``, ``fit``..."""
+    return sorted(set(globals()) | set(__all__))
