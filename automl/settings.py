@@ -292,6 +292,7 @@ class FitSettings:
     def from_call(cls, given: dict[str, Any]) -> FitSettings:
         """``fit``'s keywords: the settings, checked, and the rest as the task's options
         (``fit(..., image_size=32)``)."""
+        refuse_peer_keywords(given)
         return cls.build(
             task_options={k: v for k, v in given.items() if k not in BY_NAME},
             **{k: v for k, v in given.items() if k in BY_NAME},
@@ -303,6 +304,35 @@ class FitSettings:
         from automl.search import MEMORY
 
         return self.storage != MEMORY
+
+
+# what AutoGluon, FLAML and scikit-learn users type, and what it is called here
+PEER_KEYWORDS = {
+    "time_limit": "time_budget=",
+    "time_left_budget": "time_budget=",
+    "label": "target= (or the second argument)",
+    "presets": "preset=",
+    "eval_metric": "metric=",
+    "tuning_data": "valid=",
+    "holdout_frac": "valid_fraction=",
+    "num_cpus": "n_jobs=",
+    "num_gpus": "device=",
+    "estimator_list": "models=",
+    "hyperparameters": "models=",
+    "verbosity": "verbose=",
+    "num_bag_folds": "cv_folds=",
+    "n_splits": "cv_folds=",
+    "random_state": "seed=",
+    "max_iter": "n_trials=",
+}
+
+
+def refuse_peer_keywords(given: dict[str, Any]) -> None:
+    """A ParameterError, before any data is read, for another library's keyword (with ours)."""
+    peers = sorted(k for k in given if k in PEER_KEYWORDS and k not in BY_NAME)
+    if peers:
+        said = "; ".join(f"{k}= is {PEER_KEYWORDS[k]} here" for k in peers)
+        raise ParameterError(f"fit takes no {', '.join(peers)}: {said}")
 
 
 def declared(cls: Any) -> tuple[Setting, ...]:
