@@ -90,5 +90,5 @@ def test_a_verbose_fit_shows_its_info_lines(iris_frame, monkeypatch, capsys):
     automl.fit(iris_frame, n_trials=2, verbose=False, **options)
     assert "resuming study" not in capsys.readouterr().err
     automl.fit(iris_frame, n_trials=3, verbose=True, **options)
-    assert "resuming study 's': 2 trial(s) so far\n" in capsys.readouterr().err
+    assert "resuming study 's': 2 finished trials (" in capsys.readouterr().err
     assert [type(h) for h in logging.getLogger("automl").handlers] == [logging.NullHandler]
