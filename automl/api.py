@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,7 +217,7 @@ def run_trials(
         **given,
     )
     with search.quiet_optuna():
-        session = _open(dataset, target, settings)
+        session = _open(dataset, target, settings, worker=True)
     with session.lock, search.quiet_optuna(), threads.limit(settings.n_jobs):
         if not session.resumed:
             raise StorageError(
@@ -249,8 +250,10 @@ class _Session:
     outputs: TrialOutputs | None = None  # where the trials' validation outputs are kept
 
 
-def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
-    """Plugins, task, validated data, metric, families and the (new or resumed) study."""
+def _open(dataset: Any, target: Any, settings: FitSettings, *, worker: bool = False) -> _Session:
+    """Plugins, task, validated data, metric, families and the (new or resumed) study. A
+    ``worker`` samples with a seed of its own (drawn at random: workers are not reproducible),
+    so that workers started together do not repeat each other's configurations."""
     registry = load_registry(settings.plugins)
     chosen = choose_task(registry, dataset, target, settings.task)
     dataset, valid, weights, valid_weights = sample_weights.take(
@@ -314,6 +317,7 @@ def _open(dataset: Any, target: Any, settings: FitSettings) -> _Session:
             settings=stored,
             extra={**settings.study_attrs, "max_epochs": data.max_epochs},
             metric_name=metric.name,
+            sampler_seed=secrets.randbits(31) if worker else None,
         )
     except BaseException:
         lock.__exit__(None, None, None)

@@ -220,6 +220,7 @@ def open_study(  # noqa: PLR0913
     reports_per_epoch: int = 1,
     extra: dict[str, Any] | None = None,
     metric_name: str | None = None,
+    sampler_seed: int | None = None,
 ) -> tuple[optuna.Study, bool]:
     """Create the study in ``storage`` (see ``resolve_storage``), or load it when it exists
     (resume); returns (study, resumed).
@@ -232,11 +233,18 @@ def open_study(  # noqa: PLR0913
     The pruner is Hyperband over the trial's steps: parts of epochs (``reports_per_epoch`` per
     epoch, ``automl.training.reports_per_epoch``), so on a large training set a first rung
     costs a fraction of an epoch and a short budget still compares many configurations.
+
+    ``sampler_seed`` (default ``seed``) seeds the sampler alone: a worker passes its own, or
+    workers started together would sample the same configurations.
     """
     with warnings.catch_warnings():  # `group` is marked experimental; we rely on it knowingly
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=True, n_startup_trials=8, constant_liar=True
+            seed=seed if sampler_seed is None else sampler_seed,
+            multivariate=True,
+            group=True,
+            n_startup_trials=8,
+            constant_liar=True,
         )
     pruner = SeededHyperband(
         seed,
