@@ -33,9 +33,9 @@ class SklearnKind(ModelKind):
         return None if hasattr(model, "fit") else "has no fit()"
 
     def stoppable(self, family, build) -> bool:
-        from automl.kinds.sklearn_training import sklearn_growth
+        from automl.kinds.sklearn_training import usable_growth
 
-        return (family.growth or sklearn_growth(build())) is not None
+        return usable_growth(build(), family.growth) is not None
 
     def nbytes(self, predictor) -> int:
         return object_nbytes(predictor.estimator)

@@ -4,8 +4,11 @@ any fitted estimator with scikit-learn's interface (a plugin's kind of such mode
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,11 +53,18 @@ def train_sklearn(
       stopping when time allows. One continuation, not many chunks: every warm start of
       histogram gradient boosting recomputes the predictions of all the trees so far, which in
       chunks of 50 doubled the time of an 800-iteration fit.
+    - ``(parameter, "iterations")``, an iterative solver's ``("max_iter", "iterations")``
+      (logistic regression's lbfgs): as "paced", but ``max_iter`` counts each call's own
+      iterations, so the continuation asks for the iterations left; the objective is convex,
+      so the continuation (warm-started from the coefficients) reaches one fit's optimum.
+
+    A declared growth applies only to an estimator that has the parameter and ``warm_start``
+    (a family's regression model may not: ridge regression fits once).
     """
     started = time.perf_counter()
     x_train, y_train, deadline = split.x_train, split.y_train, options.deadline
     sample_weight = split.w_train
-    growth = growth or sklearn_growth(estimator)
+    growth = usable_growth(estimator, growth)
     size, how = growth if growth is not None else (None, None)
     note, stopped_by, grown_share = "", "fit", 1.0
     fit_kwargs: dict[str, Any] = {}
@@ -69,14 +79,20 @@ def train_sklearn(
         wanted = int(estimator.get_params(deep=False)[size])
         grown = min(TREE_CHUNK, wanted)
         estimator.set_params(warm_start=True, **{size: grown})
-        estimator.fit(x_train, y_train, **fit_kwargs)
-        if how == "paced":
+        with _unconverged_is_expected(how):
+            estimator.fit(x_train, y_train, **fit_kwargs)
+        if how in ("paced", "iterations"):
             pace = max(time.perf_counter() - started, 1e-6) / grown  # seconds per iteration
             target = min(wanted, grown + int(max(0.0, deadline - time.monotonic()) / pace))
             if grown < target and not _stopped_early(estimator, grown):
-                grown = target
-                estimator.set_params(**{size: grown})
-                estimator.fit(x_train, y_train, **fit_kwargs)
+                # "iterations": max_iter is the call's own; "paced": the model's total
+                estimator.set_params(**{size: target - grown if how == "iterations" else target})
+                with _unconverged_is_expected(how):  # the note says it
+                    estimator.fit(x_train, y_train, **fit_kwargs)
+                if how == "iterations" and _stopped_early(estimator, target - grown):
+                    grown = wanted  # converged: the model one fit gives
+                else:
+                    grown = target
         else:  # another chunk only when it ends before the deadline at the last one's pace
             chunk = time.perf_counter() - started
             while grown < wanted and time.monotonic() + chunk < deadline:
@@ -86,10 +102,10 @@ def train_sklearn(
                 estimator.fit(x_train, y_train, **fit_kwargs)
                 chunk = time.perf_counter() - began
         estimator.set_params(warm_start=False)
-        if grown < wanted and not _stopped_early(estimator, grown):
+        if grown < wanted and (how == "iterations" or not _stopped_early(estimator, grown)):
             stopped_by = "time_budget"
             note = "; ".join(filter(None, [note, _budget_note(how, grown, wanted)]))
-            grown_share = grown / wanted if how == "chunks" else 1.0
+            grown_share = grown / wanted if how == "chunks" else 1.0  # iterations: unknown
     else:
         estimator.fit(x_train, y_train, **fit_kwargs)
     return fitted_outcome(
@@ -136,6 +152,16 @@ def fitted_outcome(  # noqa: PLR0913
     )
 
 
+def usable_growth(estimator: Any, growth: tuple[str, str] | None) -> tuple[str, str] | None:
+    """``growth`` (a family's declared one, else ``sklearn_growth``'s guess) when this
+    estimator can be continued that way: it has the parameter, set, and ``warm_start``."""
+    growth = growth or sklearn_growth(estimator)
+    params = estimator.get_params(deep=False)
+    if growth is None or params.get(growth[0]) is None or "warm_start" not in params:
+        return None
+    return growth
+
+
 def sklearn_growth(estimator: Any) -> tuple[str, str] | None:
     """How a scikit-learn estimator whose family declares no ``growth`` can be continued
     (``warm_start``) into the very model one fit would give: an estimator with
@@ -148,11 +174,29 @@ def sklearn_growth(estimator: Any) -> tuple[str, str] | None:
 
 
 def _stopped_early(estimator: Any, grown: int) -> bool:
-    """Whether boosting's own early stopping ended the last chunk (it ran fewer iterations)."""
-    return getattr(estimator, "n_iter_", grown) < grown
+    """Whether boosting's own early stopping (a solver's convergence) ended the last call: it
+    ran fewer iterations (logistic regression's ``n_iter_`` is an array, one per problem)."""
+    return bool(np.max(getattr(estimator, "n_iter_", grown)) < grown)
+
+
+@contextlib.contextmanager
+def _unconverged_is_expected(how: str | None) -> Iterator[None]:
+    """A solver stopped by its chunk's iterations warns that it did not converge: expected
+    ("iterations"), and a budget cut says so in the trial's note instead."""
+    with warnings.catch_warnings():
+        if how == "iterations":
+            from sklearn.exceptions import ConvergenceWarning
+
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
 
 
 def _budget_note(how: str | None, grown: int, wanted: int) -> str:
+    if how == "iterations":
+        return (
+            f"time budget reached: stopped after {grown} solver iterations, before convergence "
+            "(a refit runs to convergence)"
+        )
     if how == "paced":
         return (
             f"time budget reached: stopped after {grown} boosting iterations, before early "

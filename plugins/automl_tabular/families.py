@@ -292,6 +292,9 @@ class LinearFamily(ModelFamily):
     fast = True  # searched by preset="fast"
     task = "tabular"
     kind = "sklearn"
+    # logistic regression's lbfgs stops near a trial's deadline and continues (train_sklearn);
+    # ridge regression fits once
+    growth = ("max_iter", "iterations")
 
     def suggest(self, trial, data: TaskData) -> None:
         trial.suggest_float("linear.C", 1e-4, 1e3, log=True)

@@ -275,3 +275,38 @@ def test_gradient_boosting_stops_near_the_deadline_and_otherwise_matches_one_fit
     )
     assert quick.predictor.estimator.n_iter_ < TREE_CHUNK
     assert (quick.stopped_by, quick.note) == ("fit", "")
+
+
+def test_logistic_regression_stops_near_the_deadline_and_otherwise_converges():
+    """A linear trial on a busy machine (covertype at a 20 s budget: one lbfgs fit ran 42 s)
+    stops near its deadline; far from it, the continuation reaches one fit's optimum."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from automl.kinds.sklearn_training import usable_growth
+    from plugins.automl_tabular.families import LinearFamily
+
+    x, y = load_breast_cancer(return_X_y=True)  # unscaled: lbfgs needs hundreds of iterations
+    split = Split(x[:450], y[:450], x[450:], y[450:])
+    kw = {"problem": ("binary", 2), "metric": METRICS["accuracy"]}
+    kw["growth"] = LinearFamily.growth
+    assert usable_growth(LogisticRegression(max_iter=2000), LinearFamily.growth) is not None
+    assert usable_growth(Ridge(), LinearFamily.growth) is None  # fits once
+
+    def linear():
+        return LogisticRegression(C=1.0, max_iter=5000)
+
+    whole = train_sklearn(linear(), split, FitOptions(), **kw)
+    assert whole.predictor.estimator.n_iter_[0] > TREE_CHUNK
+    grown = train_sklearn(linear(), split, FitOptions(deadline=time.monotonic() + 600), **kw)
+    assert (grown.stopped_by, grown.note) == ("fit", "")
+    np.testing.assert_allclose(
+        grown.predictor.output(split.x_valid), whole.predictor.output(split.x_valid), atol=0.02
+    )
+    late = train_sklearn(linear(), split, FitOptions(deadline=time.monotonic() - 1), **kw)
+    assert late.predictor.estimator.n_iter_[0] == TREE_CHUNK
+    assert late.stopped_by == "time_budget" and not late.predictor.estimator.warm_start
+    assert late.note == (
+        f"time budget reached: stopped after {TREE_CHUNK} solver iterations, before convergence "
+        "(a refit runs to convergence)"
+    )
