@@ -118,8 +118,11 @@ class SearchRecords:
     stopped: str | None = None  # why a trial stopped the search (``summary["stopped"]``)
 
     def expected_seconds(self, family: str, rows: int) -> float | None:
+        """The family's next fit on ``rows`` rows at its recent pace: the median of its last
+        ``PACE_WINDOW`` fits, so that a machine that got busy during the search (or idle) is
+        seen within a few trials, not outvoted by the pace of its start."""
         seen = self.pace.get(family)
-        return None if not seen else float(np.median(seen)) * rows
+        return None if not seen else float(np.median(seen[-PACE_WINDOW:])) * rows
 
     def add(self, number: int, outcome: TrainOutcome, valid_output: np.ndarray) -> None:
         self.outputs[number] = valid_output
@@ -139,6 +142,7 @@ class SearchRecords:
                 del table[worst]
 
 
+PACE_WINDOW = 3  # the fits a family's expected pace is taken from (its latest)
 KEEP_MODELS = 20  # trial models a result keeps for predict(model=n) and leaderboard(X, y)
 KEEP_BYTES = 512 * 2**20
 

@@ -165,9 +165,11 @@ def test_an_uninterruptible_fit_is_subsampled_or_not_started():
     linear = registry.models["linear"]
     x, y = load_digits(return_X_y=True, as_frame=True)
     big = x.sample(25_000, replace=True, random_state=0).reset_index(drop=True)
+    # regression: ridge fits once (logistic regression grows, like a forest: never subsampled)
     data = registry.tasks["tabular"].adapt(
-        big.assign(target=y.sample(25_000, replace=True, random_state=0).to_numpy()),
+        big.assign(target=y.sample(25_000, replace=True, random_state=0).to_numpy() * 1.5),
         "target",
+        problem_type="regression",
         valid_fraction=0.2,
         seed=0,
     )
@@ -383,3 +385,14 @@ def test_members_whose_refits_fit_are_refitted_first_by_weight(monkeypatch):
     assert refits == set() and note.startswith("skipped")
     # a member trained in an earlier process has no trial model here: everything is refitted
     assert _refits_that_fit(chosen, {1: "m1"}, data, spent)[0] == {1, 2, 3}
+
+
+def test_the_expected_pace_follows_the_latest_fits():
+    """Other processes took the cores in the middle of the search: the fits got 4x slower, and
+    the next fit's expected cost says so after a few of them, not the pace of the start."""
+    records = SearchRecords(METRICS["accuracy"])
+    records.pace["linear"] = [1.0, 1.0, 1.0, 1.0, 4.0, 4.0, 4.0]  # seconds per row
+    assert records.expected_seconds("linear", 10) == 40.0
+    records.pace["linear"] += [1.0, 1.0]  # idle again
+    assert records.expected_seconds("linear", 10) == 10.0
+    assert records.expected_seconds("hist_gb", 10) is None  # no fit yet
