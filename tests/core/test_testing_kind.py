@@ -35,7 +35,7 @@ def data(registry):
 @pytest.mark.parametrize(
     ("family", "problem", "checks"),
     [
-        ("linear", "multiclass", ["train", "refit", "to host"]),
+        ("linear", "multiclass", ["train", "refit", "deadline", "to host"]),
         ("hist_gb", "regression", ["train", "refit", "deadline", "to host"]),
         ("mlp", "regression", ["train", "refit", "deadline", "to host"]),
         ("mlp", "multiclass", ["train", "refit", "deadline", "to host"]),
