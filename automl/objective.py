@@ -124,8 +124,11 @@ class SearchRecords:
         seen = self.pace.get(family)
         return None if not seen else float(np.median(seen[-PACE_WINDOW:])) * rows
 
-    def add(self, number: int, outcome: TrainOutcome, valid_output: np.ndarray) -> None:
-        self.outputs[number] = valid_output
+    def add(self, number: int, outcome: TrainOutcome, valid_output: np.ndarray | None) -> None:
+        """Keep a finished trial (``valid_output`` None: its outputs do not cover every row,
+        so it joins no ensemble)."""
+        if valid_output is not None:
+            self.outputs[number] = valid_output
         _to_host(outcome.predictor)  # device memory goes back to baseline between trials
         if self.outcome is None or self.metric.better(outcome.score, self.score):
             self.number, self.score, self.outcome = number, outcome.score, outcome
@@ -291,7 +294,7 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
                     valid_output = outcome.predictor.output(data.x_valid)
             else:
                 outcome, valid_output = _cross_validate(cv, run, data)
-                if not every:  # the validation rows are the last of train+valid
+                if valid_output is not None and not every:  # valid rows: last of train+valid
                     valid_output = valid_output[data.n_train :]
         except (NonFiniteLoss, StoppedUnscored) as exc:
             if isinstance(exc, StoppedUnscored) and allotted is not None:
@@ -330,7 +333,8 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
             trial.set_user_attr("batches_per_epoch", outcome.batches_per_epoch)
         if outcome.note:
             trial.set_user_attr(NOTE, outcome.note)
-        trial.set_user_attr(TIEBREAK, _valid_loss(records.y, valid_output, data, records.w))
+        if valid_output is not None:  # None: cross-validation cut (scored on its folds done)
+            trial.set_user_attr(TIEBREAK, _valid_loss(records.y, valid_output, data, records.w))
         records.add(trial.number, outcome, valid_output)
         return outcome.score
 
@@ -426,14 +430,24 @@ def _whole_fits(run: TrialRun, data: TaskData, probe: TrainOutcome, rows: int) -
 PROBE_MARGIN = 1.5
 
 
-def _cross_validate(cv: Folds, run: TrialRun, data: TaskData) -> tuple[TrainOutcome, Any]:
+def _cross_validate(
+    cv: Folds, run: TrialRun, data: TaskData
+) -> tuple[TrainOutcome, np.ndarray | None]:
     """One model per fold; only the first fold reports to the pruner, and torch models stop
     early on a share of the fold's fit rows, not on its holdout. Returns the first fold's
     outcome, scored on all out-of-fold outputs (``best_epoch``: the folds' mean; ``seconds``: their
-    sum), and those outputs."""
+    sum), and those outputs.
+
+    Under a deadline, the folds are cut when those done say the rest would end more than
+    CV_SLACK of the trial's time past it (a fold's featurizer or solver that cannot stop, on a
+    busy machine): the first trial to finish is then scored on the folds done, with no outputs
+    returned (None: they do not cover every row, so it joins no ensemble), and a later trial
+    is not scored (``StoppedUnscored``)."""
     outcomes, oof = [], None
     inner = kinds.of(run.family).early_stopping_share
     whole, k = run.deadline, len(cv.splits)
+    began = time.monotonic()
+    covered: list[np.ndarray] = []
     for i in range(k):
         if whole is not None:  # each fold to come gets an equal share of the time left
             now = time.monotonic()
@@ -444,17 +458,46 @@ def _cross_validate(cv: Folds, run: TrialRun, data: TaskData) -> tuple[TrainOutc
         if oof is None:
             oof = np.zeros((len(cv.y), *output.shape[1:]), dtype=np.float64)
         oof[rows] = output
+        covered.append(rows)
         outcomes.append(outcome)
         if i:
             _to_host(outcome.predictor)
+        if whole is not None and i + 1 < k and _folds_overrun(began, whole, i + 1, k):
+            break
     run.deadline = whole
     run.trial.set_user_attr("fold_scores", [round(float(o.score), 6) for o in outcomes])
     first = outcomes[0]
     first.note = "; ".join(f"fold {i}: {o.note}" for i, o in enumerate(outcomes) if o.note)
-    first.score = float(run.metric(cv.y, oof, cv.w))
     first.best_epoch = max(1, round(float(np.mean([o.best_epoch for o in outcomes]))))
     first.seconds = sum(o.seconds for o in outcomes)
+    assert oof is not None
+    if len(outcomes) < k:
+        done, spent = len(outcomes), time.monotonic() - began
+        why = (
+            f"cross-validation cut after {done} of {k} folds: they took {spent:.1f} s, and the "
+            f"other {k - done} would have ended past the trial's deadline"
+        )
+        if not run.score_partial:
+            raise StoppedUnscored(why)
+        rows = np.concatenate(covered)
+        w = None if cv.w is None else cv.w[rows]
+        first.score = float(run.metric(cv.y[rows], oof[rows], w))
+        scored = f"{why}; scored on their {len(rows)} rows"
+        first.note = "; ".join(filter(None, [scored, first.note]))
+        return first, None
+    first.score = float(run.metric(cv.y, oof, cv.w))
     return first, oof
+
+
+# folds are cut when the rest, at the pace of those done, would end more than this share of the
+# trial's time after its deadline
+CV_SLACK = 0.25
+
+
+def _folds_overrun(began: float, deadline: float, done: int, k: int) -> bool:
+    now = time.monotonic()
+    pace = (now - began) / done
+    return now + pace * (k - done) > deadline + CV_SLACK * max(0.0, deadline - began)
 
 
 def _valid_loss(y: np.ndarray, output: np.ndarray, data: TaskData, w: Any = None) -> float:

@@ -1,13 +1,19 @@
 """k-fold cross-validated trial scoring (small tables)."""
 
+import time
+
 import numpy as np
+import optuna
 import pytest
 from sklearn.datasets import load_breast_cancer
 
 import automl
+from automl import objective
 from automl.crossval import Folds, resolve_folds
 from automl.metrics import METRICS
+from automl.plugins import load_registry
 from automl.settings import FitSettings
+from automl.training import StoppedUnscored
 
 FAST = {"verbose": False, "max_epochs": 5, "storage": ":memory:"}
 
@@ -100,3 +106,46 @@ def test_resuming_with_other_folds_is_refused(cancer, tmp_path):
     with pytest.raises(automl.DataError, match="cv_folds"):
         automl.fit((x, y), n_trials=2, cv_folds=5, **kw)
     assert len(automl.fit((x, y), n_trials=2, cv_folds=3, **kw).study.trials) == 2
+
+
+class _SlowRun(objective.TrialRun):
+    """A trial whose every fold takes at least PAUSE seconds more (a featurizer that cannot
+    stop, on a busy machine)."""
+
+    PAUSE = 0.6
+
+    def train(self, data, *, first=True, rows=None):
+        outcome = super().train(data, first=first, rows=rows)
+        time.sleep(self.PAUSE)
+        return outcome
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_folds_that_would_end_past_the_deadline_are_cut(cancer, first):
+    """At the pace of the folds done, the other folds would end seconds past the trial's
+    deadline: they are not started. The first trial to finish is scored on the folds done
+    (and joins no ensemble: no outputs on every row); a later trial is not scored."""
+    x, y = cancer
+    data = automl.api._open(
+        (x, y), None, FitSettings.build(storage=":memory:", models=["linear"])
+    ).data
+    folds = Folds.make(data, 5, seed=0)
+    registry = load_registry(["tabular"])
+    family = registry.models["linear"]
+    trial = optuna.create_study(direction="maximize").ask()
+    params = family.default_params(data)
+    run = _SlowRun(trial, family, params, METRICS["accuracy"], "cpu", 0, None, None)
+    run.deadline = time.monotonic() + 1.0
+    run.score_partial = first
+    if not first:
+        with pytest.raises(StoppedUnscored, match=r"cut after 1 of 5 folds"):
+            objective._cross_validate(folds, run, data)
+        return
+    outcome, outputs = objective._cross_validate(folds, run, data)
+    assert outputs is None
+    assert "cross-validation cut after 1 of 5 folds" in outcome.note
+    assert len(trial.user_attrs["fold_scores"]) == 1
+    rows, x_hold = folds.holdout(0)
+    expected = METRICS["accuracy"](folds.y[rows], outcome.predictor.output(x_hold))
+    assert outcome.score == pytest.approx(expected)
+    assert run.deadline is not None  # the trial's own deadline is back
