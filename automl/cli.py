@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from automl.errors import DataError, PluginError, SearchError
+from automl.errors import DataError, ParameterError, PluginError, SearchError
 from automl.logs import shown
 from automl.outputs import check_file, check_folder
 
@@ -123,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write STUDY_DIR/report.html from the saved model and storage "
         "of a study folder (as written by `automl fit` or `automl run`). A fit-time "
         "report.html is never overwritten: the rebuilt page then goes to "
-        "report-rebuilt.html beside it (it lacks held-out metrics and explanations).",
+        "report-rebuilt.html beside it (it lacks held-out metrics and explanations, and says "
+        "so at its top); --out refuses a fit-time page too.",
     )
     p.add_argument("study_dir")
     p.add_argument(
@@ -356,6 +357,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     import automl
+    from automl.report import is_rebuilt_page
 
     folder = Path(args.study_dir)
     if not (folder / "model").is_dir():
@@ -364,14 +366,28 @@ def _cmd_report(args: argparse.Namespace) -> int:
             "`automl fit` or `automl run` first"
         )
     result = automl.load(str(folder / "model"))
-    target = Path(args.out) if args.out else folder / "report.html"
-    if not args.out and target.exists():
+    fit_page = folder / "report.html"
+    target = Path(args.out) if args.out else fit_page
+    if target.exists() and not is_rebuilt_page(target):
+        if args.out:  # a page written at fit time holds what a rebuild cannot: never replaced
+            raise ParameterError(
+                f"--out {target} is a report written at fit time, with held-out metrics and "
+                "explanations that a rebuilt page lacks; it is kept: name another file, or "
+                f"leave --out out to write {folder / 'report-rebuilt.html'}"
+            )
         target = folder / "report-rebuilt.html"
         print(
-            f"kept the fit-time report {folder / 'report.html'}; the rebuilt page "
+            f"kept the fit-time report {fit_page}; the rebuilt page "
             "leaves out held-out metrics and explanations"
         )
-    out = result.report(str(target))
+    kept = (
+        f"; the page written at fit time is {fit_page.name} beside it" if fit_page.exists() else ""
+    )
+    rebuilt = (
+        "Rebuilt by `automl report` from the saved model and the study's trials: the held-out "
+        f"rows are not saved with the model{kept}."
+    )
+    out = result.report(str(target), rebuilt=rebuilt)
     print(f"report: {out}")
     return 0
 

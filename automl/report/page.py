@@ -15,6 +15,15 @@ from typing import Any
 from automl.outputs import check_file
 
 TEMPLATE = "template.html.j2"
+# the mark of a page that `automl report` rebuilt from a saved model: such a page may be replaced,
+# a page written at fit time (richer: held-out metrics, explanations) never is
+REBUILT_MARK = '<meta name="automl-report" content="rebuilt">'
+
+
+def is_rebuilt_page(path: str | os.PathLike[str]) -> bool:
+    """Whether the report page at ``path`` was rebuilt from a saved model (see REBUILT_MARK)."""
+    with open(path, encoding="utf-8", errors="replace") as page:
+        return REBUILT_MARK in page.read(4096)  # the mark is in the page's <head>
 
 
 def render_report(
@@ -26,8 +35,19 @@ def render_report(
     bounds: Any = None,
     explainer: Any = None,
     on_stage: Any = None,
+    rebuilt: str | None = None,
 ) -> str:
-    """The report page for ``result`` as an HTML string (see ``write_report``)."""
+    """The report page for ``result`` as an HTML string (``write_report`` writes it to a file).
+
+    ``holdout``: (model-ready x, encoded y) to score and explain; default ``result.holdout``.
+    ``explain=False`` (or a string: the reason, shown) leaves explanations out.
+    ``explain_budget_s``: seconds for explanations (default: 10% of the run's time or 60 s,
+    whichever is larger; ``fit`` gives what is left of its time budget); ``bounds``: an
+    ``ExplainBounds`` for finer caps. ``explainer`` overrides the task's explainer.
+    ``on_stage``: called with "explanations", then "report", as the page's parts begin (fit's
+    progress bar). ``rebuilt``: how this page was rebuilt from a saved model, shown at its top; it
+    marks the page as one that ``automl report`` may replace (``is_rebuilt_page``).
+    """
     import jinja2
 
     from automl import __version__
@@ -76,6 +96,14 @@ def render_report(
         "search": search,
         "model": model,
         "explain": explained,
+        "rebuilt": rebuilt,
+        "rebuilt_mark": REBUILT_MARK,
+        # every section's left-out parts, named once at the top of the page
+        "not_shown": [
+            part
+            for section in (data, search, model, explained)
+            for part, _ in section.get("missing", [])
+        ],
     }
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("automl.report", "."),
@@ -92,37 +120,14 @@ def render_report(
         return _fallback_page(context["title"], exc)
 
 
-def write_report(
-    result: Any,
-    path: str | os.PathLike[str],
-    *,
-    holdout: tuple[Any, Any] | None = None,
-    explain: bool | str = True,
-    explain_budget_s: float | None = None,
-    bounds: Any = None,
-    explainer: Any = None,
-    on_stage: Any = None,
-) -> str:
+def write_report(result: Any, path: str | os.PathLike[str], **options: Any) -> str:
     """Write the report page of ``result`` to ``path`` (folders made as needed); returns the path.
 
-    ``holdout``: (model-ready x, encoded y) to score and explain; default ``result.holdout``.
-    ``explain=False`` (or a string: the reason, shown) leaves explanations out.
-    ``explain_budget_s``: seconds for explanations (default: 10% of the run's time or 60 s,
-    whichever is larger; ``fit`` gives what is left of its time budget); ``bounds``: an
-    ``ExplainBounds`` for finer caps. ``explainer`` overrides the task's explainer.
-    ``on_stage``: called with "explanations", then "report", as the page's parts begin (fit's
-    progress bar).
+    ``options``: ``render_report``'s keywords (holdout, explain, explain_budget_s, bounds,
+    explainer, on_stage, rebuilt).
     """
     target = check_file(path, "the report")
-    page = render_report(
-        result,
-        holdout=holdout,
-        explain=explain,
-        explain_budget_s=explain_budget_s,
-        bounds=bounds,
-        explainer=explainer,
-        on_stage=on_stage,
-    )
+    page = render_report(result, **options)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # whole page or none
     try:
