@@ -384,7 +384,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         f"; the page written at fit time is {fit_page.name} beside it" if fit_page.exists() else ""
     )
     rebuilt = (
-        "Rebuilt by `automl report` from the saved model and the study's trials: the held-out "
+        "Rebuilt by automl report from the saved model and the study's trials: the held-out "
         f"rows are not saved with the model{kept}."
     )
     out = result.report(str(target), rebuilt=rebuilt)
