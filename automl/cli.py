@@ -276,7 +276,11 @@ def _add_deploy_commands(sub: Any) -> None:
     )
     p.add_argument("model_dir")
     p.add_argument("data", help="a CSV/TSV/Parquet file, an image folder or an IDX folder")
-    p.add_argument("--labels", help="column of DATA holding true labels: adds metrics")
+    p.add_argument(
+        "--labels",
+        help="column of DATA holding true labels: adds metrics (default: the model's target "
+        "column, when DATA holds it)",
+    )
     p.add_argument(
         "--out", default="drift", help="output folder (default drift/): report.html, summary.json"
     )

@@ -91,6 +91,21 @@ def test_monitor_takes_the_labels_from_the_frame(fitted):
     assert TARGET not in [c.name for c in report.features]
 
 
+def test_automl_monitor_reads_the_labels_from_the_target_column(fitted, tmp_path, capsys):
+    import json
+
+    from automl.cli import main
+
+    _, loaded, test = fitted
+    test.to_csv(tmp_path / "new.csv", index=False)
+    folder = loaded.save(str(tmp_path / "model"))
+    argv = ["monitor", folder, str(tmp_path / "new.csv"), "--out", str(tmp_path / "drift")]
+    assert main(argv) == 0
+    summary = json.loads((tmp_path / "drift" / "summary.json").read_text())
+    assert summary["metrics"]["accuracy"] > 0.5
+    assert summary["metrics"] == loaded.monitor(*_split(test)).summary["metrics"]
+
+
 def test_rows_without_the_target_and_no_y_name_the_column_to_add(fitted):
     result, _, test = fitted
     x, _ = _split(test)
