@@ -13,7 +13,7 @@ from typing import Any
 from automl import console, metrics, orphans, sample_weights, search, study_folder, threads, urls
 from automl.budget import Budget
 from automl.crossval import describe_validation, family_folds
-from automl.dispatch import as_pair, check_iterable_input, choose_task
+from automl.dispatch import as_pair, check_iterable_input, choose_task, target_name
 from automl.ensemble import choice_note as ensemble_note
 from automl.errors import ParameterError, PluginError, StorageError
 from automl.final import (
@@ -132,6 +132,7 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
         spec=data.spec,
         features=data.features,
         target=data.target,
+        target_name=target_name(dataset, target),
         problem_type_reason=data.problem_type_reason,
         holdout=(data.x_valid, data.y_valid),
         holdout_raw=data.raw_valid if data.raw_valid is not None else data.x_valid,

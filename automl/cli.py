@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from automl.errors import DataError, ParameterError, PluginError, SearchError
+from automl.errors import DataError, ParameterError, PluginError, SearchError, did_you_mean
 from automl.logs import shown
 from automl.outputs import check_file, check_folder
 
@@ -57,8 +57,34 @@ def _log_level(args: argparse.Namespace) -> int:
     return logging.WARNING if getattr(args, "quiet", False) else logging.INFO
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser whose "unrecognized arguments" error names the close spellings of the
+    command's own options (``--time-budjet``: did you mean --time-budget?)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.spellings: list[str] = []  # the option strings added (before argparse adds -h)
+        self.commands: dict[str, Parser] = {}  # the sub-commands' parsers, by name
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.spellings += action.option_strings
+        return action
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """argparse's, naming the close spellings of options the command does not know."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = self.commands.get(getattr(parsed, "command", None) or "", self)
+            hints = did_you_mean(
+                [e.split("=")[0] for e in extras if e.startswith("--")], command.spellings, "{}"
+            )
+            command.error(f"unrecognized arguments: {' '.join(extras)}{hints}")
+        return parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="automl",
         description="Search for the best model for a dataset (tables, images, text) with a "
         "pruned Optuna search, and review searches in a dashboard.",
@@ -70,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="show debug log lines on standard error"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.commands = sub.choices  # filled as each command is added
 
     p = sub.add_parser(
         "fit",
@@ -250,7 +277,11 @@ def _add_deploy_commands(sub: Any) -> None:
     )
     p.add_argument("model_dir")
     p.add_argument("data", help="a CSV/TSV/Parquet file, an image folder or an IDX folder")
-    p.add_argument("--labels", help="column of DATA holding true labels: adds metrics")
+    p.add_argument(
+        "--labels",
+        help="column of DATA holding true labels: adds metrics (default: the model's target "
+        "column, when DATA holds it)",
+    )
     p.add_argument(
         "--out", default="drift", help="output folder (default drift/): report.html, summary.json"
     )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from automl.errors import DataError
 from automl.plugins import Registry
@@ -24,6 +25,20 @@ def as_pair(dataset: Any, target: Any) -> tuple[Any, Any]:
     except TypeError:
         return dataset, target
     return ((dataset, target), None) if labels else (dataset, target)
+
+
+def target_name(dataset: Any, target: Any) -> str | int | None:
+    """The name of the target as later rows may hold it (``fit(df, "class")``: "class"; an
+    ``(X, y)`` pair whose y is a named Series that X lacks: its name), so that
+    ``result.evaluate(test_df)`` finds it there; None: the target has no name."""
+    if isinstance(target, (str, int)) and not isinstance(target, bool):
+        return target
+    if isinstance(dataset, tuple) and len(dataset) == 2 and target is None:
+        x, y = dataset
+        name = getattr(y, "name", None) if isinstance(y, pd.Series) else None
+        if isinstance(name, str) and name not in getattr(x, "columns", ()):
+            return name
+    return None
 
 
 def describe_value(value: Any) -> str:

@@ -6,6 +6,9 @@ always had (ValueError, TypeError, RuntimeError), so ``except ValueError`` code 
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class AutomlError(Exception):
     """The base of every error automl raises on purpose: ``except automl.AutomlError`` catches
@@ -46,3 +49,26 @@ class ParameterError(AutomlError, ValueError, TypeError):
 class ExportError(AutomlError, ValueError):
     """A model (or one of its steps) cannot be exported faithfully; the message names it. No
     file is written."""
+
+
+def close_spelling(word: str, known: Iterable[str], *, cutoff: float = 0.75) -> str | None:
+    """The name in ``known`` that ``word`` most likely misspells (``time_budjet``:
+    ``time_budget``), or None. Case and ``-`` / ``_`` do not count, so a command-line spelling
+    (``time-budget``) finds a keyword's."""
+    names = {_plain_name(k): k for k in known}
+    found = difflib.get_close_matches(_plain_name(word), list(names), n=1, cutoff=cutoff)
+    return names[found[0]] if found else None
+
+
+def did_you_mean(unknown: Iterable[str], known: Iterable[str], spelling: str = "{!r}") -> str:
+    """``"; 'x': did you mean 'y'?"`` for each name of ``unknown`` close to one of ``known``
+    (each written as ``spelling`` formats it), to end an unknown-name error with; "" if none."""
+    known = list(known)
+    hints = ((k, close_spelling(k, known)) for k in unknown)
+    return "".join(
+        f"; {spelling.format(k)}: did you mean {spelling.format(c)}?" for k, c in hints if c
+    )
+
+
+def _plain_name(word: str) -> str:
+    return word.lower().replace("-", "_").lstrip("_")

@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from automl.errors import DataError
-from automl.settings import check_settings, estimator_init
+from automl.settings import check_settings, estimator_init, refuse_unknown_parameters
 
 
 class _AutoMLEstimator(BaseEstimator):
@@ -34,6 +34,12 @@ class _AutoMLEstimator(BaseEstimator):
         self.leaderboard_ = self.result_.leaderboard()
         self.result_._study = None  # an in-memory study holds locks: keep the estimator picklable
         return self
+
+    def set_params(self, **params: Any) -> _AutoMLEstimator:
+        """scikit-learn's ``set_params``; a misspelled name says which one was meant."""
+        names = list(self.get_params(deep=False))
+        refuse_unknown_parameters(type(self).__name__, [p for p in params if "__" not in p], names)
+        return super().set_params(**params)
 
     def _check_settings(self) -> None:
         """The settings' own checks (``automl.settings``), before X and y are read."""

@@ -78,6 +78,7 @@ def load(
         spec=DataSpec.from_json(config["spec"]),
         features=features,
         target=target,
+        target_name=config.get("target_name"),
         problem_type_reason=config["problem_type_reason"],
         profile=profile,
         drift=drift,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from numbers import Integral, Real
 from typing import Any
 
-from automl.errors import ParameterError
+from automl.errors import ParameterError, did_you_mean
 from automl.targets import PROBLEM_TYPES
 
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -305,7 +305,10 @@ def check_task_options(
         )
     if unknown:
         takes = ", ".join(f"{name}=" for name in known) or "no options"
-        raise ParameterError(f"the {task} task takes no option(s) {unknown}; it takes {takes}")
+        hints = did_you_mean(unknown, known, "{}=")
+        raise ParameterError(
+            f"the {task} task takes no option(s) {unknown}{hints}; it takes {takes}"
+        )
     for name, allowed in known.items():
         if allowed is not None and name in options and options[name] not in allowed:
             raise ParameterError(f"{name} must be one of {allowed}; got {_show(options[name])}")

@@ -94,6 +94,7 @@ def _write(result: FittedResult, folder: Path) -> list[str]:
         "members": members,
         "spec": result.spec.to_json(),
         "target": result.target.to_json(),
+        "target_name": result.target_name,
         "metric": result.metric,
         "metric_direction": result.metric_direction,
         "positive": result.positive,

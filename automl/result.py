@@ -74,6 +74,9 @@ class Seen:
     features: FeatureEncoder
     target: TargetEncoder
     problem_type_reason: str
+    # the target column's name (``fit(df, "class")``), so that labelled rows may hold it
+    # (``evaluate(test_df)``); None: the target had no name
+    target_name: str | int | None = None
     holdout: tuple[np.ndarray, np.ndarray] | None = None  # model-ready x_valid, encoded y_valid
     holdout_raw: Any = None  # the same rows as given (for display), if the task kept them
     profile: Any = None
@@ -113,6 +116,7 @@ class FittedResult:
         self.spec = seen.spec
         self.features = seen.features
         self.target = seen.target
+        self.target_name = seen.target_name
         self.problem_type = seen.spec.problem_type
         self.problem_type_reason = seen.problem_type_reason
         self.holdout = seen.holdout
@@ -187,11 +191,46 @@ class FittedResult:
 
     def _output(self, data: Any, model: int | None = None) -> np.ndarray:
         predictor = self._predictor(model)
-        x = self.features.transform(data)
+        x = self.features.transform(self._without_target(data))
         if x.shape[0] == 0:  # no rows (an empty DataFrame, say): no predictions, no error
             k = self.spec.n_outputs
             return np.zeros((0,) if self.problem_type == "regression" else (0, k))
         return predictor.output(x)
+
+    def _holds_target(self, data: Any) -> bool:
+        name = self.target_name
+        return name is not None and isinstance(data, pd.DataFrame) and name in data.columns
+
+    def _without_target(self, data: Any) -> Any:
+        """``data`` without the target column, where it is a frame that holds it (AutoGluon's
+        ``predict(test_df)``): the features never include it."""
+        return data.drop(columns=[self.target_name]) if self._holds_target(data) else data
+
+    def _rows_and_labels(
+        self, data: Any, y: Any = None, call: str = "this call"
+    ) -> tuple[Any, Any]:
+        """``(rows, labels)``: ``(data, y)``, or, with ``y`` None, the rows of a DataFrame that
+        holds the target column (``fit(df, "class")``'s "class") and that column, as AutoGluon's
+        ``evaluate(test_df)`` takes them. ``call`` names the caller in the error."""
+        if y is not None:
+            return data, y
+        if self._holds_target(data):
+            return data.drop(columns=[self.target_name]), data[self.target_name]
+        if self.target_name is None:
+            raise DataError(
+                f"{call} needs the true labels: pass y ({call}(X, y)); this model was fitted "
+                "from (X, y) without a named target, so it knows no target column to take "
+                "from the rows"
+            )
+        found = (
+            f"the rows' columns: {list(data.columns)[:20]}"
+            if isinstance(data, pd.DataFrame)
+            else f"got a {type(data).__name__}"
+        )
+        raise DataError(
+            f"{call} needs the true labels: pass y, or a DataFrame holding the target column "
+            f"{self.target_name!r}; {found}"
+        )
 
     def _labelled(
         self, data: Any, y: Any, model: int | None = None
@@ -232,17 +271,21 @@ class FittedResult:
         """The column of the positive class of binary metrics (``fit(positive_class=...)``)."""
         return 1 if self.metric_obj is None else self.metric_obj.positive
 
-    def evaluate(self, data: Any, y: Any, sample_weight: Any = None) -> dict[str, float]:
-        """Every metric that applies to the problem type, on data the search did not see."""
-        y_enc, out = self._labelled(data, y)
+    def evaluate(self, data: Any, y: Any = None, sample_weight: Any = None) -> dict[str, float]:
+        """Every metric that applies to the problem type, on data the search did not see:
+        ``evaluate(X, y)``, or ``evaluate(test_df)`` with the target column in the rows."""
+        y_enc, out = self._labelled(*self._rows_and_labels(data, y, "evaluate"))
         return report_metrics(
             self.problem_type, y_enc, out, positive=self.positive, sample_weight=sample_weight
         )
 
-    def score(self, data: Any, y: Any, metric: Any = None, sample_weight: Any = None) -> float:
+    def score(
+        self, data: Any, y: Any = None, metric: Any = None, sample_weight: Any = None
+    ) -> float:
         """The search metric (or ``metric``: a name, a scikit-learn scorer name or a callable,
-        as ``fit`` takes them) on labelled data."""
-        return self._metric(metric)(*self._labelled(data, y), sample_weight)
+        as ``fit`` takes them) on labelled data: ``(X, y)``, or rows holding the target."""
+        rows, labels = self._rows_and_labels(data, y, "score")
+        return self._metric(metric)(*self._labelled(rows, labels), sample_weight)
 
     def _metric(self, metric: Any) -> Metric:
         from automl.metrics import resolve
@@ -267,13 +310,17 @@ class FittedResult:
                 config[key[len(own) :] if key.startswith(own) else key] = value
         return config
 
-    def feature_importance(self, data: Any, y: Any, **options: Any) -> pd.DataFrame:
+    def feature_importance(self, data: Any, y: Any = None, **options: Any) -> pd.DataFrame:
         """Permutation importance of each input feature on labelled rows (AutoGluon's
         ``feature_importance``): how much the search metric drops when that feature's values
         are shuffled, over ``n_repeats`` shuffles; the task says what a feature is. Its cost is
         bounded (tables: at most ``max_rows=1000`` rows, ``n_repeats=5``, no new repeat past
-        ``seconds=10``); the table's ``attrs`` say the rows and repeats used."""
-        return self.plugin().feature_importance(self, data, y, **options)
+        ``seconds=10``); the table's ``attrs`` say the rows and repeats used. ``y`` None: the
+        labels are the target column the rows hold."""
+        rows, labels = self._rows_and_labels(data, y, "feature_importance")
+        return self.plugin().feature_importance(
+            self, self._without_target(rows), labels, **options
+        )
 
     def plugin(self) -> Task:
         """The Task object of this result's task; ``PluginError`` when its plugin is not loaded
@@ -302,8 +349,11 @@ class FittedResult:
 
     def leaderboard(self, data: Any = None, y: Any = None) -> pd.DataFrame:
         """Every trial: number, model family, key params, score, seconds, epochs, state, note;
-        given labelled rows, also ``score_test``: the search metric of each kept trial model
-        (``trial_models``) on them (AutoGluon's ``leaderboard(test_data)``)."""
+        given labelled rows (``(X, y)``, or rows holding the target column), also
+        ``score_test``: the search metric of each kept trial model (``trial_models``) on them
+        (AutoGluon's ``leaderboard(test_data)``)."""
+        if data is not None:
+            data, y = self._rows_and_labels(data, y, "leaderboard")
         study = self.study
         columns = ["trial", "model", "params", self.metric, "seconds", "epochs", "state", "note"]
         if study is None:
@@ -366,11 +416,14 @@ class FittedResult:
 
     # -- deployment ---------------------------------------------------------------------------
     def monitor(self, data: Any, y: Any = None) -> Any:
-        """Drift of ``data`` (and metrics, given labels ``y``) against the training data: a
-        ``automl.monitor.DriftReport`` (``summary``, ``write_html``, ``write_json``)."""
+        """Drift of ``data`` (and metrics, given labels ``y`` or rows holding the target
+        column) against the training data: a ``automl.monitor.DriftReport`` (``summary``,
+        ``write_html``, ``write_json``)."""
         from automl.monitor import monitor
 
-        return monitor(self, data, y)
+        if y is None and self._holds_target(data):
+            data, y = self._rows_and_labels(data)
+        return monitor(self, self._without_target(data), y)
 
     def export(self, path: str, format: str = "onnx", data: Any = None) -> dict[str, Any]:
         """Write the predict path as one ONNX graph (or, for torch models, TorchScript),

@@ -274,6 +274,7 @@ CONFIG = obj(
         "drift": nullable(PART),
         "metric_direction": nullable(one_of("maximize", "minimize")),
         "positive": scalar,
+        "target_name": scalar,
     },
     rules=(
         (

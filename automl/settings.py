@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from automl import options, threads
-from automl.errors import ParameterError
+from automl.errors import ParameterError, close_spelling, did_you_mean
 from automl.targets import PROBLEM_TYPES
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -328,11 +328,35 @@ PEER_KEYWORDS = {
 
 
 def refuse_peer_keywords(given: dict[str, Any]) -> None:
-    """A ParameterError, before any data is read, for another library's keyword (with ours)."""
-    peers = sorted(k for k in given if k in PEER_KEYWORDS and k not in BY_NAME)
-    if peers:
-        said = "; ".join(f"{k}= is {PEER_KEYWORDS[k]} here" for k in peers)
-        raise ParameterError(f"fit takes no {', '.join(peers)}: {said}")
+    """A ParameterError, before any data is read, for another library's keyword (with ours)
+    or a close spelling of one of fit's settings (``time_budjet``: did you mean
+    ``time_budget=``?). A task's own options are neither (the task checks them)."""
+    said = foreign_keywords(given, BY_NAME)
+    if said:
+        raise ParameterError(f"fit takes no {said_of(said)}")
+
+
+def foreign_keywords(keys: Any, known: Any) -> dict[str, str]:
+    """What each of ``keys`` outside ``known`` is: another library's keyword (``time_limit=
+    is time_budget= here``) or a close spelling of one of ``known`` (``did you mean
+    time_budget=?``); keys that are neither are left out."""
+    said = {}
+    for key in sorted(k for k in keys if k not in known):
+        if key in PEER_KEYWORDS:
+            said[key] = f"{key}= is {PEER_KEYWORDS[key]} here"
+        elif (ours := close_spelling(key, known)) is not None:
+            said[key] = f"did you mean {ours}=?"
+    return said
+
+
+def said_of(said: dict[str, str]) -> str:
+    """``foreign_keywords``' lines after the keys they are about: "time_budjet=: did you mean
+    time_budget=?", "a=, b=: for a= did you mean ...?; b= is ... here"."""
+    keys = ", ".join(f"{k}=" for k in said)
+    if len(said) == 1:
+        return f"{keys}: {next(iter(said.values()))}"
+    lines = (f"for {k}= {line}" if line.startswith("did") else line for k, line in said.items())
+    return f"{keys}: {'; '.join(lines)}"
 
 
 def declared(cls: Any) -> tuple[Setting, ...]:
@@ -355,7 +379,7 @@ def check_settings(**given: Any) -> dict[str, Any]:
     before any data is read."""
     unknown = sorted(set(given) - set(BY_NAME))
     if unknown:
-        raise ParameterError(f"unknown setting(s) {unknown}")
+        raise ParameterError(f"unknown setting(s) {unknown}{did_you_mean(unknown, BY_NAME)}")
     return {s.name: s.check(given.get(s.name, s.default)) for s in SETTINGS}
 
 
@@ -388,10 +412,12 @@ def estimator_init() -> Callable[..., None]:
         for s in SETTINGS
         if s.estimator
     ]
+    names = [p.name for p in params]
     self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     shown = inspect.Signature([self, *params], return_annotation="None")
 
     def __init__(self: Any, **given: Any) -> None:
+        refuse_unknown_parameters(type(self).__name__, given, names)
         bound = shown.bind(self, **given)
         bound.apply_defaults()
         for name, value in bound.arguments.items():
@@ -401,3 +427,17 @@ def estimator_init() -> Callable[..., None]:
     __init__.__signature__ = shown  # type: ignore[attr-defined]
     __init__.__doc__ = "Store the settings (``automl.settings.SETTINGS``' estimator subset)."
     return __init__
+
+
+def refuse_unknown_parameters(owner: str, given: Any, names: list[str]) -> None:
+    """A ParameterError (a TypeError, as Python's own) for keywords an estimator does not take,
+    naming close spellings and other libraries' keywords. Only names are checked: values are
+    checked in ``fit``, as scikit-learn's estimator contract asks."""
+    unknown = sorted(k for k in given if k not in names)
+    if not unknown:
+        return
+    said = foreign_keywords(unknown, names)
+    if len(said) == len(unknown):
+        raise ParameterError(f"{owner} takes no {said_of(said)}")
+    takes = ", ".join(f"{n}=" for n in names)
+    raise ParameterError(f"{owner} takes no {', '.join(unknown)}; it takes {takes}")

@@ -14,15 +14,14 @@ Running it again resumes the study. Paths in a file are relative to that file.
 
 from __future__ import annotations
 
-import difflib
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform
 
-from automl.errors import DataError
-from automl.settings import SETTINGS, check_settings
+from automl.errors import DataError, did_you_mean
+from automl.settings import SETTINGS, check_settings, refuse_peer_keywords
 from automl.study_folder import save_unless_worse
 from automl.tables import TABLE_SUFFIXES, read_table
 
@@ -114,8 +113,7 @@ def read(path: str) -> StudySpec:
     table = doc.get("study", doc)
     unknown = sorted(set(table) - KNOWN_KEYS)
     if unknown:
-        close = {k: difflib.get_close_matches(k, KNOWN_KEYS, n=1) for k in unknown}
-        hints = "".join(f"; {k!r}: did you mean {c[0]!r}?" for k, c in close.items() if c)
+        hints = did_you_mean(unknown, sorted(KNOWN_KEYS))
         raise DataError(f"{file}: unknown key(s) {unknown}{hints}; known: {sorted(KNOWN_KEYS)}")
     if "data" not in table:
         raise DataError(f"{file}: 'data' (the path of the data) is required")
@@ -138,9 +136,10 @@ def read(path: str) -> StudySpec:
 
 
 def check_spec(spec: StudySpec) -> None:
-    """The checks of fit's settings (``automl.settings``) on a spec's values, before its data
-    is read."""
+    """The checks of fit's settings (``automl.settings``) on a spec's values, and of its task
+    options for other libraries' keywords and misspelled settings, before its data is read."""
     check_settings(**spec.settings())
+    refuse_peer_keywords(spec.options)
 
 
 def _read_by_task(path: Path, split: str) -> Any:

@@ -64,11 +64,12 @@ def text_columns(frame: pd.DataFrame, target: Any = None) -> list[str]:
     return [
         c
         for c in frame.columns
-        if c != target and _stringish(frame[c]) and looks_like_text(frame[c])
+        if c != target and is_string_column(frame[c]) and looks_like_text(frame[c])
     ]
 
 
-def _stringish(column: pd.Series) -> bool:
+def is_string_column(column: pd.Series) -> bool:
+    """A column of strings (object or string dtype), free text or not."""
     return column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
 
 
@@ -177,7 +178,9 @@ def split_text_input(dataset: Any, target: Any, text_column: str | None) -> tupl
             return _from_frame(texts.assign(**{"__y__": np.asarray(y)}), "__y__", text_column)
         if len(texts) != len(y):
             raise DataError(f"there are {len(texts)} texts but {len(y)} labels: they must match")
-        return texts, y, None, notes
+        # a named Series (df["text"]): predict finds that column in a frame
+        name = texts.name if isinstance(texts, pd.Series) else None
+        return texts, y, name if isinstance(name, str) else None, notes
     if is_class_folder(dataset):
         texts, y = read_folder(dataset)
         notes.append(f"read {len(texts)} .txt files from {len(set(y))} class folders")
@@ -209,7 +212,7 @@ def _from_frame(frame: pd.DataFrame, target: Any, text_column: str | None) -> tu
         column = text_column
     else:
         found = text_columns(frame, target)
-        candidates = [c for c in frame.columns if c != target and _stringish(frame[c])]
+        candidates = [c for c in frame.columns if c != target and is_string_column(frame[c])]
         if len(found) == 1:
             column = found[0]
             notes.append(f"text column {column!r} found automatically")

@@ -20,7 +20,13 @@ from automl.plugin import (
     split_target,
 )
 from automl_text.groups import containment_groups
-from automl_text.inputs import ACCEPTED, accepts, clean_texts, split_text_input
+from automl_text.inputs import (
+    ACCEPTED,
+    accepts,
+    clean_texts,
+    is_string_column,
+    split_text_input,
+)
 from automl_text.profile import TextProfile
 from automl_text.tokenize import words
 
@@ -36,7 +42,8 @@ OPTIONS = {
 
 class TextFeatures(FeatureEncoder):
     """Predict-time input to a cleaned object array of strings: a string, a list/array/Series
-    of strings, or a DataFrame holding the training text column (or a single column)."""
+    of strings, or a DataFrame holding the training text column (or a single column, or a
+    single column of strings)."""
 
     def __init__(self, column: str | None = None) -> None:
         self.column = column
@@ -52,15 +59,7 @@ class TextFeatures(FeatureEncoder):
         if isinstance(raw, str):
             raw = [raw]
         if isinstance(raw, pd.DataFrame):
-            if self.column is not None and self.column in raw.columns:
-                raw = raw[self.column]
-            elif raw.shape[1] == 1:
-                raw = raw.iloc[:, 0]
-            else:
-                raise DataError(
-                    f"the text column {self.column!r} is not in the data; columns: "
-                    f"{list(raw.columns)[:20]}"
-                )
+            raw = self._texts_of(raw)
         if not isinstance(raw, (list, tuple, np.ndarray, pd.Series)):
             raise DataError(
                 f"predict takes a string, a list/array/Series of strings or a DataFrame with "
@@ -68,6 +67,30 @@ class TextFeatures(FeatureEncoder):
             )
         texts, _ = clean_texts(raw, where="the input", fitting=False)
         return texts
+
+    def _texts_of(self, frame: pd.DataFrame) -> pd.Series:
+        """A frame's text column: the one named at fit (``text_column=``, the column found in
+        a training frame, a named Series' name), else its only column, else its only column of
+        strings (an id or a number beside the texts is left out)."""
+        columns = list(frame.columns)
+        if self.column is not None and self.column in frame.columns:
+            return frame[self.column]
+        if frame.shape[1] == 1:
+            return frame.iloc[:, 0]
+        if self.column is not None:
+            raise DataError(
+                f"the text column {self.column!r} (the model's, named at fit) is not in the "
+                f"data; columns: {columns[:20]}: pass a frame holding it, or the texts alone"
+            )
+        strings = [c for c in columns if is_string_column(frame[c])]
+        if len(strings) == 1:
+            return frame[strings[0]]
+        raise DataError(
+            f"cannot tell which column holds the text: the frame has {len(strings)} columns of "
+            f"strings {strings[:20]} (columns: {columns[:20]}) and the model was fitted without "
+            "a column name (from (texts, labels)): pass the texts alone (df['text']) or a frame "
+            "of the text column only"
+        )
 
     def describe_missing(self) -> dict[str, str]:
         return {self.column or "text": "missing texts are read as empty strings (with a warning)"}
