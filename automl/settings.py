@@ -246,7 +246,8 @@ class FitSettings:
         "(default: none and balanced are searched where the smallest class has under half the "
         "rows of the largest)", imbalance.check_class_weight, "heavy",
         accepts="str | dict[Any, float] | None",
-        cli=Flag("--class-weight", choices=imbalance.CHOICES), estimator=True, kept=True)
+        cli=Flag("--class-weight", choices=imbalance.CHOICES), study_key="class_weight",
+        estimator=True, kept=True)
     preset: str = setting(
         None, "fast, medium (default) or best: a bundle of defaults", _preset, "quick",
         accepts="str | None", cli=Flag("--preset", choices=tuple(PRESETS)), study_key="preset",
