@@ -10,7 +10,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from automl import console, metrics, orphans, sample_weights, search, study_folder, threads, urls
+from automl import (
+    console,
+    imbalance,
+    metrics,
+    orphans,
+    sample_weights,
+    search,
+    study_folder,
+    threads,
+    urls,
+)
 from automl.budget import Budget
 from automl.crossval import describe_validation, family_folds
 from automl.dispatch import as_pair, check_iterable_input, choose_task, target_name
@@ -51,10 +61,12 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
     the caller's own validation data (as ``dataset``; no split is made). ``sample_weight``: an
     array or a column name, used in training where a family supports it and in the metric.
     ``metric``: a name, a scikit-learn scorer name or a callable (``automl.make_metric``);
-    ``positive_class``: the class binary metrics score. Ctrl-C during the search ends it, and
-    fit goes on with what was found (``result.summary["interrupted"]`` says so); Ctrl-C after
-    that aborts. Any other keyword is an option of the task (``image_size=32``, say). Its
-    settings (``automl.settings``):
+    ``positive_class``: the class binary metrics score (default: the minority class);
+    ``class_weight``: "balanced", "none" or {class: weight} (default: searched, none or
+    balanced, where the classes are imbalanced; ``automl.imbalance``). Ctrl-C during the
+    search ends it, and fit goes on with what was found (``result.summary["interrupted"]``
+    says so); Ctrl-C after that aborts. Any other keyword is an option of the task
+    (``image_size=32``, say). Its settings (``automl.settings``):
     """
     started = time.monotonic()
     settings = FitSettings.from_call(given)  # every setting checked before the data is read
@@ -273,6 +285,7 @@ def _open(dataset: Any, target: Any, settings: FitSettings, *, worker: bool = Fa
         **settings.task_options,
     )
     sample_weights.attach(data, weights, valid_weights, chosen.name)
+    data.class_weight = imbalance.resolve(settings.class_weight, data)
     metric = metrics.resolve(
         settings.metric,
         data.problem_type,
@@ -342,9 +355,14 @@ def _open(dataset: Any, target: Any, settings: FitSettings, *, worker: bool = Fa
 
 
 def _positive(positive_class: Any, data: TaskData) -> int:
-    """The column binary metrics score: ``positive_class``'s, or the second class."""
+    """The column binary metrics score: ``positive_class``'s, or the minority class (the
+    second on a tie; ``automl.imbalance``). The problem type's reason says which, and why."""
     if positive_class is None:
-        return 1
+        if data.problem_type != "binary":
+            return 1
+        index, why = imbalance.default_positive(data)
+        data.problem_type_reason = f"{data.problem_type_reason}; {why}"
+        return index
     classes = data.target.classes or []
     if data.problem_type != "binary":
         raise ParameterError(
@@ -355,6 +373,9 @@ def _positive(positive_class: Any, data: TaskData) -> int:
         raise ParameterError(
             f"positive_class={positive_class!r} is not one of the classes {classes}"
         )
+    data.problem_type_reason = (
+        f"{data.problem_type_reason}; positive class {positive_class!r} (given by positive_class=)"
+    )
     return matches[0]
 
 

@@ -269,6 +269,7 @@ def metadata(result: Any, format: str, *, inputs: list[dict], check: dict) -> di
         "task": result.task,
         "problem_type": result.problem_type,
         "classes": None if regression else [_plain(c) for c in result.classes_],
+        "positive_class": result.positive_class,
         "output": OUTPUT["regression" if regression else "classification"],
         "inputs": inputs,
         "model": result.describe(),

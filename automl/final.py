@@ -10,6 +10,7 @@ from automl import metrics, search
 from automl.budget import Budget, refit_seconds
 from automl.ensemble import choose as choose_ensemble
 from automl.errors import SearchError
+from automl.imbalance import PARAM
 from automl.objective import SearchRecords, effective_params, train_candidate
 from automl.plugins import Registry
 from automl.result import Member
@@ -22,12 +23,18 @@ def enqueue_defaults(
 ) -> None:
     """Each family's default configuration is tried first, in registration order, each followed
     by the family's further starting configurations; an ``n_trials`` too small for all of them
-    keeps the first of each family."""
+    keeps the first of each family. Where class_weight is searched (``automl.imbalance``), they
+    are unweighted, and the first family's default is tried balanced after them."""
     first = [(f, f.default_params(data)) for f in families]
     first = [(f, p) for f, p in first if p is not None]
     defaults = [(f, q) for f, p in first for q in (p, *f.more_defaults(data))]
     if n_trials is not None and n_trials < len(defaults):
         defaults = first[:n_trials]
+    if data.class_weight is not None and data.class_weight.searched and defaults:
+        # unweighted first, as without the search; then the first family's default balanced
+        defaults = [(f, {**p, PARAM: "none"}) for f, p in defaults]
+        if n_trials is None or n_trials > len(defaults):
+            defaults.append((defaults[0][0], {**defaults[0][1], PARAM: "balanced"}))
     for family, params in defaults:
         study.enqueue_trial({"model": family.name, **params}, skip_if_exists=True)
 

@@ -5,8 +5,8 @@ for regression; every metric takes the encoded truth, that output and optional p
 Besides the built-in names, ``fit(metric=...)`` takes a scikit-learn scorer name
 (``"f1_macro"``, ``"neg_mean_absolute_error"`` ...) or a callable ``(y_true, y_pred) -> float``
 wrapped by ``make_metric`` (labels as the user gave them, or probabilities with
-``needs_proba=True``). Binary metrics score ``positive_class`` (default: the second class in
-sorted order).
+``needs_proba=True``). Binary metrics score ``positive_class`` (default: the minority class,
+the second in sorted order on a tie; ``automl.imbalance``).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from automl import kinds, orphans
+from automl import imbalance, kinds, orphans
 from automl.crossval import Folds
 from automl.kinds import FitOptions, Split, object_nbytes
 from automl.metrics import METRICS, Metric
@@ -63,6 +63,8 @@ def train_candidate(  # noqa: PLR0913
         y_train = np.concatenate([data.y_train, data.y_valid])
         w_train = None if w_train is None else np.concatenate([w_train, w_valid])
         x_valid = y_valid = w_valid = None
+    if data.class_weight is not None:  # fit(class_weight=...), or the trial's searched one
+        w_train = imbalance.weigh(w_train, y_train, data.class_weight.choice(params))
     featurizer = family.featurizer(params, data)
     spec = data.spec
     if featurizer is not None:  # family-specific input (a tokenizer, say), fitted on x_train
@@ -250,8 +252,10 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
         family = by_name[trial.suggest_categorical("model", list(by_name))]
         family.suggest(trial, data)
         kinds.of(family).suggest_training(trial)
+        if data.class_weight is not None and data.class_weight.searched:
+            trial.suggest_categorical(imbalance.PARAM, imbalance.CHOICES)
         params = dict(trial.params)
-        trial.set_user_attr("summary", family.describe(params))
+        trial.set_user_attr("summary", _summary(family, params, data))
 
         def on_report(step: int, score: float) -> None:
             trial.report(score, step)
@@ -339,6 +343,13 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
         return outcome.score
 
     return objective
+
+
+def _summary(family: ModelFamily, params: dict[str, Any], data: TaskData) -> str:
+    """The leaderboard's words for a configuration: the family's, and its class weights."""
+    said = family.describe(params)
+    weights = None if data.class_weight is None else data.class_weight.shown(params)
+    return ", ".join(filter(None, [said, weights]))
 
 
 # no trial may take more than this share of the search time left when it starts: a short

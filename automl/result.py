@@ -271,6 +271,15 @@ class FittedResult:
         """The column of the positive class of binary metrics (``fit(positive_class=...)``)."""
         return 1 if self.metric_obj is None else self.metric_obj.positive
 
+    @property
+    def positive_class(self) -> Any:
+        """The class binary metrics score (``fit(positive_class=...)``, by default the minority
+        class); None for multiclass and regression."""
+        if self.problem_type != "binary" or not self.classes_:
+            return None
+        label = self.classes_[self.positive]
+        return label.item() if isinstance(label, np.generic) else label
+
     def evaluate(self, data: Any, y: Any = None, sample_weight: Any = None) -> dict[str, float]:
         """Every metric that applies to the problem type, on data the search did not see:
         ``evaluate(X, y)``, or ``evaluate(test_df)`` with the target column in the rows."""

@@ -223,6 +223,7 @@ class ServedModel:
             "problem_type": r.problem_type,
             "features": self.task.describe_features(r.features),
             "classes": None if self.regression else [_plain(c) for c in r.classes_],
+            "positive_class": r.positive_class,
             "metric": r.metric,
             "validation_score": r.valid_score,
             "model": r.describe(),

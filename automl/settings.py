@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from automl import options, threads
+from automl import imbalance, options, threads
 from automl.errors import ParameterError, close_spelling, did_you_mean
 from automl.targets import PROBLEM_TYPES
 
@@ -239,8 +239,15 @@ class FitSettings:
         None, "per-row weights: an array or a column name",
         options.not_a_number("sample_weight", "an array of weights or a column name"), 1.0)
     positive_class: Any = setting(
-        None, "the class binary metrics score (default: the second)",
-        options.check_positive_class, [1], kept=True)
+        None, "the class binary metrics score (default: the minority class; the second on a "
+        "tie)", options.check_positive_class, [1], kept=True)
+    class_weight: Any = setting(
+        None, "weights of the classes in training: 'balanced', 'none' or {class: weight} "
+        "(default: none and balanced are searched where the smallest class has under half the "
+        "rows of the largest)", imbalance.check_class_weight, "heavy",
+        accepts="str | dict[Any, float] | None",
+        cli=Flag("--class-weight", choices=imbalance.CHOICES), study_key="class_weight",
+        estimator=True, kept=True)
     preset: str = setting(
         None, "fast, medium (default) or best: a bundle of defaults", _preset, "quick",
         accepts="str | None", cli=Flag("--preset", choices=tuple(PRESETS)), study_key="preset",

@@ -132,6 +132,9 @@ class TaskData:
     # per-row weights of the train and valid rows (``fit(sample_weight=...)``), or None
     w_train: np.ndarray | None = None
     w_valid: np.ndarray | None = None
+    # how training weighs classes (``fit(class_weight=...)``; an ``automl.imbalance.ClassWeight``
+    # set by the core after ``adapt``): None weighs none
+    class_weight: Any = None
     # whether the validation rows were the caller's own (``fit(valid=...)``): no split made
     given_valid: bool = False
     # drift monitoring: the task's InputProfile fitted on the training rows, and those rows'

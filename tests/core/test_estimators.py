@@ -13,7 +13,20 @@ from tests import DATA
 TINY = {"n_trials": 1, "models": ["linear"], "seed": 0}
 
 
-@parametrize_with_checks([AutoMLClassifier(**TINY), AutoMLRegressor(**TINY)])
+# a weight of 2 is a duplicated row for the model, but not for the search: the validation split
+# draws rows, so the repeated rows change which rows each side gets (and the rows it scores on)
+EXPECTED_FAILURES = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "the search's validation split is drawn from the rows: repeating a row changes the split, "
+        "so weights of 2 cannot equal repeated rows"
+    ),
+}
+
+
+@parametrize_with_checks(
+    [AutoMLClassifier(**TINY), AutoMLRegressor(**TINY)],
+    expected_failed_checks=lambda _estimator: EXPECTED_FAILURES,
+)
 def test_sklearn_contract(estimator, check):
     check(estimator)
 

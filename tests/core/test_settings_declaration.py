@@ -54,6 +54,12 @@ def test_cli_fit_flags_cover_every_cli_setting():
             assert flags[s.cli.spelling].help.startswith(s.help), s.name
 
 
+def test_every_cli_setting_reaches_fit_through_its_study_key():
+    """`automl fit` hands its flags to fit as a study spec: a flag without a study key would be
+    parsed and dropped (--class-weight was, before it had one)."""
+    assert [s.name for s in SETTINGS if s.cli and not s.cli.negate and not s.study_key] == []
+
+
 def test_estimator_parameters_are_the_declared_subset():
     declared = {s.name: s.estimator_value for s in SETTINGS if s.estimator}
     for cls in (AutoMLClassifier, AutoMLRegressor):
