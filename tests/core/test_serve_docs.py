@@ -95,6 +95,29 @@ def test_text_and_images_are_rows_of_one_string(model, field_type, detail):
     assert predicted["predictions"][0] in list(result.classes_)
 
 
+def test_a_task_without_a_row_format_gets_rows_of_any_json():
+    from automl.serve_docs import api_docs
+
+    docs = api_docs(None, None, token=False)
+    rows = docs.schemas["PredictRows"]["properties"]["rows"]
+    assert rows["type"] == "array" and rows["items"] == {}
+    assert "example" not in docs.extra["/predict"]["requestBody"]["content"]["application/json"]
+    answer = docs.schemas["PredictAnswer"]["properties"]
+    assert answer["predictions"]["items"] == {"type": "number"} and "classes" not in answer
+
+
+def test_a_bad_row_format_is_refused_with_what_to_use():
+    from automl.plugin import RowField, RowFormat
+
+    with pytest.raises(ValueError, match=r"type 'float': use one of \('number'"):
+        RowField("x", "float")
+    text = RowField("text", "string")
+    with pytest.raises(ValueError, match="exactly one field"):
+        RowFormat((text, RowField("other", "string")), record=False)
+    with pytest.raises(ValueError, match="repeat"):
+        RowFormat((text, text))
+
+
 def _ok(spec: dict, path: str) -> dict:
     return spec["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
 
