@@ -161,7 +161,18 @@ def test_swagger_ui_renders_the_predict_operation_in_chromium_without_network(tm
                 until=lambda text: '"workclass"' in text,
             )
             dom = evaluate(tools, "document.documentElement.outerHTML")
-            screenshot(tools, shot)
+            # "Try it out", then "Execute": the example body posted by the page itself
+            evaluate(tools, f"document.querySelector('{predict} .try-out__btn').click()")
+            _poll(tools, f"!!document.querySelector('{predict} .execute')")
+            evaluate(tools, f"document.querySelector('{predict} .execute').click()")
+            live = f"{predict} .live-responses-table .response"
+            answered = _poll(
+                tools,
+                f"(document.querySelector('{live}') || {{}}).innerText || ''",
+                until=lambda text: "predictions" in text,
+            )
+            evaluate(tools, f"document.querySelector('{live}').scrollIntoView()")
+            screenshot(tools, shot)  # the answer Swagger UI shows
             errors = console_errors(tools.events)
             requests = [
                 e["params"]["request"]["url"]
@@ -183,6 +194,7 @@ def test_swagger_ui_renders_the_predict_operation_in_chromium_without_network(tm
     assert found, "Swagger UI did not render the /predict operation"
     assert '"age": 39' in shown  # the example row, from the table's training medians
     assert "/predict" in dom and "/feedback" in dom and "PredictAnswer" in dom
+    assert answered.startswith("200") and '"probabilities"' in answered, answered
     assert errors == []
     assert requests and [u for u in requests if not u.startswith((server.url, "data:"))] == []
     assert shot.stat().st_size > 30_000
