@@ -5,7 +5,9 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
 
 - registration: ``hookimpl`` marks a plugin's ``automl_tasks`` / ``automl_families`` hooks.
 - the contract: ``Task`` (reads one modality's input), ``TaskData`` (what ``adapt`` returns),
-  ``DataSpec``, ``FeatureEncoder``, ``Featurizer``, ``ModelFamily`` (one searched model).
+  ``DataSpec``, ``FeatureEncoder``, ``Featurizer``, ``ModelFamily`` (one searched model),
+  ``RowFormat`` / ``RowField`` (what ``Task.row_format`` returns: the fields of a served row,
+  for ``automl serve``'s ``/docs``).
 - input helpers: ``check_task_options`` (adapt's ``**options``), ``split_target``,
   ``unpack_pair`` (an ``(X, y)`` tuple checked: two items, no ``target=`` beside it),
   ``read_table`` / ``is_table_path`` (CSV, Parquet ... files).
@@ -77,7 +79,16 @@ from automl.predictors import FeaturizedPredictor, SklearnPredictor, TorchPredic
 from automl.report.figures import new_figure, to_uri
 from automl.tables import is_table_path, read_table
 from automl.targets import split_target, unpack_pair
-from automl.task import DataSpec, FeatureEncoder, Featurizer, ModelFamily, Task, TaskData
+from automl.task import (
+    DataSpec,
+    FeatureEncoder,
+    Featurizer,
+    ModelFamily,
+    RowField,
+    RowFormat,
+    Task,
+    TaskData,
+)
 from automl.training import StoppedUnscored, TrainOutcome
 
 __all__ = [
@@ -89,6 +100,8 @@ __all__ = [
     "FeatureEncoder",
     "Featurizer",
     "ModelFamily",
+    "RowFormat",
+    "RowField",
     # input helpers
     "check_task_options",
     "split_target",

@@ -3,7 +3,8 @@
 Endpoints: ``POST /predict`` (JSON rows as the task reads them: records or columns of a table,
 strings, base64 PNG/JPEG images) returns predictions, probabilities, the class names and an id
 per row; ``POST /feedback`` takes true labels for those ids; ``GET /health``; ``GET /metadata``;
-``GET /metrics`` (Prometheus text format); FastAPI's ``/docs`` and ``/openapi.json``.
+``GET /metrics`` (Prometheus text format); ``/docs`` (Swagger UI), ``/redoc`` and
+``/openapi.json``, which describe the task's rows (``automl.serve_docs``), from local files.
 
 Bad input gets a 4xx JSON ``{"error": ...}`` naming the problem and the server keeps serving; an
 unexpected error is a JSON 500, logged with its traceback; every answer is counted. POSTs need
@@ -304,12 +305,13 @@ def create_app(  # noqa: C901
     check_options(window, max_body_bytes, threads)
     if token is not None:
         check_token(token, "token=")
-    fastapi = require("fastapi")
+    require("fastapi")
     prom = require("prometheus_client")
     from fastapi import Request
     from fastapi.responses import JSONResponse, Response
 
     import automl
+    from automl.serve_docs import api_docs
 
     result = automl.load(model_dir)
     served = ServedModel(result, result.plugin(), window)
@@ -322,12 +324,21 @@ def create_app(  # noqa: C901
         initializer=None if threads is None else limit_threads,
         initargs=() if threads is None else (threads,),
     )
-    app = fastapi.FastAPI(
+    # the docs' Swagger UI and ReDoc from files fastapi-offline ships, not from a CDN: /docs
+    # works on a machine without internet
+    offline = require("fastapi_offline")
+    app = offline.FastAPIOffline(
         title=f"automl: {result.describe()}",
         description=f"Task {result.task}, {result.problem_type}; see GET /metadata.",
         version=automl.__version__,
     )
     app.state.served = served
+    docs = api_docs(
+        served.task.row_format(result.features),
+        None if served.regression else [_plain(c) for c in result.classes_],
+        token is not None,
+    )
+    docs.install(app)
 
     def error(status: int, message: str, headers: dict[str, str] | None = None) -> Any:
         return JSONResponse({"error": message}, status_code=status, headers=headers)
@@ -372,15 +383,15 @@ def create_app(  # noqa: C901
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             return error(422, str(message))
 
-    schema = {"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}}
-
-    @app.post("/predict", openapi_extra=schema, summary="Predict JSON rows")
+    @app.post("/predict", openapi_extra=docs.extra["/predict"], summary="Predict JSON rows")
     async def predict(request: Request):
         """Body: {"rows": [...]} (tables: records, or {"columns": {...}}; text: strings;
         images: base64 PNG/JPEG). Returns ids, predictions, probabilities and classes."""
         return await answer(request, served.predict)
 
-    @app.post("/feedback", openapi_extra=schema, summary="True labels of predicted rows")
+    @app.post(
+        "/feedback", openapi_extra=docs.extra["/feedback"], summary="True labels of predicted rows"
+    )
     async def feedback(request: Request):
         """Body: {"id": "...", "label": ...} or {"items": [{"id": ..., "label": ...}]}."""
         return await answer(request, served.take_feedback)
@@ -389,7 +400,7 @@ def create_app(  # noqa: C901
     def health():
         return {"status": "ok", "model": result.describe()}
 
-    @app.get("/metadata")
+    @app.get("/metadata", openapi_extra=docs.extra["/metadata"])
     def metadata(request: Request):
         return refusal(request, has_body=False) or served.metadata()
 

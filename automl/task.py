@@ -51,6 +51,55 @@ class DataSpec:
         return cls(tuple(obj["input_shape"]), obj["n_outputs"], obj["problem_type"], obj["extra"])
 
 
+JSON_TYPES = ("number", "integer", "string", "boolean")
+
+
+@dataclass(frozen=True)
+class RowField:
+    """One field of a row that ``automl serve`` reads, in JSON terms, for its OpenAPI docs:
+    ``type`` one of JSON_TYPES (None: any JSON value), ``nullable`` when null is read (as
+    missing), ``format`` JSON Schema's (``"date"``, ``"byte"`` for base64), ``examples`` values
+    shown in ``/docs`` (the first one goes into the example request)."""
+
+    name: str
+    type: str | None
+    description: str = ""
+    nullable: bool = False
+    format: str | None = None
+    examples: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.type is not None and self.type not in JSON_TYPES:
+            raise ValueError(
+                f"RowField {self.name!r} has the type {self.type!r}: use one of {JSON_TYPES} "
+                "or None for any JSON value"
+            )
+
+
+@dataclass(frozen=True)
+class RowFormat:
+    """How one row of a ``POST /predict`` body ``{"rows": [...]}`` looks (``Task.row_format``):
+    a JSON object of ``fields`` when ``record``, else the value of its one field (a string of
+    text, a base64 image); ``by_columns``: ``{"columns": {field: [values]}}`` is read too."""
+
+    fields: tuple[RowField, ...]
+    record: bool = True
+    by_columns: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.fields:
+            raise ValueError("a RowFormat needs at least one RowField")
+        if not self.record and (len(self.fields) != 1 or self.by_columns):
+            raise ValueError(
+                "a RowFormat whose rows are plain values (record=False) has exactly one field "
+                f"and no by_columns form; got {len(self.fields)} field(s), "
+                f"by_columns={self.by_columns}"
+            )
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"the RowFormat's field names repeat: {names}")
+
+
 class FeatureEncoder(ABC):
     """Turns raw predict-time input into model-ready features; fitted on the training split."""
 
@@ -274,6 +323,12 @@ class Task(ABC):
     def describe_features(self, features: FeatureEncoder) -> list[dict[str, Any]]:
         """The model's inputs with their types (``GET /metadata``): name, type, detail."""
         return []
+
+    def row_format(self, features: FeatureEncoder) -> RowFormat | None:
+        """What one row of a ``POST /predict`` body holds, for ``automl serve``'s ``/docs``
+        and ``/openapi.json`` (``parse_rows`` still reads and checks the rows). None (the
+        default): the body is documented as a JSON object."""
+        return None
 
     def exporter(self) -> Exporter | None:
         """How this modality's models become one ONNX graph (``automl.export``); None: the

@@ -14,6 +14,13 @@ from pathlib import Path
 
 import pytest
 
+# Chromium without a network: no host name resolves, and every request but loopback's goes to
+# a proxy on a closed port (Chromium sends loopback requests around a proxy)
+OFFLINE = (
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=127.0.0.1:9",
+)
+
 
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -31,7 +38,8 @@ def chromium() -> str:
 class DevTools:
     """A minimal Chrome DevTools Protocol client over --remote-debugging-pipe (fds 3 and 4)."""
 
-    def __init__(self, binary: str, profile: Path) -> None:
+    def __init__(self, binary: str, profile: Path, extra_args: tuple[str, ...] = ()) -> None:
+        """``extra_args``: further Chromium switches (``OFFLINE``: no network but loopback)."""
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
         high = [os.dup(fd) for fd in (to_child_r, from_child_w)]  # never 3 or 4 themselves
@@ -53,6 +61,7 @@ class DevTools:
                 "--disable-extensions",
                 "--hide-scrollbars",
                 f"--user-data-dir={profile}",
+                *extra_args,
                 "about:blank",
             ],
             preexec_fn=fds,

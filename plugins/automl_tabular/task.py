@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from automl.plugin import DataError, Task, TaskData, check_task_options
+from automl.plugin import DataError, RowFormat, Task, TaskData, check_task_options
 from automl.plugin import split_target as split_train_valid
 from automl_tabular.inputs import ACCEPTED, accepts, split_target
 from automl_tabular.preprocessing import TabularPreprocessor, column_names
@@ -44,6 +44,11 @@ class TabularTask(Task):
         from automl_tabular.profile import describe_columns
 
         return describe_columns(features)
+
+    def row_format(self, features: Any) -> RowFormat:
+        from automl_tabular.row_format import row_format
+
+        return row_format(features)
 
     def exporter(self):
         from automl_tabular.export import TabularExporter

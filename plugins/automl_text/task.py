@@ -14,6 +14,8 @@ import pandas as pd
 from automl.plugin import (
     DataError,
     FeatureEncoder,
+    RowField,
+    RowFormat,
     Task,
     TaskData,
     check_task_options,
@@ -118,6 +120,11 @@ class TextTask(Task):
     def describe_features(self, features: Any) -> list[dict[str, Any]]:
         name = features.column or "text"
         return [{"name": name, "type": "text", "detail": "a string"}]
+
+    def row_format(self, features: Any) -> RowFormat:
+        name = features.column or "text"
+        text = RowField(name, "string", "a text", examples=("a text to classify",))
+        return RowFormat((text,), record=False)
 
     def exporter(self):
         from automl_text.export import TextExporter

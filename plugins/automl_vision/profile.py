@@ -99,6 +99,17 @@ def stats_table(images: list[np.ndarray] | np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(STATS), dtype=np.float64)
 
 
+def blank_png_base64(size: tuple[int, int], channels: int) -> str:
+    """A mid-gray PNG of ``size`` (h, w) and ``channels``, base64-encoded: the example row of
+    a served model's ``/docs``, which it can predict as it is."""
+    from PIL import Image
+
+    h, w = size
+    buffer = io.BytesIO()
+    Image.new("L" if channels == 1 else "RGB", (w, h), "gray").save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def images_from_json(payload: Any) -> list[Any]:
     """``{"rows": ["<base64 PNG or JPEG>", ...]}`` as a list of PIL images; DataError for an
     image over MAX_IMAGE_PIXELS or a request over MAX_REQUEST_PIXELS, before it is decoded."""

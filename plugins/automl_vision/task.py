@@ -10,6 +10,8 @@ import numpy as np
 from automl.plugin import (
     DataError,
     ParameterError,
+    RowField,
+    RowFormat,
     Task,
     TaskData,
     check_task_options,
@@ -80,6 +82,20 @@ class VisionTask(Task):
                 f"{features.channels} channel(s)",
             }
         ]
+
+    def row_format(self, features: Any) -> RowFormat:
+        from automl_vision.profile import blank_png_base64
+
+        h, w = features.size
+        image = RowField(
+            "image",
+            "string",
+            f"a PNG or JPEG image, base64-encoded; resized to {h}x{w}, "
+            f"{features.channels} channel(s) (the example: a gray image of that size)",
+            format="byte",
+            examples=(blank_png_base64(features.size, features.channels),),
+        )
+        return RowFormat((image,), record=False)
 
     def exporter(self):
         from automl_vision.export import VisionExporter
