@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from automl.errors import AutomlError, ParameterError
+from automl.threads import small_batches
+from automl.work_units import record
 
 if TYPE_CHECKING:
     from automl.faithfulness import DeletionCheck
@@ -48,9 +50,10 @@ class ExplainBounds:
     ``examples``: rows the report explains one by one (None: the task's explainer's choice,
     ``Explainer.examples``); ``gradient_samples``: expected-gradient samples per row;
     ``kernel_*``: the bounded KernelExplainer fallback (background rows, coalitions per row, rows
-    at most); ``partition_evals``: model evaluations per row of SHAP's model-agnostic partition
-    explainer; ``lime_samples``: LIME perturbations per row; ``deletion_share``: the share of a
-    row's features the faithfulness check removes (None: the explainer's choice).
+    at most); ``permutations``: antithetic pairs of feature orders a row of permutation SHAP
+    (``automl.permutation_shap``: ensembles, texts), at most; ``lime_samples``: LIME
+    perturbations per row; ``deletion_share``: the share of a row's features the faithfulness
+    check removes (None: the explainer's choice).
     """
 
     seconds: float | None = None
@@ -61,8 +64,10 @@ class ExplainBounds:
     kernel_background: int = 20
     kernel_samples: int = 400
     kernel_rows: int = 40
-    partition_evals: int = 300
     lime_samples: int = 1000
+    permutations: int = 10
+    min_rows: int = 50
+    min_examples: int = 3
     deletion_share: float | None = None
     seed: int = 0
 
@@ -265,14 +270,15 @@ def explain(
     deadline = time.monotonic() + seconds
     limit = len(x) if bounds.rows is None else min(len(x), bounds.rows)
     found = explainer or explainer_for(result)
-    out = found.explain(
-        result,
-        x[:limit],
-        method=method,
-        background=sample_rows(bg, bounds.background, bounds.seed),
-        bounds=bounds,
-        deadline=deadline,
-    )
+    with small_batches():
+        out = found.explain(
+            result,
+            x[:limit],
+            method=method,
+            background=sample_rows(bg, bounds.background, bounds.seed),
+            bounds=bounds,
+            deadline=deadline,
+        )
     readable_display(result, raw, out)
     if limit < len(x):
         out.notes.append(f"the first {limit} of {len(x)} rows explained (rows={bounds.rows})")
@@ -389,6 +395,8 @@ def run_chunks(
         stop = min(n, done + size)
         started = time.monotonic()
         pieces.append(fn(done, stop))
+        if not done:
+            record(time.monotonic() - started)
         per_row = (time.monotonic() - started) / (stop - done)  # the latest pace
         done = stop
     return pieces, done
@@ -415,15 +423,56 @@ def lime_row(explanation: Any, label: int, width: int) -> LimeRow:
     )
 
 
-def lime_rows(
-    explain_row: Callable[[int], LimeRow], n: int, deadline: float, notes: list[str]
+MIN_LIME_SAMPLES = 100  # LIME's local model needs some perturbations to mean anything
+
+
+def lime_rows(  # noqa: PLR0913
+    explain_row: Callable[..., LimeRow],
+    n: int,
+    deadline: float,
+    notes: list[str],
+    *,
+    samples: int | None = None,
+    minimum: int = 0,
 ) -> list[LimeRow]:
     """The LIME loop every explainer runs: ``explain_row(i)`` for rows 0..n-1, one at a time
     (LIME can take seconds a row) until the deadline; the rows done come back, and a note
-    says when the rest were left out."""
+    says when the rest were left out.
 
-    def run(start: int, stop: int) -> list[LimeRow]:
-        return [explain_row(i) for i in range(start, stop)]
+    Given ``samples`` (``bounds.lime_samples``), ``explain_row(i, samples_i)`` is called: row 0
+    with a quarter of ``samples`` (the timed unit; all of them when ``minimum`` is 0 or 1),
+    then each row with as many as the time left allows for
+    the rows still wanted (at least ``minimum``; then one more at a time) at row 0's pace per
+    sample, at most ``samples`` and at least ``MIN_LIME_SAMPLES``."""
+    if samples is None:
 
-    pieces, _ = run_chunks(run, n, deadline, 1, notes, "LIME")
-    return [row for piece in pieces for row in piece]
+        def run(start: int, stop: int) -> list[LimeRow]:
+            return [explain_row(i) for i in range(start, stop)]
+
+        pieces, _ = run_chunks(run, n, deadline, 1, notes, "LIME")
+        return [row for piece in pieces for row in piece]
+    rows: list[LimeRow] = []
+    per_sample, fewest = 0.0, samples
+    while len(rows) < n:
+        i = len(rows)
+        wanted = max(1, min(n, minimum) - i)
+        left = deadline - time.monotonic()
+        if i == 0:  # the timed unit: a quarter of the samples, so that it cannot eat the rest
+            size = max(min(samples, MIN_LIME_SAMPLES), samples // 4) if minimum > 1 else samples
+        else:
+            size = int(min(samples, CHUNK_FILL * left / wanted / per_sample))
+        if size < min(samples, MIN_LIME_SAMPLES):
+            notes.append(f"LIME: time budget spent after {i} of {n} rows; the rest left out")
+            break
+        started = time.monotonic()
+        rows.append(explain_row(i, size))
+        if i == 0:
+            record(time.monotonic() - started)
+        per_sample = max((time.monotonic() - started) / size, 1e-9)
+        fewest = min(fewest, size)
+    if fewest < samples:
+        notes.append(
+            f"LIME: some rows with down to {fewest} (not {samples}) samples, so that "
+            f"{min(n, minimum)} rows fit the time budget"
+        )
+    return rows

@@ -26,7 +26,8 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
   ``ExportError``, ``ExplainError``.
 - explanations: ``Explainer``, ``Explanation``, ``ExplainBounds``, ``Drawing``,
   ``explained_class``, ``output_label``, ``sample_rows``, ``run_chunks`` (rows until a
-  deadline), ``lime_rows`` / ``lime_row`` / ``LimeRow`` (the LIME loop), ``deletion_check``
+  deadline), ``sized_permutation_shap`` (model-agnostic SHAP sized to a deadline),
+  ``lime_rows`` / ``lime_row`` / ``LimeRow`` (the LIME loop), ``deletion_check``
   (faithfulness).
 - figures: ``new_figure``, ``to_uri`` (matplotlib figures for the report, as data URIs).
 - export to ONNX: ``Exporter``, ``GraphInput``, ``EdgeRows``, ``GraphBuilder``, ``chain``,
@@ -75,6 +76,7 @@ from automl.onnx_parts import (
     torch_to_onnx,
 )
 from automl.options import check_task_options
+from automl.permutation_shap import sized_permutation_shap
 from automl.predictors import FeaturizedPredictor, SklearnPredictor, TorchPredictor
 from automl.report.figures import new_figure, to_uri
 from automl.tables import is_table_path, read_table
@@ -138,6 +140,7 @@ __all__ = [
     "ExplainBounds",
     "Drawing",
     "explained_class",
+    "sized_permutation_shap",
     "output_label",
     "sample_rows",
     "run_chunks",

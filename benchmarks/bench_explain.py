@@ -9,15 +9,26 @@ keeps an ensemble only when it wins on validation, so this one is built to time 
 explanations). On the held-out rows of each search: SHAP on ``--shap-rows`` rows and LIME on
 the first ``--lime-rows`` of them (default bounds otherwise), then ``write_report`` with its
 default budget (10% of the run or 60 s, whichever is larger).
-Prints one JSON row per data set and method, then a table. Data: ../shared/datasets.
+Prints one JSON row per data set and method, then a table. Data: ../shared/datasets (or
+$AUTOML_DATASETS).
 
     PYTHONPATH=.:plugins .venv/bin/python benchmarks/bench_explain.py [--only mnist sms_spam]
+
+``--report-cases``: instead, the report's explanation section alone under an allowance of
+``--report-seconds`` (default 5) after a ``--time-budget`` search, per case: seconds spent
+against the allowance, rows in the global SHAP view, and example rows SHAP and LIME explained.
+Cases: ``adult`` (the 32,561-row table), ``adult_ensemble`` (hist_gb and catboost searched
+on it, averaged 1:1), ``sms_sample`` (tests/data, 600 texts), ``sms_spam`` (5,574 texts).
+
+    PYTHONPATH=.:plugins .venv/bin/python benchmarks/bench_explain.py \
+        --report-cases adult sms_sample --time-budget 30 --report-seconds 5
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -30,16 +41,20 @@ import automl
 from automl.explain import explain
 from automl.faithfulness import agreement
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+DATA = Path(  # a worktree elsewhere names the data sets' folder in AUTOML_DATASETS
+    os.environ.get("AUTOML_DATASETS", Path(__file__).resolve().parents[2] / "shared/datasets")
+)
 OUT = Path(__file__).parent / "bench_explain"
 SETS = ("mnist", "fashion_mnist", "sms_spam", "sms_spam_ensemble", "sst2")
+REPORT_CASES = ("adult", "adult_ensemble", "sms_sample", "sms_spam")
+SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data"
 IMAGES = 12_000
 SST2_PHRASES = 20_000
 
 
 def fit(name: str, time_budget: float, seed: int):
     common = {"time_budget": time_budget, "seed": seed, "verbose": False, "report": False}
-    common["study_name"] = f"bench-explain-{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    common["study_name"] = f"bench-explain-{name.replace(':', '-')}-{time.strftime('%Y%m%d-%H%M%S')}"
     common["storage"] = ":memory:"
     if name in ("mnist", "fashion_mnist"):
         x, y = load_idx(DATA / name)
@@ -49,9 +64,19 @@ def fit(name: str, time_budget: float, seed: int):
         return ensemble_of(
             [fit(f"sms_spam:{family}", time_budget / 2, seed) for family in FAMILIES_1_1]
         )
+    if name == "adult_ensemble":
+        return ensemble_of(
+            [fit(f"adult:{family}", time_budget / 2, seed) for family in ("hist_gb", "catboost")]
+        )
     models = None
-    if name.startswith("sms_spam:"):
-        name, models = "sms_spam", [name.split(":")[1]]
+    if ":" in name:
+        name, models = name.split(":")[0], [name.split(":")[1]]
+    if name == "adult":
+        frame = pd.read_csv(DATA / "tabular" / "adult_train.csv.gz")
+        return automl.fit(frame, target="class", models=models, **common)
+    if name == "sms_sample":
+        frame = pd.read_csv(SAMPLES / "sms_spam_sample.csv")
+        return automl.fit(frame, target="label", models=models, **common)
     if name == "sms_spam":
         frame = pd.read_csv(DATA / "text" / "sms_spam.csv.gz")
     else:
@@ -139,6 +164,45 @@ def report_seconds(name: str, result) -> tuple[float, float]:
     return (float(took.group(1)) if took else float("nan")), total
 
 
+def report_case(name: str, result, seconds: float) -> dict:
+    """The report's explanation section under an allowance of ``seconds``: what it spent and
+    what it explained."""
+    from automl.explain import ExplainBounds
+    from automl.report.explanations import explain_section
+
+    started = time.monotonic()
+    out = explain_section(result, result.holdout, ExplainBounds(seconds=seconds))
+    spent = time.monotonic() - started
+    about = out["shap"] or out["shap_about"] or {}
+    examples = out["examples"]
+    return {
+        "case": name,
+        "model": result.describe()[:70],
+        "allowance_s": seconds,
+        "spent_s": round(spent, 1),
+        "explainers_s": round(out["explain_s"], 1),
+        "units_s": round(out.get("units_s", 0.0), 2),
+        "shap_rows": about.get("rows", 0),
+        "shap_examples": sum(bool(v["waterfall"] or v["shap_tokens"]) for v in examples),
+        "lime_examples": sum(bool(v["lime"] or v["lime_tokens"]) for v in examples),
+        "missing": "; ".join(f"{a}: {b}" for a, b in out["missing"])[:160],
+    }
+
+
+def report_cases(args) -> None:
+    table = []
+    for name in args.report_cases:
+        result = fit(name, args.time_budget, args.seed)
+        row = report_case(name, result, args.report_seconds)
+        row["load"] = round(os.getloadavg()[0], 1)
+        print(json.dumps(row), flush=True)
+        table.append(row)
+    pd.set_option("display.width", 250)
+    print(pd.DataFrame(table).drop(columns=["model", "missing"]).to_string(index=False))
+    for row in table:
+        print(f"{row['case']}: {row['model']} | {row['missing'] or 'nothing missing'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", choices=SETS, default=list(SETS))
@@ -147,10 +211,15 @@ def main() -> None:
     parser.add_argument("--lime-rows", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--report-cases", nargs="*", choices=REPORT_CASES, default=None)
+    parser.add_argument("--report-seconds", type=float, default=5.0)
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
+    if args.report_cases:
+        report_cases(args)
+        return
     table = []
     for name in args.only:
         started = time.monotonic()

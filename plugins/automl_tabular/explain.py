@@ -75,7 +75,9 @@ class TabularExplainer(Explainer):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if method == "shap":
-                found = shap_attributions(result, x, background, classes, bounds, deadline, notes)
+                found = shap_attributions(
+                    result, x, background, classes, view, bounds, deadline, notes
+                )
                 n = len(found.values)
                 values, base, space, algorithm = (
                     found.values,
@@ -88,16 +90,18 @@ class TabularExplainer(Explainer):
                 else:  # an exact margin explainer: its values add up to the margin
                     predictions = base + values.sum(axis=1)
                 local_fit = None
+                on_columns = found.on_columns
             elif method == "lime":
                 values, base, predictions, local_fit = lime_attributions(
                     result, x, background, classes, view, bounds, deadline, notes
                 )
                 n, algorithm = len(values), "LimeTabularExplainer"
                 space = "value" if result.problem_type == "regression" else "probability"
+                on_columns = False
             else:
                 raise ExplainError(f"unknown method {method!r}; the tabular task knows shap, lime")
         display, colour = view.readable(x[:n])
-        grouped = view.group(values)
+        grouped = np.asarray(values, dtype=np.float64) if on_columns else view.group(values)
         share = bounds.deletion_share or DELETION_SHARE
         deletion = _deletion(result, x[:n], background, grouped, classes[:n], view, share, bounds)
         notes.append(deletion.summary(method.upper()))

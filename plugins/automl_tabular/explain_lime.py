@@ -34,21 +34,28 @@ def lime_attributions(result, x, background, classes, view, bounds, deadline, no
     def predict(z: np.ndarray) -> np.ndarray:
         return predictor.output(np.asarray(z, dtype=np.float32))
 
-    def explain_row(i: int) -> LimeRow:
+    def explain_row(i: int, samples: int) -> LimeRow:
         label = 1 if regression else int(classes[i])
         exp = explainer.explain_instance(
             x[i].astype(np.float64),
             predict,
             labels=(label,),
             num_features=width,
-            num_samples=bounds.lime_samples,
+            num_samples=samples,
         )
         return lime_row(exp, label, width)
 
-    rows = lime_rows(explain_row, len(x), deadline, notes)
+    rows = lime_rows(
+        explain_row,
+        len(x),
+        deadline,
+        notes,
+        samples=bounds.lime_samples,
+        minimum=bounds.min_examples,
+    )
     notes.append(
-        f"LIME: {bounds.lime_samples} perturbed samples a row, numeric columns discretised into "
-        "quartiles; a weight is what the row's bin or level adds to the local linear model"
+        f"LIME: up to {bounds.lime_samples} perturbed samples a row, numeric columns discretised "
+        "into quartiles; a weight is what the row's bin or level adds to the local linear model"
     )
     labels = [1 if regression else int(classes[i]) for i in range(len(rows))]
     predicted = [

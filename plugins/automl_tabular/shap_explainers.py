@@ -22,6 +22,7 @@ class Attributions:
     base: np.ndarray  # (n,)
     space: str
     algorithm: str
+    on_columns: bool = False  # values already on the table's columns, not model-ready ones
 
 
 def _pick(values: Any, expected: Any, classes: np.ndarray, columns: list[int] | None) -> tuple:
@@ -55,20 +56,11 @@ def _class_columns(estimator: Any, n_classes: int) -> list[int] | None:
     return [seen.index(c) if c in seen else -1 for c in range(n_classes)]
 
 
-def tree_shap(estimator, x, classes, space, background, deadline, notes) -> Attributions:
+def tree_shap(estimator, x, classes, space, deadline, notes) -> Attributions:
     import shap
 
-    if background is None:
-        explainer = shap.TreeExplainer(estimator)  # path-dependent: exact, no background
-        algorithm = "TreeExplainer (path-dependent)"
-    else:
-        explainer = shap.TreeExplainer(
-            estimator,
-            data=background,
-            model_output="probability",
-            feature_perturbation="interventional",
-        )
-        algorithm = f"TreeExplainer (interventional, {len(background)} background rows)"
+    explainer = shap.TreeExplainer(estimator)  # path-dependent: exact, no background
+    algorithm = "TreeExplainer (path-dependent)"
     n_classes = int(classes.max(initial=0)) + 1
     columns = _class_columns(estimator, max(n_classes, len(getattr(estimator, "classes_", []))))
 

@@ -248,7 +248,7 @@ def _lime(result, x, classes, bounds, deadline, notes):
 
     explainer = LimeImageExplainer(random_state=bounds.seed)
 
-    def explain_row(i: int) -> LimeRow:
+    def explain_row(i: int, samples: int) -> LimeRow:
         image = x[i].transpose(1, 2, 0).astype(np.float64) / 255.0
         image = np.repeat(image, 3, axis=2) if c == 1 else image
         label = int(classes[i])
@@ -259,16 +259,23 @@ def _lime(result, x, classes, bounds, deadline, notes):
                 labels=(label,),
                 top_labels=None,
                 hide_color=hide,
-                num_samples=bounds.lime_samples,
+                num_samples=samples,
                 batch_size=256,
                 segmentation_fn=superpixels,
                 random_seed=bounds.seed,
             )
         return lime_row(exp, label, int(exp.segments.max()) + 1)  # a weight per superpixel
 
-    rows = lime_rows(explain_row, len(x), deadline, notes)
+    rows = lime_rows(
+        explain_row,
+        len(x),
+        deadline,
+        notes,
+        samples=bounds.lime_samples,
+        minimum=bounds.min_examples,
+    )
     notes.append(
-        f"LIME: {bounds.lime_samples} perturbed images each, SLIC superpixels of about "
+        f"LIME: up to {bounds.lime_samples} perturbed images each, SLIC superpixels of about "
         f"{PIXELS_PER_SUPERPIXEL} pixels switched off to the mean colour; a pixel's value is "
         "its superpixel's weight"
     )

@@ -294,7 +294,7 @@ def _render_image_or_text(tmp_path: Path, kind: str, binary: str) -> None:
     if kind == "image":
         result, bounds = fitted_vision("patches"), BOUNDS.with_(gradient_samples=50)
     else:
-        result, bounds = fitted_text("sms"), BOUNDS.with_(partition_evals=200)
+        result, bounds = fitted_text("sms"), BOUNDS.with_(permutations=3)
     page_path = Path(write_report(result, tmp_path / "report.html", bounds=bounds))
     shot = tmp_path / f"report-{kind}.png"
     state = _open_in_chromium(binary, page_path, shot, tmp_path / "profile")

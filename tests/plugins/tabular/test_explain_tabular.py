@@ -114,6 +114,9 @@ def fitted(name: str):
     if name == "adult_forest":  # binary, categorical and missing values, TreeExplainer
         frame = pd.read_csv(DATA / "adult_sample.csv")
         return automl.fit(frame, target="class", models=["random_forest"], n_trials=3, **common)
+    if name == "adult_hist_gb":  # a margin tree model (an ensemble member in the report tests)
+        frame = pd.read_csv(DATA / "adult_sample.csv")
+        return automl.fit(frame, target="class", models=["hist_gb"], n_trials=1, **common)
     if name == "iris_mlp":  # multiclass torch MLP: GradientExplainer
         return automl.fit(_iris(), target="target", models=["mlp"], n_trials=3, **common)
     if name == "diabetes":  # regression

@@ -48,7 +48,7 @@ WORDS = [
 ]
 KEYWORDS = {"ham": "zebra", "spam": "bonus"}
 FIT = {"n_trials": 1, "storage": ":memory:", "verbose": False, "report": False, "seed": 0}
-REPORT_BOUNDS = ExplainBounds(seconds=math.inf, rows=40, lime_samples=300, partition_evals=200)
+REPORT_BOUNDS = ExplainBounds(seconds=math.inf, rows=40, lime_samples=300, permutations=3)
 TABLE_WORDS = ("one-hot", "missing indicator", "date parts", "input column", "Missing values")
 
 
@@ -167,7 +167,7 @@ def test_deleting_tokens_keeps_the_rest_of_the_text():
 def test_every_sequence_family_is_explained_through_its_own_tokenizer(family):
     result = fitted(f"keywords_{family}")
     texts, _ = keyword_texts(4, seed=5)
-    shap = explain(result, texts, method="shap", seconds=math.inf, partition_evals=100)
+    shap = explain(result, texts, method="shap", seconds=math.inf, permutations=2)
     lime = explain(result, texts, method="lime", seconds=math.inf, lime_samples=200)
     proba = result.predict_proba(texts).max(axis=1)
     for exp in (shap, lime):
