@@ -279,8 +279,8 @@ class BackboneFamily(ModelFamily):
     def default_params(self, data: TaskData) -> dict[str, Any]:
         """The first trial fine-tunes every layer. On a CPU: at the smallest 32-px step that
         holds the images (at most 64 px), the head at 0.03 and the backbone at 0.3 of it
-        (measured: above the frozen backbone and the from-scratch families with 20 and 50
-        labelled digits per class, docs/pretrained.md); on CUDA at the weights' own size, the
+        (measured: well above the from-scratch families with 20 labelled digits a class,
+        docs/pretrained.md); on CUDA at the weights' own size, the
         backbone at a tenth of the head's rate."""
         import torch
 
