@@ -12,11 +12,12 @@ pretrained by masked-language modelling on sst2_train's texts by benchmarks/pret
 ``scratch`` (the text task's default families) and ``tfidf`` (``models=["tfidf_linear"]``).
 
 Every arm is one call ``automl.fit(data, time_budget=B, storage=":memory:", report=False,
-save=False, verbose=False, **arm)``; the table gives the wall seconds of that call, the test
-accuracy and the finished trials. Rows also go to benchmarks/bench_transfer.json.
+save=False, verbose=False, n_jobs=T, **arm)`` (T: ``--threads``); the table gives the wall
+seconds of that call, the test accuracy and the finished trials. Rows also go to
+benchmarks/bench_transfer.json.
 
     python benchmarks/bench_transfer.py [--only images text] [--budget 60] [--sizes 20 50]
-        [--arms pretrained scratch tfidf] [--resnet18 FILE] [--bert FOLDER]
+        [--arms pretrained scratch tfidf] [--resnet18 FILE] [--bert FOLDER] [--threads 2]
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ def run_arm(part: str, arm: str, size: int, args: argparse.Namespace) -> dict:
         report=False,
         save=False,
         verbose=False,
+        n_jobs=args.threads,
         **arm_options(part, arm, args.resnet18, args.bert),
     )
     wall = time.monotonic() - started
@@ -157,6 +159,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--resnet18", type=Path, default=RESNET18, help="resnet18 state dict")
     parser.add_argument("--bert", type=Path, default=BERT, help="the tiny BERT's folder")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU cores each fit uses (fit's n_jobs; default: the libraries' own)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=HERE / "bench_transfer.json")
     args = parser.parse_args()

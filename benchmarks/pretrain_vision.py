@@ -3,15 +3,17 @@ benchmarks (benchmarks/bench_transfer.py, benchmarks/gpu_backbones.py) of ``pret
 
 The model is ``torchvision.models.resnet18(weights=None, num_classes=5)``, so the saved state
 dict has torchvision's own key names: it loads into torchvision's resnet18 once its ``fc`` head
-is replaced (or with the ``fc.*`` keys dropped). Inputs are 3-channel 28x28 images (the
-grayscale channel repeated), scaled to [0, 1] and normalised with the mean/std of the training
-sample, recorded in the JSON written beside the weights (``<weights stem>.json``: mean, std, input
-size, classes, held-out accuracy on the MNIST test digits 0-4, seconds, the command).
+is replaced (or with the ``fc.*`` keys dropped). Its input is what ``fit(pretrained=...)`` gives
+a resnet18 (``automl_vision.backbone_model``): the grayscale channel repeated to 3, pixels / 255,
+resized bilinearly to ``--size`` (32: the resolution the family starts at for 28 px digits), then
+normalised with torchvision's resnet18 mean/std (ImageNet's). The JSON written beside the weights
+(``<weights stem>.json``) records that, the classes, the held-out accuracy on the MNIST test
+digits 0-4, the seconds and the command.
 
 Nothing is downloaded: the images are read from the IDX files of ``--data``.
 
     python benchmarks/pretrain_vision.py [--out /work/cache/pretrained/resnet18_mnist04.pth]
-        [--time-limit 360] [--train-size 12000] [--epochs 3]
+        [--time-limit 360] [--train-size 12000] [--epochs 3] [--size 32]
 """
 
 from __future__ import annotations
@@ -61,12 +63,16 @@ def load_split(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], y[keep].astype(np.int64)
 
 
-def to_tensor(x: np.ndarray, mean: float, std: float):
-    """(N, 28, 28) uint8 -> (N, 3, 28, 28) float32, normalised."""
+def to_tensor(x: np.ndarray, mean: list[float], std: list[float], size: int):
+    """(N, 28, 28) uint8 -> (N, 3, size, size) float32, normalised per channel."""
     import torch
+    import torch.nn.functional as F
 
-    t = torch.from_numpy(x).float().div_(255.0).sub_(mean).div_(std)
-    return t.unsqueeze(1).expand(-1, 3, -1, -1).contiguous()
+    t = torch.from_numpy(x).float().div_(255.0).unsqueeze(1).expand(-1, 3, -1, -1)
+    if size != t.shape[-1]:
+        t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)
+    m, s = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
+    return ((t - m) / s).contiguous()
 
 
 def accuracy(model, x, y, batch: int = 1000) -> float:
@@ -137,6 +143,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--size", type=int, default=32, help="input side in pixels")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -150,15 +157,17 @@ def main() -> None:
         pick = np.random.default_rng(args.seed).choice(len(x), args.train_size, replace=False)
         x, y = x[np.sort(pick)], y[np.sort(pick)]
     x_test, y_test = load_split(args.data, "test")
-    mean, std = float(x.mean() / 255.0), float(x.std() / 255.0)
-    print(f"train {len(x)} images of digits {DIGITS}, test {len(x_test)}")
-    print(f"pixel mean {mean:.4f} std {std:.4f}")
+    preset = torchvision.models.ResNet18_Weights.DEFAULT.transforms()  # metadata, no download
+    mean, std = [float(m) for m in preset.mean], [float(s) for s in preset.std]
+    print(f"train {len(x)} images of digits {DIGITS}, test {len(x_test)}, at {args.size} px")
 
     model = torchvision.models.resnet18(weights=None, num_classes=len(DIGITS))
     started = time.monotonic()
-    epochs, steps, cut = train(model, to_tensor(x, mean, std), torch.from_numpy(y), args)
+    epochs, steps, cut = train(
+        model, to_tensor(x, mean, std, args.size), torch.from_numpy(y), args
+    )
     train_s = time.monotonic() - started
-    acc = accuracy(model, to_tensor(x_test, mean, std), torch.from_numpy(y_test))
+    acc = accuracy(model, to_tensor(x_test, mean, std, args.size), torch.from_numpy(y_test))
     print(f"held-out accuracy on MNIST test digits 0-4 ({len(x_test)} images): {acc:.4f}")
     print(f"training {train_s:.1f}s ({steps} steps, {epochs} epoch(s) begun)")
 
@@ -168,10 +177,11 @@ def main() -> None:
         "architecture": "torchvision.models.resnet18(weights=None, num_classes=5)",
         "dataset": "MNIST train split, digits 0-4",
         "classes": list(DIGITS),
-        "input_size": [3, 28, 28],
-        "input": "grayscale repeated to 3 channels, pixels / 255, then (x - mean) / std",
-        "mean": [mean] * 3,
-        "std": [std] * 3,
+        "input_size": [3, args.size, args.size],
+        "input": "grayscale repeated to 3 channels, pixels / 255, resized bilinearly, then "
+        "(x - mean) / std with torchvision's resnet18 mean/std",
+        "mean": mean,
+        "std": std,
         "train_images": len(x),
         "test_images": len(x_test),
         "test_accuracy": round(acc, 4),

@@ -18,9 +18,8 @@ backbone's features once per split and trains the head on them through the torch
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import math
 import time
-from collections import OrderedDict
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,40 +36,19 @@ from automl.plugin import (
 )
 from automl_vision import backbones
 from automl_vision.augment import default_augmentation, suggest_augmentation
+from automl_vision.backbone_features import FeatureCache, repeated
 
 STRATEGIES = ("frozen", "last", "all")
-RESOLUTIONS = (32, 64, 96, 128, 224)
+RESOLUTIONS = (32, 64, 96, 128, 224)  # the categorical choices of studies made before the steps
+RESOLUTION_STEP = 32  # the searched input side: an int from 32 to 224 in these steps
+MIN_EPOCH_STEPS = 24  # a fine-tuning epoch has at least these steps (a small set repeats)
+MIN_HEAD_STEPS = 150  # a frozen backbone's head trains at least these steps in all
+HEAD_BATCH = 256
+CPU_MAX_SIDE = 64  # the first trial's input side on a CPU is at most this
 WEIGHTS = "weights.safetensors"
 CACHE_BYTES = 1 << 30  # features of frozen backbones kept in memory
 PROBE_ROWS = 8  # images a pace measurement runs (twice: the first warms up)
 EVAL_SHARE = 0.4  # a forward pass's share of a training step's cost
-
-
-class FeatureCache:
-    """Features of frozen backbones by (architecture, weights, resolution, the images' bytes),
-    least recently used first out past ``max_bytes``."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.entries: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
-
-    @staticmethod
-    def key(model: Any, source: str, x: np.ndarray) -> tuple[Any, ...]:
-        digest = hashlib.blake2b(np.ascontiguousarray(x).data, digest_size=16).hexdigest()
-        return (model.arch, source, model.resolution, x.shape, str(x.dtype), digest)
-
-    def get(self, key: tuple[Any, ...]) -> np.ndarray | None:
-        found = self.entries.get(key)
-        if found is not None:
-            self.entries.move_to_end(key)
-        return found
-
-    def put(self, key: tuple[Any, ...], features: np.ndarray) -> None:
-        if features.nbytes > self.max_bytes:
-            return
-        self.entries[key] = features
-        while sum(f.nbytes for f in self.entries.values()) > self.max_bytes:
-            self.entries.popitem(last=False)
 
 
 class BackbonePredictor(TorchPredictor):
@@ -113,6 +91,7 @@ class BackboneKind(TorchKind):
         torch_params = family.train_params(params, data.n_train)
         if model.strategy == "frozen":
             return self._train_head(family, model, torch_params, short, metric, split, options)
+        split = repeated(split, MIN_EPOCH_STEPS * torch_params["batch_size"])
         rows = len(split.x_train) + EVAL_SHARE * (
             0 if split.x_valid is None else len(split.x_valid)
         )
@@ -149,6 +128,8 @@ class BackboneKind(TorchKind):
             features.append(found)
         f_valid = features[1] if split.x_valid is not None else None
         heads = Split(features[0], split.y_train, f_valid, split.y_valid, split.w_train)
+        per_epoch = math.ceil(MIN_HEAD_STEPS / data.max_epochs)  # data: the trial's own epochs
+        heads = repeated(heads, per_epoch * torch_params["batch_size"])
         outcome = super().train(family, model.head, torch_params, data, metric, heads, options)
         model.to(device)
         outcome.predictor = _predictor(model, outcome.predictor)
@@ -265,8 +246,23 @@ class BackboneFamily(ModelFamily):
         return super().why_unsupported(data)
 
     def resolutions(self) -> tuple[int, ...]:
+        """The input sides this backbone may take: 32 to 224 in 32-px steps (a ViT: 224)."""
         fixed = backbones.FIXED_SIZE.get(self.arch)
-        return (fixed,) if fixed else RESOLUTIONS
+        return (fixed,) if fixed else tuple(range(RESOLUTION_STEP, 225, RESOLUTION_STEP))
+
+    def suggest_resolution(self, trial) -> int:
+        """An int in 32-px steps; a study that searched it as a categorical (made before the
+        steps) keeps that, since one study cannot hold both distributions of a parameter."""
+        import optuna
+
+        name, sides = self.name + ".resolution", self.resolutions()
+        for past in trial.study.get_trials(deepcopy=False):
+            known = past.distributions.get(name)
+            if isinstance(known, optuna.distributions.CategoricalDistribution):
+                return trial.suggest_categorical(name, known.choices)
+        if len(sides) == 1:
+            return trial.suggest_int(name, sides[0], sides[0])
+        return trial.suggest_int(name, sides[0], sides[-1], step=RESOLUTION_STEP)
 
     def suggest(self, trial, data: TaskData) -> None:
         p = self.name + "."
@@ -277,37 +273,43 @@ class BackboneFamily(ModelFamily):
             suggest_augmentation(trial, int(min(data.spec.input_shape[1:])))
         trial.suggest_float(p + "weight_decay", 1e-6, 1e-2, log=True)
         trial.suggest_float(p + "head_dropout", 0.0, 0.5)
-        trial.suggest_categorical(p + "resolution", self.resolutions())
+        self.suggest_resolution(trial)
         trial.suggest_int(p + "epochs", 1, max(1, data.max_epochs))
 
     def default_params(self, data: TaskData) -> dict[str, Any]:
-        """Frozen at a small resolution on a CPU (cheap: one pass over the images); on CUDA
-        every layer at the weights' own size, the backbone at a tenth of the head's rate."""
+        """The first trial fine-tunes every layer. On a CPU: at the smallest 32-px step that
+        holds the images (at most 64 px), the head at 0.03 and the backbone at 0.3 of it
+        (measured: well above the from-scratch families with 20 labelled digits a class,
+        docs/pretrained.md); on CUDA at the weights' own size, the
+        backbone at a tenth of the head's rate."""
         import torch
 
         p, side = self.name + ".", max(data.spec.input_shape[1:])
+        augmentation = default_augmentation(
+            data.spec.input_shape[0], int(min(data.spec.input_shape[1:]))
+        )
         if torch.cuda.is_available():
             own = backbones.FIXED_SIZE.get(self.arch, 224)
             return {
                 p + "strategy": "all",
                 p + "lr": 0.01,
                 p + "backbone_lr_factor": 0.1,
-                **default_augmentation(
-                    data.spec.input_shape[0], int(min(data.spec.input_shape[1:]))
-                ),
+                **augmentation,
                 p + "weight_decay": 1e-4,
                 p + "head_dropout": 0.1,
                 p + "resolution": own if own in self.resolutions() else self.resolutions()[-1],
                 p + "epochs": min(data.max_epochs, 5),
             }
-        fits = [r for r in self.resolutions() if r >= min(side, 96)]
+        fits = [r for r in self.resolutions() if r >= min(side, CPU_MAX_SIDE)]
         return {
-            p + "strategy": "frozen",
-            p + "lr": 3e-3,
+            p + "strategy": "all",
+            p + "lr": 0.03,
+            p + "backbone_lr_factor": 0.3,
+            **augmentation,
             p + "weight_decay": 1e-4,
             p + "head_dropout": 0.1,
             p + "resolution": fits[0] if fits else self.resolutions()[-1],
-            p + "epochs": min(data.max_epochs, 10),
+            p + "epochs": min(data.max_epochs, 5),
         }
 
     def epochs(self, params: dict[str, Any], data: TaskData) -> int:
@@ -318,11 +320,12 @@ class BackboneFamily(ModelFamily):
         when fine-tuning; a cosine schedule."""
         p = self.name + "."
         frozen = params[p + "strategy"] == "frozen"
+        tuning_batch = space.batch_size_for(n_train, {0: 32, 2000: 64})
         return {
             "optimizer": "adamw" if frozen else "sgd",
             "lr": float(params[p + "lr"]),
             "weight_decay": float(params[p + "weight_decay"]),
-            "batch_size": 256 if frozen else space.batch_size_for(n_train, {0: 32, 2000: 64}),
+            "batch_size": HEAD_BATCH if frozen else tuning_batch,
             "lr_schedule": "cosine",
             "label_smoothing": 0.0 if frozen else 0.1,
         }

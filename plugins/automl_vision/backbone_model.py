@@ -4,7 +4,7 @@ with its weights' mean and standard deviation) and a new classifier head, so pre
 export and monitor take the same raw uint8 images as every other image family.
 
 A frozen backbone's features depend on its input and its weights only: the kind keeps them
-per split (``backbone_family.FeatureCache``), so a frozen trial costs one pass per split.
+per split (``backbone_features.FeatureCache``), so a frozen trial costs one pass per split.
 """
 
 from __future__ import annotations

@@ -17,3 +17,24 @@ def weights(tmp_path_factory):
         net = torchvision.models.get_model(arch, weights=None, num_classes=10)
         torch.save(net.state_dict(), files[arch])
     return files
+
+
+@pytest.fixture
+def frozen_first(monkeypatch):
+    """The backbones' first trial frozen, a head on cached features (seconds, where fine-tuning
+    every layer, the CPU default, takes a minute on a busy machine): for tests of what any
+    trained backbone does (save, load, trial order), not of the default itself."""
+    from automl_vision.backbone_family import BackboneFamily
+
+    def frozen(self, data):
+        p = self.name + "."
+        return {
+            p + "strategy": "frozen",
+            p + "lr": 3e-3,
+            p + "weight_decay": 1e-4,
+            p + "head_dropout": 0.1,
+            p + "resolution": 32,
+            p + "epochs": min(data.max_epochs, 10),
+        }
+
+    monkeypatch.setattr(BackboneFamily, "default_params", frozen)

@@ -51,7 +51,7 @@ def _data(digits, pretrained):
 
 
 def test_frozen_fit_saves_safetensors_that_load_without_the_weights_file(
-    digits, weights, tmp_path
+    digits, weights, tmp_path, frozen_first
 ):
     own = tmp_path / "r18.pth"
     own.write_bytes(weights["resnet18"].read_bytes())
@@ -73,7 +73,7 @@ def test_frozen_fit_saves_safetensors_that_load_without_the_weights_file(
     assert loaded.predict(x[:5]).shape == (5,)
 
 
-def test_named_backbones_are_the_first_trials_in_the_callers_order(digits, weights):
+def test_named_backbones_are_the_first_trials_in_the_callers_order(digits, weights, frozen_first):
     pretrained = {
         "mobilenet_v3_small": weights["mobilenet_v3_small"],
         "resnet18": weights["resnet18"],
@@ -104,7 +104,7 @@ def test_backbone_family_and_kind_pass_the_conformance_kit(digits, weights):
 def test_frozen_features_are_computed_once_per_split(digits, weights, monkeypatch):
     data = _data(digits, (("resnet18", weights["resnet18"]),))
     family = load_registry().models["resnet18"]
-    params = family.default_params(data)
+    params = {**family.default_params(data), "resnet18.strategy": "frozen"}
     kinds.of(family).cache.entries.clear()  # (a fit above may have cached these very features)
     calls = []
     embed = BackboneModel.embed
@@ -142,12 +142,22 @@ def test_fine_tuning_strategies_train_the_right_layers(digits, weights):
     assert outcome.predictor.output(data.x_valid).shape == (data.n_valid, 10)
 
 
-def test_a_backbone_too_slow_for_its_time_is_not_started(digits, weights):
+@pytest.mark.parametrize(
+    ("strategy", "what"), [("all", "an epoch"), ("frozen", "the features of the frozen backbone")]
+)
+def test_a_backbone_too_slow_for_its_time_is_not_started(digits, weights, strategy, what):
     data = _data(digits, (("resnet18", weights["resnet18"]),))
     family = load_registry().models["resnet18"]
     metric = resolve(None, data.problem_type, classes=data.target.classes)
-    params = {**family.default_params(data), "resnet18.resolution": 224}
-    with pytest.raises(StoppedUnscored, match="not started: resnet18 at 224 px needs about"):
+    params = {
+        **family.default_params(data),
+        "resnet18.strategy": strategy,
+        "resnet18.backbone_lr_factor": 0.3,
+        "resnet18.resolution": 224,
+    }
+    kinds.of(family).cache.entries.clear()  # features cached by another test: nothing to time
+    expected = f"not started: resnet18 at 224 px needs about .* s for {what}"
+    with pytest.raises(StoppedUnscored, match=expected):
         train_candidate(
             family,
             params,
