@@ -38,6 +38,7 @@ def test_dataframe_binary_with_categoricals_and_missing(adult):
         "accuracy",
         "seconds",
         "epochs",
+        "rows",
         "state",
         "note",
     ]
