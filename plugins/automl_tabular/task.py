@@ -76,10 +76,11 @@ class TabularTask(Task):
             frame, y, n_given = _with_valid(frame, y, valid, target)
         split = split_train_valid(y, problem_type, valid_fraction, seed, n_given_valid=n_given)
         train, valid_rows = split.train, split.valid
-        pre = TabularPreprocessor().fit(frame.iloc[train])
-        x_train = pre.transform(frame.iloc[train])
+        rows = frame.iloc[train]  # taken once: a copy of the table's training rows
+        pre = TabularPreprocessor().fit(rows)
+        x_train = pre.transform(rows)
         x_valid = pre.transform(frame.iloc[valid_rows])
-        profile = TabularProfile(pre).fit(frame.iloc[train])
+        profile = TabularProfile(pre).fit(rows)
         summary: dict[str, Any] = {
             "columns": frame.shape[1],
             "features": x_train.shape[1],
@@ -96,7 +97,7 @@ class TabularTask(Task):
             max_epochs=MAX_EPOCHS,
             raw_valid=frame.iloc[valid_rows].reset_index(drop=True),
             profile=profile,
-            profile_rows=profile.measure(frame.iloc[train]),
+            profile_rows=profile.measure(rows),
             row_rungs_from=row_rungs_from,
         )
 
