@@ -36,7 +36,7 @@ from automl.plugin import (
     space,
 )
 from automl_vision import backbones
-from automl_vision.augment import default_augmentation, suggest_augmentation
+from automl_vision.augment_space import default_augmentation, suggest_augmentation
 
 STRATEGIES = ("frozen", "last", "all")
 RESOLUTIONS = (32, 64, 96, 128, 224)
