@@ -14,6 +14,7 @@ from automl.imbalance import PARAM
 from automl.objective import SearchRecords, effective_params, train_candidate
 from automl.plugins import Registry
 from automl.result import Member
+from automl.row_rungs import refit_rows, refit_size
 from automl.task import TaskData
 from automl.trial_attrs import REASON, TIEBREAK
 
@@ -76,7 +77,7 @@ def refit_estimate(trial: Any, data: TaskData) -> float:
     """Seconds the refit of ``trial`` on train+valid is expected to take, from its own training
     time: per fit (a cross-validated trial reports the sum of its folds), for the epochs the
     refit trains (its best epoch, of those it ran) or the trees it grows (all, where the
-    deadline let the trial grow a share of them), on the refit's rows."""
+    deadline let the trial grow a share of them), on the refit's rows (``trial_refit_rows``)."""
     attrs = trial.user_attrs
     seconds = float(attrs.get("train_seconds", 0.0) or 0.0)
     fits = max(1, len(attrs.get("fold_scores") or ()))
@@ -88,7 +89,19 @@ def refit_estimate(trial: Any, data: TaskData) -> float:
         per_fit = seconds / fits / batches * per_epoch * epochs
     else:  # a forest the deadline cut short grows all its trees in the refit
         per_fit = seconds / fits * epochs / run / float(attrs.get("grown_share", 1.0) or 1.0)
-    return refit_seconds(per_fit, rows, data.n_train + data.n_valid)
+    folds = bool(attrs.get("fold_scores"))
+    total = data.n_train + data.n_valid
+    refit = total if folds else refit_size(rows, data.n_train, data.n_valid)
+    return refit_seconds(per_fit, rows, refit)
+
+
+def trial_refit_rows(trial: Any, data: TaskData, seed: int) -> Any:
+    """The rows of train+valid a trial's refit trains on: all (None), or, for a trial that
+    trained on a row rung's subsample (``automl.row_rungs``), the same share of them."""
+    if trial.user_attrs.get("fold_scores"):
+        return None
+    rows = int(trial.user_attrs.get("rows_trained", data.n_train) or data.n_train)
+    return refit_rows(rows, data.n_train, data.n_valid, seed)
 
 
 def _refits_that_fit(
@@ -205,6 +218,7 @@ def final_members(  # noqa: PLR0913
                 device=device,
                 seed=seed + trial.number,
                 refit_epochs=epochs,
+                rows=trial_refit_rows(trial, data, seed + trial.number),
                 deadline=budget.refit_deadline(),
                 schedule_epochs=trial.user_attrs.get("schedule_epochs"),
             )

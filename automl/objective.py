@@ -22,6 +22,7 @@ from automl.crossval import Folds
 from automl.kinds import FitOptions, Split, object_nbytes
 from automl.metrics import METRICS, Metric
 from automl.predictors import FeaturizedPredictor
+from automl.row_rungs import RowRungs, climb
 from automl.task import ModelFamily, TaskData
 from automl.training import NonFiniteLoss, StoppedUnscored, TrainOutcome, reports_per_epoch
 from automl.trial_attrs import NOTE, REASON, TIEBREAK
@@ -44,7 +45,8 @@ def train_candidate(  # noqa: PLR0913
     schedule_epochs: float | None = None,
 ) -> TrainOutcome:
     """Train one configuration on the training split (or on its ``rows`` only: a subsample
-    rung), or (``refit_epochs`` given) on train+valid for exactly that many epochs, without a
+    rung), or (``refit_epochs`` given) on train+valid (or its ``rows`` only: positions in the
+    training rows, then the validation rows) for exactly that many epochs, without a
     validation split. ``reports``: pruner reports per epoch; ``score_partial``: see
     ``train_torch`` (torch); ``schedule_epochs``: the LR schedule's length (a refit replays the
     one its trial's deadline shortened; default the task's ``max_epochs``). The outcome's
@@ -59,9 +61,7 @@ def train_candidate(  # noqa: PLR0913
             x_train, y_train = x_train[rows], y_train[rows]
             w_train = None if w_train is None else w_train[rows]
     else:
-        x_train = np.concatenate([data.x_train, data.x_valid])
-        y_train = np.concatenate([data.y_train, data.y_valid])
-        w_train = None if w_train is None else np.concatenate([w_train, w_valid])
+        x_train, y_train, w_train = _train_and_valid(data, rows)
         x_valid = y_valid = w_valid = None
     if data.class_weight is not None:  # fit(class_weight=...), or the trial's searched one
         w_train = imbalance.weigh(w_train, y_train, data.class_weight.choice(params))
@@ -91,6 +91,21 @@ def train_candidate(  # noqa: PLR0913
         outcome.predictor = FeaturizedPredictor(featurizer, outcome.predictor, spec)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _train_and_valid(data: TaskData, rows: np.ndarray | None) -> tuple[Any, Any, Any]:
+    """Inputs, targets and weights of train+valid (of its ``rows`` only), taken from each
+    split without a copy of the whole table first."""
+    if rows is None:
+        train, valid = slice(None), slice(None)
+    else:
+        train, valid = rows[rows < data.n_train], rows[rows >= data.n_train] - data.n_train
+    weights = data.w_train is not None
+    return (
+        np.concatenate([data.x_train[train], data.x_valid[valid]]),
+        np.concatenate([data.y_train[train], data.y_valid[valid]]),
+        np.concatenate([data.w_train[train], data.w_valid[valid]]) if weights else None,
+    )
 
 
 @dataclass
@@ -208,6 +223,10 @@ class TrialRun:
         self.params = retry.params
         return train_candidate(self.family, self.params, data, self.metric, **kwargs)
 
+    def train_rows(self, data: TaskData) -> Callable[[Any, bool], TrainOutcome]:
+        """``train`` as ``automl.row_rungs.climb`` calls it: (rows, first)."""
+        return lambda rows, first: self.train(data, first=first, rows=rows)
+
 
 USED = "_used"  # the trial attribute of a param a retry changed: batch_size_used
 
@@ -246,6 +265,7 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
     records.w = cv.w if every else data.w_valid
     worker = orphans.this_worker()
     reports = reports_per_epoch(data.n_train)
+    rungs = RowRungs.make(data.n_train, data.row_rungs_from, seed)
 
     def objective(trial: optuna.Trial) -> float:  # noqa: C901, PLR0915
         trial.set_user_attr(orphans.WORKER, worker)  # a resume can tell if this process died
@@ -284,9 +304,17 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
         n_folds = folds[family.name]
         allotted = None if run.deadline is None else run.deadline - time.monotonic()
         _start_or_skip(run, records, allotted, by_name)
+        fits: list[tuple[int, float]] = []
         try:
-            rows, rung_note = _rows_that_fit(run, data, records, n_folds)
-            if not n_folds:
+            rows, rung_note = _rows_that_fit(run, data, records, n_folds, rungs)
+            if not n_folds and rungs.active:
+                _start_if_it_fits(run, data, records, rungs.sizes[0])
+                climbed = climb(rungs, run.train_rows(data), metric.better, run.deadline)
+                outcome, rows, fits, rung_note = climbed
+                valid_output = outcome.valid_output
+                if valid_output is None:
+                    valid_output = outcome.predictor.output(data.x_valid)
+            elif not n_folds:
                 outcome = run.train(data, rows=rows)
                 if rows is not None and _whole_fits(run, data, outcome, len(rows)):
                     # the subsample measured the pace, and the whole fit fits: train on all
@@ -317,7 +345,8 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
             gc.collect()
             kinds.of(family).release()
         trained = (len(rows) if rows is not None else data.n_train) * max(1, n_folds)
-        records.pace.setdefault(family.name, []).append(outcome.seconds / max(1, trained))
+        for size, seconds in fits or [(trained, outcome.seconds)]:
+            records.pace.setdefault(family.name, []).append(seconds / max(1, size))
         if rung_note:
             outcome.note = "; ".join(filter(None, [rung_note, outcome.note]))
         # what the refit's cost is planned from (automl.budget): rows of one fit, and the fits
@@ -369,13 +398,18 @@ def _trial_deadline(search_deadline: float | None, first: bool) -> float | None:
 
 
 def _rows_that_fit(
-    run: TrialRun, data: TaskData, records: SearchRecords, n_folds: int
+    run: TrialRun,
+    data: TaskData,
+    records: SearchRecords,
+    n_folds: int,
+    rungs: RowRungs | None = None,
 ) -> tuple[Any, str]:
     """The training rows of an uninterruptible scikit-learn fit that fit in the time left:
     all (None), or a stratified subsample with a note saying why; a fit that cannot be cut
     and would not end in time even on the subsample is not started (pruned, with the reason).
-    Stoppable fits (torch, forests, boosting) always get all rows."""
-    if run.deadline is None or n_folds:
+    Stoppable fits (torch, forests, boosting) always get all rows, and so do trials that climb
+    row rungs (``automl.row_rungs``: they start on a subsample anyway)."""
+    if run.deadline is None or n_folds or (rungs is not None and rungs.active):
         return None, ""
     # a torch family is stoppable without being built (a text network's spec needs the
     # vocabulary its featurizer learns in training)
@@ -405,6 +439,23 @@ def _rows_that_fit(
         + ")"
     )
     return keep, why
+
+
+def _start_if_it_fits(run: TrialRun, data: TaskData, records: SearchRecords, rows: int) -> None:
+    """A fit that cannot be stopped, whose family's pace says it would not end on ``rows``
+    rows before the trial's deadline, is not started (pruned, with the reason)."""
+    if run.deadline is None:
+        return
+    expected = records.expected_seconds(run.family.name, rows)
+    left = run.deadline - time.monotonic()
+    if expected is None or expected <= left:
+        return
+    if kinds.of(run.family).stoppable(run.family, lambda: run.family.build(run.params, data.spec)):
+        return
+    why = f"not started: a fit on {rows} rows is expected to take {expected:.0f} s, "
+    why += f"{max(0.0, left):.0f} s left"
+    run.trial.set_user_attr(REASON, why)
+    raise optuna.TrialPruned(why)
 
 
 def _start_or_skip(

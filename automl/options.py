@@ -158,7 +158,10 @@ def pretrained_flag(text: str) -> list[tuple[str, str | None]]:
 
 def check_device(device: Any) -> None:
     """Resolve the device now: a CUDA device without CUDA, or a device torch does not know,
-    is refused before the data is read, not after a search."""
+    is refused before the data is read, not after a search. "auto" and "cpu" need no check:
+    torch (some 300 MB of memory) is then imported only by a fit that trains a network."""
+    if device in (None, "auto", "cpu"):
+        return
     from automl.training import resolve_device
 
     try:

@@ -357,14 +357,25 @@ class FittedResult:
         return self._study
 
     def leaderboard(self, data: Any = None, y: Any = None) -> pd.DataFrame:
-        """Every trial: number, model family, key params, score, seconds, epochs, state, note;
-        given labelled rows (``(X, y)``, or rows holding the target column), also
-        ``score_test``: the search metric of each kept trial model (``trial_models``) on them
-        (AutoGluon's ``leaderboard(test_data)``)."""
+        """Every trial: number, model family, key params, score, seconds, epochs, the training
+        rows it was fitted on (``rows``: fewer than the training split's on a row rung's
+        subsample, ``automl.row_rungs``; a fold's under cross-validation), state, note;
+        given labelled rows, also ``score_test``: the search metric of each kept trial model
+        (``trial_models``) on them (AutoGluon's ``leaderboard(test_data)``)."""
         if data is not None:
             data, y = self._rows_and_labels(data, y, "leaderboard")
         study = self.study
-        columns = ["trial", "model", "params", self.metric, "seconds", "epochs", "state", "note"]
+        columns = [
+            "trial",
+            "model",
+            "params",
+            self.metric,
+            "seconds",
+            "epochs",
+            "rows",
+            "state",
+            "note",
+        ]
         if study is None:
             return pd.DataFrame(columns=columns)
         tested = {}
@@ -389,6 +400,7 @@ class FittedResult:
                     self.metric: t.value,
                     "seconds": None if seconds is None else round(seconds, 2),
                     "epochs": t.user_attrs.get("epochs_run"),
+                    "rows": t.user_attrs.get("rows_trained"),
                     "state": t.state.name.lower(),
                     "note": t.user_attrs.get(REASON)
                     or died.get(t.number)

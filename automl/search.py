@@ -185,7 +185,7 @@ def fingerprint(*arrays: Any) -> str:
         if arr.dtype.kind == "O":
             digest.update("\x00".join(map(str, arr.ravel().tolist())).encode())
         else:
-            digest.update(np.ascontiguousarray(arr).tobytes())
+            digest.update(np.ascontiguousarray(arr).data)  # no bytes copy of the table
     return digest.hexdigest()
 
 

@@ -198,6 +198,9 @@ class TaskData:
     # families this data wants tried first, in this order (the backbones a caller named with
     # pretrained=): their default configurations are the study's first trials
     first_families: tuple[str, ...] = ()
+    # rows as a fidelity (``automl.row_rungs``): the rows of the first rung on which trials
+    # start, where the training split is large enough for two rungs; None: all rows
+    row_rungs_from: int | None = None
 
     @property
     def n_train(self) -> int:

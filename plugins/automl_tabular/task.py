@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from automl.plugin import DataError, RowFormat, Task, TaskData, check_task_options
+from automl.plugin import (
+    DataError,
+    ParameterError,
+    RowFormat,
+    Task,
+    TaskData,
+    check_task_options,
+)
 from automl.plugin import split_target as split_train_valid
 from automl_tabular.inputs import ACCEPTED, accepts, split_target
 from automl_tabular.preprocessing import TabularPreprocessor, column_names
 from automl_tabular.profile import TabularProfile
 
 MAX_EPOCHS = 60
+# rows as a fidelity (automl.row_rungs): on a training split of more than 1.5 times this many
+# rows, trials start on this many and the promising ones move on to more
+ROW_RUNGS_FROM = 50_000
+MIN_RUNG_ROWS = 100
 
 
 class TabularTask(Task):
@@ -66,7 +78,8 @@ class TabularTask(Task):
         valid: Any = None,
         **options: Any,
     ) -> TaskData:
-        check_task_options(self.name, options, {})
+        check_task_options(self.name, options, {"row_rungs_from": None})
+        row_rungs_from = _rung_rows(options.get("row_rungs_from", ROW_RUNGS_FROM))
         frame, y = split_target(dataset, target)
         if len(frame) == 0:
             raise DataError("the data is empty: no rows to learn from; pass at least a few rows")
@@ -75,10 +88,11 @@ class TabularTask(Task):
             frame, y, n_given = _with_valid(frame, y, valid, target)
         split = split_train_valid(y, problem_type, valid_fraction, seed, n_given_valid=n_given)
         train, valid_rows = split.train, split.valid
-        pre = TabularPreprocessor().fit(frame.iloc[train])
-        x_train = pre.transform(frame.iloc[train])
+        rows = frame.iloc[train]  # taken once: a copy of the table's training rows
+        pre = TabularPreprocessor().fit(rows)
+        x_train = pre.transform(rows)
         x_valid = pre.transform(frame.iloc[valid_rows])
-        profile = TabularProfile(pre).fit(frame.iloc[train])
+        profile = TabularProfile(pre).fit(rows)
         summary: dict[str, Any] = {
             "columns": frame.shape[1],
             "features": x_train.shape[1],
@@ -95,8 +109,23 @@ class TabularTask(Task):
             max_epochs=MAX_EPOCHS,
             raw_valid=frame.iloc[valid_rows].reset_index(drop=True),
             profile=profile,
-            profile_rows=profile.measure(frame.iloc[train]),
+            profile_rows=profile.measure(rows),
+            row_rungs_from=row_rungs_from,
         )
+
+
+def _rung_rows(value: Any) -> int | None:
+    """The ``row_rungs_from`` option: a whole number of rows, or None (every trial on all)."""
+    if value is None:
+        return None
+    whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not whole or value < MIN_RUNG_ROWS:
+        raise ParameterError(
+            f"row_rungs_from must be a whole number of rows >= {MIN_RUNG_ROWS} (the rows trials "
+            f"start on, on a large table; default {ROW_RUNGS_FROM}) or None to train every "
+            f"trial on all rows; got {value!r}"
+        )
+    return value
 
 
 def _with_valid(frame: pd.DataFrame, y: Any, valid: Any, target: Any) -> tuple:

@@ -35,7 +35,7 @@ from automl.plugin import (
     space,
 )
 from automl_vision import backbones
-from automl_vision.augment import default_augmentation, suggest_augmentation
+from automl_vision.augment_space import default_augmentation, suggest_augmentation
 from automl_vision.backbone_features import FeatureCache, repeated
 
 STRATEGIES = ("frozen", "last", "all")

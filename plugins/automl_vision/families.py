@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from automl.plugin import DataSpec, ModelFamily, TaskData, space
-from automl_vision.augment import default_augmentation, suggest_augmentation
+from automl_vision.augment_space import default_augmentation, suggest_augmentation
 
 PROBLEM_TYPES = ("binary", "multiclass")
 

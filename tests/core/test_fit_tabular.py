@@ -38,6 +38,7 @@ def test_dataframe_binary_with_categoricals_and_missing(adult):
         "accuracy",
         "seconds",
         "epochs",
+        "rows",
         "state",
         "note",
     ]
@@ -266,3 +267,21 @@ def test_time_budget_overshoot_is_one_batch_for_torch_trials(adult, tmp_path, mo
     attrs = trial.user_attrs
     assert attrs["stopped_by"] == "time_budget" and attrs["train_batches"] == 1, attrs
     assert {"search", "refit", "total"} <= set(result.timings)
+
+
+@pytest.mark.slow
+def test_a_table_fit_without_networks_imports_no_torch():
+    """torch costs some 300 MB of memory (a 200,000-row fit's peak was 825 MiB with it): a fit
+    whose families are all scikit-learn's imports it neither to check the device nor to register
+    the vision families."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from sklearn.datasets import make_classification; import automl; "
+        "x, y = make_classification(200, random_state=0); "
+        "automl.fit(x, y, n_trials=2, storage=':memory:', verbose=False, models=['linear']); "
+        "print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "False"

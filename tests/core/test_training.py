@@ -7,7 +7,7 @@ from sklearn.datasets import load_iris
 from sklearn.preprocessing import StandardScaler
 
 from automl.kinds import FitOptions, Split
-from automl.kinds.sklearn_training import TREE_CHUNK, train_sklearn
+from automl.kinds.sklearn_training import PROBE_ITERATIONS, TREE_CHUNK, train_sklearn
 from automl.kinds.torch_training import DEFAULT_PATIENCE, train_torch
 from automl.metrics import METRICS
 from automl.training import NonFiniteLoss, resolve_device
@@ -257,23 +257,24 @@ def test_gradient_boosting_stops_near_the_deadline_and_otherwise_matches_one_fit
     assert (grown.stopped_by, grown.note) == ("fit", "")
     assert grown.predictor.estimator.n_iter_ == whole.predictor.estimator.n_iter_
     np.testing.assert_array_equal(grown.predictor.output(x_valid), whole.predictor.output(x_valid))
-    # a deadline already passed: the first chunk only, scored, and the leaderboard is told
+    # a deadline already passed: the timed probe's iterations only (not a whole chunk: on a
+    # busy machine 50 iterations ran past the deadline), scored, and the leaderboard is told
     late = train_sklearn(boosting(), split, FitOptions(deadline=time.monotonic() - 1), **kw)
-    assert late.predictor.estimator.n_iter_ == TREE_CHUNK
+    assert late.predictor.estimator.n_iter_ == PROBE_ITERATIONS
     assert late.stopped_by == "time_budget" and not late.predictor.estimator.warm_start
     assert late.note == (
-        f"time budget reached: stopped after {TREE_CHUNK} boosting iterations, before early "
-        "stopping (a refit runs to early stopping)"
+        f"time budget reached: stopped after {PROBE_ITERATIONS} boosting iterations, before "
+        "early stopping (a refit runs to early stopping)"
     )
-    assert late.score > 0.8
+    assert late.score > 0.6
     # early stopping within the first chunk is not a budget cut
     quick = train_sklearn(
-        boosting(learning_rate=1.0, n_iter_no_change=3),
+        boosting(learning_rate=1.0, n_iter_no_change=1),
         split,
         FitOptions(deadline=time.monotonic() - 1),
         **kw,
     )
-    assert quick.predictor.estimator.n_iter_ < TREE_CHUNK
+    assert quick.predictor.estimator.n_iter_ < PROBE_ITERATIONS
     assert (quick.stopped_by, quick.note) == ("fit", "")
 
 
@@ -310,3 +311,8 @@ def test_logistic_regression_stops_near_the_deadline_and_otherwise_converges():
         f"time budget reached: stopped after {TREE_CHUNK} solver iterations, before convergence "
         "(a refit runs to convergence)"
     )
+    # a solver that converges within its first call is not cut by the budget
+    scaled = Split(x[:450] / x[:450].max(axis=0), y[:450], x[450:], y[450:])
+    quick = train_sklearn(linear(), scaled, FitOptions(deadline=time.monotonic() - 1), **kw)
+    assert quick.predictor.estimator.n_iter_[0] < TREE_CHUNK
+    assert (quick.stopped_by, quick.note) == ("fit", "")

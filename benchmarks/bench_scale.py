@@ -1,0 +1,161 @@
+"""automl and AutoGluon on one large synthetic table (#31): wall time, accuracy, peak memory.
+
+    python benchmarks/bench_scale.py --rows 1000000 --budgets 120 [--peers /tmp/peers/bin/python]
+
+The table has 10 numeric and 3 categorical (string) columns and a binary target that depends on
+both through interactions, with label noise; ``table(rows, seed)`` draws it (seeded, so both
+systems get the same rows), and 100,000 more rows of the same draw are the test set. Each
+system fits in a process of its own (``--system`` runs one: the others are started that way),
+so its peak resident memory (``ru_maxrss``: the table's own memory included, the same for
+both) is its own. automl runs with ``storage=":memory:"`` and no report or saving; AutoGluon
+with ``TabularPredictor(label).fit(train, time_limit=budget)`` (its default preset), in the
+Python given by ``--peers`` (a virtual environment with ``autogluon.tabular``). Prints one
+line per system and budget: wall seconds, test accuracy, peak MiB and trials (automl: the
+study's; AutoGluon: its models).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TEST_ROWS = 100_000
+TARGET = "label"
+LEVELS = (4, 12, 40)  # levels of the three categorical columns
+
+
+def table(rows: int, seed: int = 0) -> pd.DataFrame:
+    """``rows`` rows of the benchmark's table, the same for a seed, drawn in blocks of rows so
+    that a 5,000,000-row table costs its own memory, not several temporary copies."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, 10), dtype=np.float32)
+    codes = [rng.integers(0, n, rows, dtype=np.int16) for n in LEVELS]
+    effects = [np.random.default_rng(seed + 100 + i).normal(0, 1, n) for i, n in enumerate(LEVELS)]
+    logit = (
+        1.5 * x[:, 0] * x[:, 1]
+        + 2.0 * np.sin(2 * x[:, 2])
+        + x[:, 3]
+        - 0.7 * x[:, 4] ** 2
+        + 0.8 * np.abs(x[:, 5])
+        + 0.5 * x[:, 6] * (codes[0] == 1)
+    )
+    for effect, code in zip(effects, codes):
+        logit += 1.2 * effect[code]
+    noise = rng.logistic(0, 0.35, rows).astype(np.float32)
+    y = (logit + noise > np.median(logit)).astype(np.int8)
+    frame = pd.DataFrame({f"num{i}": x[:, i].astype(np.float64) for i in range(10)})
+    del x
+    for i, (n, code) in enumerate(zip(LEVELS, codes)):
+        names = np.array([f"c{i}_{j}" for j in range(n)], dtype=object)
+        frame[f"cat{i}"] = names[code]
+    frame[TARGET] = np.where(y == 1, "yes", "no")
+    return frame
+
+
+def split(rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    whole = table(rows + TEST_ROWS, seed)
+    return whole.iloc[:rows].reset_index(drop=True), whole.iloc[rows:].reset_index(drop=True)
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory (Linux reports KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def run_automl(train: pd.DataFrame, test: pd.DataFrame, budget: float) -> dict:
+    import automl
+
+    started = time.perf_counter()
+    result = automl.fit(
+        train, target=TARGET, time_budget=budget, storage=":memory:", verbose=False
+    )
+    wall = time.perf_counter() - started
+    predicted = result.predict(test.drop(columns=[TARGET]))
+    board = result.leaderboard()
+    rows = sorted({int(r) for r in board["rows"].dropna()}) if "rows" in board else []
+    return {
+        "wall": wall,
+        "accuracy": float(np.mean(np.asarray(predicted) == test[TARGET].to_numpy())),
+        "trials": len(board),
+        "timings": result.timings,
+        "rows_trained": rows,
+        "refit": result.summary.get("refit"),
+    }
+
+
+def run_autogluon(train: pd.DataFrame, test: pd.DataFrame, budget: float) -> dict:
+    from autogluon.tabular import TabularPredictor
+
+    with tempfile.TemporaryDirectory() as path:
+        started = time.perf_counter()
+        predictor = TabularPredictor(TARGET, path=path, verbosity=0)
+        predictor.fit(train, time_limit=budget)
+        wall = time.perf_counter() - started
+        predicted = predictor.predict(test.drop(columns=[TARGET]))
+        trials = len(predictor.model_names())
+    return {
+        "wall": wall,
+        "accuracy": float(np.mean(predicted.to_numpy() == test[TARGET].to_numpy())),
+        "trials": trials,
+    }
+
+
+def one(system: str, rows: int, budget: float, seed: int) -> None:
+    """Fit one system in this process and print its figures as one JSON line."""
+    train, test = split(rows, seed)
+    figures = (run_automl if system == "automl" else run_autogluon)(train, test, budget)
+    figures.update(system=system, rows=rows, budget=budget, peak_mib=peak_mib())
+    print("RESULT " + json.dumps(figures, default=str), flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--budgets", type=float, nargs="+", required=True)
+    parser.add_argument("--peers", help="a Python with autogluon.tabular installed")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--system", choices=("automl", "autogluon"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.system:
+        one(args.system, args.rows, args.budgets[0], args.seed)
+        return 0
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": f"{root}:{root / 'plugins'}"}
+    systems = [("automl", sys.executable)]
+    if args.peers:
+        systems.append(("autogluon", args.peers))
+    for budget in args.budgets:
+        for system, python in systems:
+            command = [python, __file__, "--system", system, "--rows", str(args.rows)]
+            command += ["--budgets", str(budget), "--seed", str(args.seed)]
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+            if not lines:
+                print(f"{system} {args.rows} rows, {budget:g} s: failed\n{done.stderr[-3000:]}")
+                continue
+            r = json.loads(lines[-1][len("RESULT ") :])
+            load = os.getloadavg()[0]
+            print(
+                f"{system:9s} rows {args.rows:>9,d} budget {budget:>5g} s: wall {r['wall']:6.1f} s"
+                f"  accuracy {r['accuracy']:.4f}  peak {r['peak_mib']:6,.0f} MiB"
+                f"  trials {r['trials']:3d}  load {load:.1f}"
+                + (f"  rows {r['rows_trained']} timings {r['timings']}" if "timings" in r else ""),
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
