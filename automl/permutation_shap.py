@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from automl.errors import ParameterError
 from automl.work_units import record
 
 # evaluate(requests): for each (row, masks) request, the explained output of row ``row`` with
@@ -53,7 +54,7 @@ def permutation_shap(
     """SHAP values of rows with ``sizes[i]`` features each, in one call of ``evaluate`` for
     all of them; returns the values per row and each row's base value (no feature on)."""
     if permutations < 1:
-        raise ValueError(f"permutations must be >= 1; got {permutations}")
+        raise ParameterError(f"permutations must be >= 1; got {permutations}")
     rng = np.random.default_rng(seed)
     walks = [orders(size, permutations, rng) if size else [] for size in sizes]
     requests = [

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from automl.errors import PluginError
 from automl.targets import PROBLEM_TYPES, Split
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class RowField:
 
     def __post_init__(self) -> None:
         if self.type is not None and self.type not in JSON_TYPES:
-            raise ValueError(
+            raise PluginError(
                 f"RowField {self.name!r} has the type {self.type!r}: use one of {JSON_TYPES} "
                 "or None for any JSON value"
             )
@@ -88,16 +89,16 @@ class RowFormat:
 
     def __post_init__(self) -> None:
         if not self.fields:
-            raise ValueError("a RowFormat needs at least one RowField")
+            raise PluginError("a RowFormat needs at least one RowField")
         if not self.record and (len(self.fields) != 1 or self.by_columns):
-            raise ValueError(
+            raise PluginError(
                 "a RowFormat whose rows are plain values (record=False) has exactly one field "
                 f"and no by_columns form; got {len(self.fields)} field(s), "
                 f"by_columns={self.by_columns}"
             )
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
-            raise ValueError(f"the RowFormat's field names repeat: {names}")
+            raise PluginError(f"the RowFormat's field names repeat: {names}")
 
 
 class FeatureEncoder(ABC):

@@ -146,11 +146,16 @@ def _explain_section(  # noqa: C901, PLR0915
     kept = RESERVE_SHARE * seconds
     kept += per_figure * 2 * len(examples) if overview else FIGURE_SHARE * seconds
     lime_exp = None
-    if "lime" in found.methods:
+    lime_deadline = started + seconds - kept
+    if "lime" in found.methods and time.monotonic() >= lime_deadline:
+        missing.append(
+            ("LIME", f"left out: the {seconds:g} s allowance was spent before LIME could start")
+        )
+    elif "lime" in found.methods:
         lime_exp = run(
             x[order[: len(examples)]],
             "lime",
-            deadline=started + seconds - kept,
+            deadline=lime_deadline,
             raw=_take(raw, np.arange(len(examples))),
         )
     else:

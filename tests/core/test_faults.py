@@ -197,9 +197,10 @@ def test_a_forest_trial_past_the_deadline_is_cut_short_and_says_so(iris_frame):
 
 
 def test_a_boosting_trial_past_the_deadline_is_cut_short_and_its_refit_is_not(iris_frame):
-    """hist_gb started after the deadline fits one chunk of iterations and says so; the refit
-    of that configuration runs to its own early stopping."""
-    from automl.kinds.sklearn_training import TREE_CHUNK
+    """hist_gb started after the deadline fits its probe of iterations (the ones it times to
+    pace itself) and says so; the refit of that configuration runs to its own early
+    stopping."""
+    from automl.kinds.sklearn_training import PROBE_ITERATIONS as TREE_CHUNK
 
     # a slow learning rate, so that early stopping does not end the first chunk by itself
     trial, refit = _late_trial(iris_frame, "hist_gb", **{"hist_gb.learning_rate": 0.01})

@@ -134,7 +134,7 @@ def test_lime_rows_stops_at_the_deadline_and_says_so():
 @pytest.mark.parametrize(
     ("module", "task", "takes"),
     [
-        ("automl_tabular.task", "TabularTask", "it takes no options"),
+        ("automl_tabular.task", "TabularTask", "it takes row_rungs_from="),
         ("automl_text.task", "TextTask", "it takes text_column=, empty_texts=, group_texts="),
         ("automl_vision.task", "VisionTask", "it takes image_size=, bad_images="),
     ],
