@@ -186,6 +186,13 @@ class Explainer(ABC):
     ) -> Explanation:
         """Attributions of ``method`` for the rows of ``x``."""
 
+    def prepare(self, result: FittedResult) -> None:
+        """Import what explaining ``result`` will need (a library such as shap, whose import
+        took 1.4 s on a busy 2-core machine). The report calls it before it splits its
+        allowance between the methods, so a fixed cost does not eat one method's share; the
+        time still counts in the allowance. Default: nothing."""
+        return None
+
     def draw(
         self,
         result: FittedResult,

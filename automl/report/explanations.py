@@ -10,6 +10,7 @@ when the explanations have ``tokens`` (text), per-feature charts otherwise (tabl
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from typing import Any
@@ -76,11 +77,11 @@ def _explain_section(  # noqa: C901, PLR0915
     bounds: ExplainBounds,
     explainer: Any = None,
 ) -> dict[str, Any]:
-    started = time.monotonic()
-    seconds = bounds.seconds if bounds.seconds is not None else default_seconds(result)
+    begun = time.monotonic()
+    allowance = bounds.seconds if bounds.seconds is not None else default_seconds(result)
     missing: list[tuple[str, str]] = []
     out: dict[str, Any] = {
-        "budget": budget_text(seconds),
+        "budget": budget_text(allowance),
         "unit": "row",
         "about": "",
         "bounds": [],
@@ -95,7 +96,7 @@ def _explain_section(  # noqa: C901, PLR0915
         "plugin_figures": [],
         "faithfulness": None,
         "missing": missing,
-        "allowance_s": seconds,
+        "allowance_s": allowance,
         "explain_s": 0.0,
         "spent_s": 0.0,
     }
@@ -113,6 +114,12 @@ def _explain_section(  # noqa: C901, PLR0915
     except ExplainError as exc:
         missing.append(("explanations", str(exc)))
         return out
+    # the explainer's libraries first (shap's import alone took 1.5 s of a 5 s allowance at
+    # load 8): the shares below split what is left of the allowance after this fixed cost
+    with contextlib.suppress(ImportError):  # the method that needs it names the extra
+        found.prepare(result)
+    started = time.monotonic()
+    seconds = max(0.0, allowance - (started - begun))
     if seconds < SHORT_BUDGET and bounds.background > SHORT_BACKGROUND:
         # SHAP's cost grows with the background (interventional tree SHAP: linearly): a short
         # budget (a fit's short time_budget) explains on a smaller one, as the bounds table says
@@ -120,7 +127,7 @@ def _explain_section(  # noqa: C901, PLR0915
     unit = found.unit
     count = bounds.examples if bounds.examples is not None else found.examples
     out.update(unit=unit, about=found.about)
-    out["bounds"] = _bounds(bounds, seconds, unit, count)
+    out["bounds"] = _bounds(bounds, allowance, unit, count)
     if result.refit:
         out["refit_note"] = (
             f"The explained model was refit on training + validation {unit}s, so it has seen "
@@ -149,7 +156,7 @@ def _explain_section(  # noqa: C901, PLR0915
     lime_deadline = started + seconds - kept
     if "lime" in found.methods and time.monotonic() >= lime_deadline:
         missing.append(
-            ("LIME", f"left out: the {seconds:g} s allowance was spent before LIME could start")
+            ("LIME", f"left out: the {allowance:g} s allowance was spent before LIME could start")
         )
     elif "lime" in found.methods:
         lime_exp = run(
@@ -160,7 +167,7 @@ def _explain_section(  # noqa: C901, PLR0915
         )
     else:
         missing.append(("LIME", "the task's explainer does not offer LIME"))
-    out["explain_s"] = time.monotonic() - started  # the explainers' part, deletion checks too
+    out["explain_s"] = time.monotonic() - begun  # the explainers' part, deletion checks too
     for name, exp in (("SHAP", shap_exp), ("LIME", lime_exp)):
         if exp is not None:
             out["notes"][name] = [unit_words(n, unit) for n in exp.notes]
@@ -191,7 +198,7 @@ def _explain_section(  # noqa: C901, PLR0915
     )
     if not out["examples"] and examples:
         missing.append((f"example {unit}s", "neither SHAP nor LIME explained the example rows"))
-    out["spent_s"] = time.monotonic() - started
+    out["spent_s"] = time.monotonic() - begun
     out["seconds"] = f"{out['spent_s']:.1f} s"
     return out
 

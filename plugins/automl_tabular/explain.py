@@ -39,7 +39,7 @@ from automl.plugin import (
 )
 from automl_tabular.explain_columns import FeatureView
 from automl_tabular.explain_lime import lime_attributions
-from automl_tabular.explain_shap import shap_attributions
+from automl_tabular.explain_shap import members_of, shap_attributions
 
 DELETION_SHARE = 0.20  # of the table's columns
 OUTPUT_SPACES = ("probability", "value", "predicted-class indicator")  # what output() returns
@@ -52,6 +52,12 @@ class TabularExplainer(Explainer):
         "Attributions of model-ready columns that come from one input column (one-hot levels, "
         "missing indicators, date parts) are summed onto that column."
     )
+
+    def prepare(self, result: Any) -> None:
+        """One model is explained with the shap library's explainers (an ensemble by the
+        core's permutation SHAP, which needs no shap): import it now."""
+        if len(members_of(result)) == 1:
+            import shap  # noqa: F401
 
     def explain(
         self,

@@ -1,6 +1,8 @@
 """Which SHAP explainer explains a tabular model: the tree, linear and gradient explainers for the
 models they fit, the bounded KernelExplainer for the rest and when one fails; an ensemble by
-permutation SHAP on its combined output, a model on pair columns on its own input."""
+permutation SHAP on its combined output, a model on pair columns on its own input; a forest
+whose exact tree SHAP would not reach ``ExplainBounds.min_rows`` rows in time (deep trees: 2.3 s
+a row for 300 trees on adult) by permutation SHAP too, sized to reach them."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from automl_tabular.explain_permutation import permutation_attributions
 from automl_tabular.interactions import PairwiseFeatures
 from automl_tabular.shap_explainers import (
     Attributions,
+    TreeTooSlow,
     gradient_shap,
     is_linear,
     kernel_shap,
@@ -35,7 +38,7 @@ TREE_REGRESSORS = (
 )
 
 
-def _members(result: Any) -> list[tuple[Any, float, str]]:
+def members_of(result: Any) -> list[tuple[Any, float, str]]:
     members = getattr(result, "members", None)
     if not members:
         return [(result.predictor, 1.0, result.model_name)]
@@ -48,12 +51,16 @@ def shap_attributions(  # noqa: PLR0913
     """SHAP for the result's model; an ensemble by permutation SHAP on its combined output (a
     tree walk per member and row, with a background for the members' common probability
     space, reached 2 of 200 rows in a 5 s allowance)."""
-    members = _members(result)
+    members = members_of(result)
     ptype = result.problem_type
     if len(members) == 1:
-        return _shap_one(members[0][0], ptype, x, background, classes, bounds, deadline, notes)
-    names = ", ".join(f"{name} x{weight:.2f}" for _, weight, name in members)
-    notes.append(f"ensemble ({names}): explained on its combined output")
+        try:
+            return _shap_one(members[0][0], ptype, x, background, classes, bounds, deadline, notes)
+        except TreeTooSlow as slow:
+            notes.append(f"{slow}: permutation SHAP on the model's output instead")
+    else:
+        names = ", ".join(f"{name} x{weight:.2f}" for _, weight, name in members)
+        notes.append(f"ensemble ({names}): explained on its combined output")
     return permutation_attributions(
         result.predictor, ptype, x, background, classes, view.matrix, bounds, deadline, notes
     )
@@ -67,7 +74,7 @@ def _shap_one(predictor, ptype, x, background, classes, bounds, deadline, notes)
         return _specific(*args)
     except _NoSpecific as why:
         return kernel_shap(*args, why=str(why))
-    except (ImportError, ExplainError):
+    except (ImportError, ExplainError, TreeTooSlow):
         raise
     except Exception as exc:
         return kernel_shap(
@@ -90,9 +97,9 @@ def _specific(  # noqa: PLR0913
     kind = type(estimator if estimator is not None else predictor).__name__
     if estimator is not None and kind in TREE_PROBA + TREE_REGRESSORS:
         space = "value" if ptype == "regression" else "probability"
-        return tree_shap(estimator, x, classes, space, deadline, notes)
+        return tree_shap(estimator, x, classes, space, deadline, notes, bounds.min_rows)
     if estimator is not None and kind in TREE_MARGIN:
-        return tree_shap(estimator, x, classes, "log-odds", deadline, notes)
+        return tree_shap(estimator, x, classes, "log-odds", deadline, notes, bounds.min_rows)
     if estimator is not None and is_linear(estimator):
         space = linear_space(estimator, ptype)
         return linear_shap(estimator, x, background, classes, space, deadline, notes)

@@ -59,6 +59,10 @@ class VisionExplainer(Explainer):
         "switched off by setting it to the training images' mean colour."
     )
 
+    def prepare(self, result: Any) -> None:
+        """SHAP's expected gradients run on the shap library: import it now."""
+        import shap  # noqa: F401
+
     def explain(
         self,
         result: Any,

@@ -211,6 +211,23 @@ def test_time_budget_leaves_rows_out_with_a_warning():
     assert len(exp.rows) == 1 and any("time budget spent" in n for n in exp.notes)
 
 
+def test_a_forest_too_slow_for_exact_tree_shap_is_explained_by_permutation_shap(adult_frame):
+    """A forest whose exact tree SHAP, timed on a few of its trees, would not reach the minimum
+    rows before the deadline (here: a deadline already spent) is explained by permutation SHAP
+    on its probabilities, and the note says why; without a clock it stays exact."""
+    result = fitted("adult_forest")
+    assert len(result.predictor.estimator.estimators_) > 8  # more trees than the probe's
+    rows = adult_frame.drop(columns="class").head(5)
+    with pytest.warns(UserWarning, match="within its bounds"):
+        slow = explain(result, rows, method="shap", **{**FAST, "seconds": 1e-3})
+    assert slow.algorithm.startswith("permutation SHAP")
+    assert any("exact tree SHAP would take" in note for note in slow.notes)
+    assert len(slow.rows) >= 1
+    exact = explain(result, rows, method="shap", **FAST)
+    assert exact.algorithm.startswith("TreeExplainer")
+    assert not any("exact tree SHAP would take" in note for note in exact.notes)
+
+
 def test_ensemble_attributions_are_the_weighted_members():
     """Members explained in probability space and averaged: the ensemble's own SHAP values."""
     from automl_tabular.families import LinearFamily
