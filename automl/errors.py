@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 
 class AutomlError(Exception):
@@ -68,6 +69,22 @@ def did_you_mean(unknown: Iterable[str], known: Iterable[str], spelling: str = "
     return "".join(
         f"; {spelling.format(k)}: did you mean {spelling.format(c)}?" for k, c in hints if c
     )
+
+
+def check_keywords(fn: Any, options: Iterable[str], what: str) -> None:
+    """Refuse keywords that ``fn`` does not take as keyword-only arguments, before any work:
+    a ``ParameterError`` naming them, the closest spelling of each (``explain_budget``:
+    ``explain_budget_s``) and what ``what`` takes."""
+    import inspect
+
+    params = inspect.signature(fn).parameters.values()
+    known = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ParameterError(
+            f"{what} takes no option(s) {unknown}{did_you_mean(unknown, known, '{}=')}; it "
+            f"takes: {', '.join(k + '=' for k in known)}"
+        )
 
 
 def _plain_name(word: str) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from automl.errors import AutomlError, ParameterError
+from automl.errors import AutomlError, ParameterError, did_you_mean
 from automl.threads import small_batches
 from automl.work_units import record
 
@@ -75,7 +75,8 @@ class ExplainBounds:
         unknown = sorted(set(changes) - set(self.__dataclass_fields__))
         if unknown:
             known = sorted(self.__dataclass_fields__)
-            raise ParameterError(f"unknown explanation bound(s) {unknown}; known: {known}")
+            hints = did_you_mean(unknown, known)
+            raise ParameterError(f"unknown explanation bound(s) {unknown}{hints}; known: {known}")
         return replace(self, **changes)
 
 

@@ -23,7 +23,8 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
   reach its first report in its time, so it is pruned, not started, and its family gets no
   trial with as little time).
 - errors: ``AutomlError`` (the base), ``DataError``, ``ParameterError``, ``PluginError``,
-  ``ExportError``, ``ExplainError``.
+  ``ExportError``, ``ExplainError``; ``check_keywords`` (unknown keywords of a call refused
+  with a did-you-mean).
 - explanations: ``Explainer``, ``Explanation``, ``ExplainBounds``, ``Drawing``,
   ``explained_class``, ``output_label``, ``sample_rows``, ``run_chunks`` (rows until a
   deadline), ``sized_permutation_shap`` (model-agnostic SHAP sized to a deadline),
@@ -42,7 +43,14 @@ from __future__ import annotations
 
 from automl import space
 from automl.drift import InputProfile
-from automl.errors import AutomlError, DataError, ExportError, ParameterError, PluginError
+from automl.errors import (
+    AutomlError,
+    DataError,
+    ExportError,
+    ParameterError,
+    PluginError,
+    check_keywords,
+)
 from automl.explain import (
     Drawing,
     ExplainBounds,
@@ -134,6 +142,7 @@ __all__ = [
     "PluginError",
     "ExportError",
     "ExplainError",
+    "check_keywords",
     # explanations and figures
     "Explainer",
     "Explanation",

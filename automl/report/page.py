@@ -12,12 +12,22 @@ import os
 import time
 from typing import Any
 
+from automl.errors import DataError, check_keywords
 from automl.outputs import check_file
 
 TEMPLATE = "template.html.j2"
 # the mark of a page that `automl report` rebuilt from a saved model: such a page may be replaced,
 # a page written at fit time (richer: held-out metrics, explanations) never is
 REBUILT_MARK = '<meta name="automl-report" content="rebuilt">'
+
+
+GENERATOR_MARK = '<meta name="generator" content="automl'  # in every page's <head>
+
+
+def is_report_page(path: str | os.PathLike[str]) -> bool:
+    """Whether the file at ``path`` is an automl report page (one the report may replace)."""
+    with open(path, encoding="utf-8", errors="replace") as page:
+        return GENERATOR_MARK in page.read(4096)
 
 
 def is_rebuilt_page(path: str | os.PathLike[str]) -> bool:
@@ -126,7 +136,14 @@ def write_report(result: Any, path: str | os.PathLike[str], **options: Any) -> s
     ``options``: ``render_report``'s keywords (holdout, explain, explain_budget_s, bounds,
     explainer, on_stage, rebuilt).
     """
+    check_keywords(render_report, options, "the report")
     target = check_file(path, "the report")
+    if target.is_file() and not is_report_page(target):
+        raise DataError(
+            f"cannot write the report to {target}: the file exists and is not an automl report "
+            "page (the report replaces only its own pages); name a new .html file, or move "
+            "that file away first"
+        )
     page = render_report(result, **options)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # whole page or none
@@ -143,6 +160,7 @@ def _fallback_page(title: str, exc: BaseException) -> str:
     why = html.escape(f"{type(exc).__name__}: {exc}")
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f'{GENERATOR_MARK}">'
         f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
         f"<p class='missing'>The report template failed to render: {why}</p></body></html>"
     )

@@ -13,6 +13,7 @@ from automl.plugin import (
     RowFormat,
     Task,
     TaskData,
+    check_keywords,
     check_task_options,
 )
 from automl.plugin import split_target as split_train_valid
@@ -45,6 +46,7 @@ class TabularTask(Task):
     def feature_importance(self, result: Any, data: Any, y: Any, **options: Any) -> pd.DataFrame:
         from automl_tabular.importance import permutation_importance
 
+        check_keywords(permutation_importance, options, "feature_importance")
         return permutation_importance(result, data, y, **options)
 
     def parse_rows(self, payload: Any, features: Any) -> Any:

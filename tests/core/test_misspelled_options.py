@@ -95,3 +95,26 @@ def test_an_estimator_names_the_parameter_a_misspelling_meant(estimator):
         estimator(random_state=0)
     kept = clone(estimator(time_budget=5, n_trials=2))  # the contract: names only, as given
     assert kept.get_params()["time_budget"] == 5 and kept.get_params()["n_trials"] == 2
+
+
+def test_a_results_calls_name_the_option_a_misspelling_meant(tmp_path):
+    """``explain``, ``report`` and ``feature_importance`` refuse a misspelled option before
+    any work, naming the one meant and what they take; the report writes no file."""
+    import pandas as pd
+
+    from tests import DATA
+    from tests.plugins.tabular.test_explain_tabular import fitted
+
+    result = fitted("adult_hist_gb")
+    with pytest.raises(automl.ParameterError, match="'secnds': did you mean 'seconds'\\?"):
+        result.explain(method="shap", secnds=3)
+    page = tmp_path / "report.html"
+    with pytest.raises(
+        automl.ParameterError,
+        match="explain_budget=: did you mean explain_budget_s=\\?; it takes: holdout=",
+    ):
+        result.report(str(page), explain_budget=3)
+    assert not page.exists()
+    rows = pd.read_csv(DATA / "adult_sample.csv").head(50)
+    with pytest.raises(automl.ParameterError, match="n_repeat=: did you mean n_repeats=\\?"):
+        result.feature_importance(rows, n_repeat=2)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from automl.cli import main
 from tests import DATA as DATA_DIR
 
@@ -43,3 +45,31 @@ def test_report_keeps_the_fit_time_page_and_writes_beside_it(capsys, tmp_path, m
     assert main(["report", "studies/adult_sample", "--out", str(page)]) == 2
     assert "is a report written at fit time" in capsys.readouterr().err
     assert page.read_text() == before
+
+
+def test_a_report_replaces_only_its_own_pages(tmp_path):
+    """``result.report(path)`` over a file that is not an automl report page (a data file, say)
+    is refused and leaves it as it was; over an earlier report page it writes the new one."""
+    import math
+
+    import pandas as pd
+
+    from automl.errors import DataError
+    from automl.explain import ExplainBounds
+    from automl.report.page import is_report_page
+    from tests.plugins.tabular.test_explain_tabular import fitted
+
+    result = fitted("adult_hist_gb")
+    data = tmp_path / "data.csv"
+    pd.DataFrame({"a": [1, 2]}).to_csv(data, index=False)
+    before = data.read_bytes()
+    with pytest.raises(DataError, match=r"exists and is not an automl report page.*new \.html"):
+        result.report(str(data), explain=False)
+    assert data.read_bytes() == before
+    page = tmp_path / "report.html"
+    bounds = ExplainBounds(seconds=math.inf, rows=10, lime_samples=100)
+    result.report(str(page), bounds=bounds)
+    first = page.read_text(encoding="utf-8")
+    assert is_report_page(page)
+    result.report(str(page), explain=False)  # an earlier report page is replaced
+    assert page.read_text(encoding="utf-8") != first and is_report_page(page)
