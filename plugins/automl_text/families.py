@@ -32,7 +32,6 @@ class TfidfLinearFamily(ModelFamily):
         trial.suggest_categorical("tfidf_linear.char", tuple(CHAR_RANGES))
         trial.suggest_categorical("tfidf_linear.min_df", (1, 2))
         trial.suggest_float("tfidf_linear.C", 0.1, 1000.0, log=True)
-        trial.suggest_categorical("tfidf_linear.class_weight", ("none", "balanced"))
         if data.problem_type == "binary":
             trial.suggest_categorical("tfidf_linear.nb", (False, True))
 
@@ -45,6 +44,8 @@ class TfidfLinearFamily(ModelFamily):
         )
 
     def build(self, params: dict[str, Any], spec: DataSpec):
+        # class weights are fit's class_weight (searched by the core on an imbalanced target,
+        # for every family); a study's trials from before that may still carry this param
         weight = params.get("tfidf_linear.class_weight", "none")
         return space.linear_model(
             spec.problem_type,
@@ -60,7 +61,6 @@ class TfidfLinearFamily(ModelFamily):
             "tfidf_linear.char": "2-5",
             "tfidf_linear.min_df": 1,
             "tfidf_linear.C": 10.0,
-            "tfidf_linear.class_weight": "none",
             **({"tfidf_linear.nb": False} if data.problem_type == "binary" else {}),
         }
 
