@@ -4,7 +4,9 @@ the page carries them inside itself and opens offline."""
 from __future__ import annotations
 
 import base64
+import collections
 import io
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,16 +56,27 @@ class Image:
         return self.src
 
 
+_RECENT: collections.deque[float] = collections.deque(maxlen=5)  # to_uri's latest seconds
+
+
+def recent_pace() -> float | None:
+    """The median seconds of the last few figures this process rendered (``to_uri``), or None
+    before the first: what the report's explanations keep for their own figures."""
+    return float(np.median(_RECENT)) if _RECENT else None
+
+
 def to_uri(fig: Any) -> Image:
     """The figure as an embedded PNG (``data:image/png;base64,...``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    started = time.monotonic()
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
     data = buffer.getvalue()
     pixels = int.from_bytes(data[16:20], "big")  # the PNG header's width
     src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    _RECENT.append(time.monotonic() - started)
     return Image(src, round(pixels * CSS_DPI / DPI))
 
 

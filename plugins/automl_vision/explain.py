@@ -180,6 +180,8 @@ def _shap(result, x, background, classes, bounds, deadline, notes):
             explainers[(m, cls)] = (found, expected)
         return explainers[(m, cls)]
 
+    samples = [bounds.gradient_samples]  # expected-gradient samples an image, sized below
+
     def run(start: int, stop: int):
         maps = np.zeros((stop - start, *x.shape[2:]))
         base = np.zeros(stop - start)
@@ -191,21 +193,28 @@ def _shap(result, x, background, classes, bounds, deadline, notes):
                 chunk = torch.as_tensor(
                     x[start + rows] / 255.0, dtype=torch.float32, device=device
                 )
-                raw = found.shap_values(chunk, nsamples=bounds.gradient_samples, rseed=bounds.seed)
+                raw = found.shap_values(chunk, nsamples=samples[0], rseed=bounds.seed)
                 maps[rows] += weight * np.asarray(raw)[..., 0].sum(axis=1)
                 base[rows] += weight * expected
         return maps.reshape(len(maps), -1), base
 
     try:
-        pieces, _ = run_chunks(  # a whole chunk first: its rows share one sampling seed
-            run, len(x), deadline, CHUNK, notes, "GradientExplainer", first=CHUNK
-        )
+        # a timed probe (one image, the fewest samples; kept only if nothing more fits) sizes
+        # the samples an image
+        samples[0] = min(MIN_GRADIENT_SAMPLES, bounds.gradient_samples)
+        started = time.monotonic()
+        probe, _ = run_chunks(run, 1, deadline, 1, notes, "GradientExplainer")
+        per_sample = (time.monotonic() - started) / samples[0]
+        probed, samples[0] = samples[0], bounds.gradient_samples
+        pieces = _sized(run, samples, per_sample, len(x), bounds, deadline, notes)
+        if not pieces:  # nothing more fitted: the probe's image is all there is
+            pieces, samples[0] = probe, probed
     finally:
         for _, _, _, module in members:
             module.eval()
     algorithm = (
         f"GradientExplainer (expected gradients, {len(bg)} background images, "
-        f"{bounds.gradient_samples} samples an image)"
+        f"{samples[0]} samples an image)"
     )
     if len(members) > 1:
         names = ", ".join(f"{n} x{w:.2f}" for _, w, n, _ in members)
@@ -220,6 +229,40 @@ def _shap(result, x, background, classes, bounds, deadline, notes):
     )
     values = np.concatenate([p[0] for p in pieces])
     return values, np.concatenate([p[1] for p in pieces]), algorithm
+
+
+MIN_GRADIENT_SAMPLES = 10  # fewer samples than this make expected gradients mostly noise
+FILL = 0.8  # the minimum images may fill this share of the time left at the first chunk's pace
+
+
+def _sized(run, samples, per_sample, n, bounds, deadline, notes) -> list:  # noqa: PLR0913
+    """The images in chunks until the deadline, with fewer expected-gradient samples an image
+    (not under ``MIN_GRADIENT_SAMPLES``) when the probe's pace says that ``bounds.min_rows``
+    images would not fit otherwise; no chunk starts that the pace says would end past the
+    deadline."""
+    wanted = min(bounds.min_rows, n)
+    fit = int(FILL * (deadline - time.monotonic()) / (wanted * per_sample))
+    if fit < samples[0]:
+        samples[0] = max(MIN_GRADIENT_SAMPLES, fit)
+        notes.append(
+            f"GradientExplainer: {samples[0]} (not {bounds.gradient_samples}) samples an image, "
+            f"so that {wanted} images fit the time budget"
+        )
+    pieces, done = [], 0
+    while done < n:
+        per_image = per_sample * samples[0]
+        left = deadline - time.monotonic()
+        if left < per_image:
+            notes.append(
+                f"GradientExplainer: time budget spent after {done} of {n} rows; the rest left out"
+            )
+            break
+        stop = min(n, done + int(max(1, min(CHUNK, FILL * left / per_image))))
+        started = time.monotonic()
+        pieces.append(run(done, stop))
+        per_sample = (time.monotonic() - started) / ((stop - done) * samples[0])  # latest pace
+        done = stop
+    return pieces
 
 
 # -- LIME -----------------------------------------------------------------------------------------
