@@ -241,9 +241,9 @@ def _sized(run, samples, per_sample, n, bounds, deadline, notes) -> list:  # noq
     images would not fit otherwise; no chunk starts that the pace says would end past the
     deadline."""
     wanted = min(bounds.min_rows, n)
-    fit = int(FILL * (deadline - time.monotonic()) / (wanted * per_sample))
-    if fit < samples[0]:
-        samples[0] = max(MIN_GRADIENT_SAMPLES, fit)
+    fit = FILL * (deadline - time.monotonic()) / (wanted * max(per_sample, 1e-9))
+    if fit < samples[0]:  # (no clock: deadline inf, the samples asked for)
+        samples[0] = max(MIN_GRADIENT_SAMPLES, int(fit))
         notes.append(
             f"GradientExplainer: {samples[0]} (not {bounds.gradient_samples}) samples an image, "
             f"so that {wanted} images fit the time budget"
@@ -257,7 +257,7 @@ def _sized(run, samples, per_sample, n, bounds, deadline, notes) -> list:  # noq
                 f"GradientExplainer: time budget spent after {done} of {n} rows; the rest left out"
             )
             break
-        stop = min(n, done + int(max(1, min(CHUNK, FILL * left / per_image))))
+        stop = min(n, done + int(max(1, min(CHUNK, FILL * left / max(per_image, 1e-9)))))
         started = time.monotonic()
         pieces.append(run(done, stop))
         per_sample = (time.monotonic() - started) / ((stop - done) * samples[0])  # latest pace

@@ -157,3 +157,31 @@ def test_the_image_report_shows_pictures_and_no_table_wording(tmp_path):
         assert word not in page, word
     assert "validation rows" not in page and "each row&#39;s" not in page  # images, not rows
     assert "validation images" in page and "deletion check on " in page
+
+
+def test_expected_gradient_samples_are_sized_so_the_minimum_images_fit():
+    """At the probe's pace (10 ms a sample), 50 images of 100 samples would take 50 s: with
+    a second left each image gets the fewest samples (10) and the note says why; without a
+    clock the samples asked for are kept."""
+    import math
+    import time
+
+    from automl.explain import ExplainBounds
+    from automl_vision.explain import MIN_GRADIENT_SAMPLES, _sized
+
+    calls = []
+
+    def run(start, stop):
+        calls.append((start, stop))
+        return np.zeros((stop - start, 4)), np.zeros(stop - start)
+
+    bounds = ExplainBounds(min_rows=50, gradient_samples=100)
+    notes: list[str] = []
+    samples = [100]
+    pieces = _sized(run, samples, 0.01, 200, bounds, time.monotonic() + 1.0, notes)
+    assert samples == [MIN_GRADIENT_SAMPLES]
+    assert any("10 (not 100) samples an image, so that 50 images fit" in n for n in notes)
+    assert sum(len(p[1]) for p in pieces) >= 1 and calls[0][0] == 0
+    notes, samples = [], [100]
+    pieces = _sized(run, samples, 0.01, 20, bounds, math.inf, notes)
+    assert samples == [100] and notes == [] and sum(len(p[1]) for p in pieces) == 20
