@@ -177,9 +177,8 @@ def report_case(name: str, result, seconds: float) -> dict:
     sections that come before it (their figures set the pace the explanations keep time for):
     what it spent and what it explained."""
     from automl.explain import ExplainBounds
-    from automl.report.explanations import explain_section
-
     from automl.report import sections
+    from automl.report.explanations import explain_section
 
     for section in (sections.data_section, sections.search_section):  # as the page does:
         sections.guarded(section, result)  # its figures come before the explanations'

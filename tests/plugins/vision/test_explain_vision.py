@@ -166,8 +166,9 @@ def test_expected_gradient_samples_are_sized_so_the_minimum_images_fit():
     import math
     import time
 
-    from automl.explain import ExplainBounds
     from automl_vision.explain import MIN_GRADIENT_SAMPLES, _sized
+
+    from automl.explain import ExplainBounds
 
     calls = []
 
