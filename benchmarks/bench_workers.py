@@ -43,6 +43,10 @@ POSTGRES = os.environ.get("AUTOML_TEST_POSTGRES", "postgresql://postgres@127.0.0
 def one(args: argparse.Namespace, workers: int, folder: Path) -> dict:
     name = f"bench-workers-{workers}-{uuid.uuid4().hex[:6]}"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    # the processes run in another folder: a relative PYTHONPATH (.:plugins) would import the
+    # installed automl there, not this checkout's
+    paths = [str(Path(p).resolve()) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
     start = [AUTOML, "fit", str(args.data), "--target", args.target, "--study", name]
     start += ["--storage", args.storage, "--n-trials", "1", "--models", args.models]
     start += ["--cv-folds", "0", "--quiet", "--no-report"]
