@@ -136,7 +136,7 @@ def _grow(  # noqa: PLR0913
     call, rows = _scoring_seconds(estimator, problem, split.x_valid)
     kept = (call + rows, 0.0) if how == "iterations" else (call, rows / grown)
     if how == "iterations" and _stopped_early(estimator, grown):
-        return wanted, wanted  # the solver converged within the first call: one fit's model
+        grown = wanted  # the solver converged within the first call: one fit's model
     if how == "chunks":  # chunks sized to end, predictions included, before the deadline
         while (more := _chunk(deadline, grown, wanted, pace, kept)) > 0:
             began = time.perf_counter()
