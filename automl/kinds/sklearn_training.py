@@ -61,11 +61,10 @@ def train_sklearn(
       rows can take 6 s, far more on a large table on a busy machine);
     - ``(parameter, "paced")``, boosting's ``("max_iter", "paced")``: PROBE_ITERATIONS
       iterations, timed, then one continuation (a warm start: same early-stopping split and
-      history) to as
-      many iterations as that pace allows before the deadline, or to its own limit and early
-      stopping when time allows. One continuation, not many chunks: every warm start of
-      histogram gradient boosting recomputes the predictions of all the trees so far, which in
-      chunks of 50 doubled the time of an 800-iteration fit.
+      history) to as many iterations as that pace allows before the deadline, or to its own
+      limit and early stopping when time allows. One continuation, not many chunks: every warm
+      start of histogram gradient boosting recomputes the predictions of all the trees so far,
+      which in chunks of 50 doubled the time of an 800-iteration fit.
     - ``(parameter, "iterations")``, an iterative solver's ``("max_iter", "iterations")``
       (logistic regression's lbfgs): as "paced", but ``max_iter`` counts each call's own
       iterations, so the continuation asks for the iterations left; the objective is convex,
