@@ -516,7 +516,8 @@ def _cross_validate(
             run.deadline = now + max(0.0, whole - now) / (k - i)
         outcome = run.train(cv.fold(data, i, inner=inner), first=i == 0)
         rows, x_hold = cv.holdout(i)
-        output = outcome.predictor.output(x_hold)
+        output = outcome.valid_output  # the fold's valid rows are its holdout: predicted once
+        output = outcome.predictor.output(x_hold) if inner or output is None else output
         if oof is None:
             oof = np.zeros((len(cv.y), *output.shape[1:]), dtype=np.float64)
         oof[rows] = output

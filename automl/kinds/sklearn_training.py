@@ -20,12 +20,20 @@ from automl.training import TrainOutcome
 if TYPE_CHECKING:
     from automl.metrics import Metric
 
-# a forest or a gradient boosting model searched under a time budget grows this many trees
-# (boosting iterations) at a time
+# a forest searched under a time budget grows at most this many trees at a time (an iterative
+# solver runs this many iterations first)
 TREE_CHUNK = 50
-# boosting ("paced") times its first PROBE_ITERATIONS, not a whole chunk: on a large table on a
-# busy machine 50 iterations of histogram gradient boosting took 45 s, past a 30 s deadline
+# a forest or boosting times its first PROBE_ITERATIONS trees (iterations), not a whole chunk,
+# and sizes what follows from that pace: on a large table on a busy machine 50 iterations of
+# histogram gradient boosting took 45 s, past a 30 s deadline. A later chunk of trees has at
+# least as many (the probe's pace includes the per-call cost, which a smaller chunk would
+# underestimate).
 PROBE_ITERATIONS = 10
+# the validation rows' predictions are timed with the model so far on their first PREDICT_FEW
+# rows (a call's own cost: 10 ms for a forest on 2 threads) and on up to PREDICT_SAMPLE rows
+# (what grows with the rows, scaled to all of them), and kept back from the fit's deadline
+PREDICT_FEW = 10
+PREDICT_SAMPLE = 10_000
 
 
 def train_sklearn(
@@ -47,19 +55,24 @@ def train_sklearn(
     ``note``. How it grows is its family's ``ModelFamily.growth`` (``growth``; None:
     ``sklearn_growth``'s guess):
 
-    - ``(parameter, "chunks")``, a forest's ``("n_estimators", "chunks")``: TREE_CHUNK trees
-      at a time while the next chunk, at the last one's pace, ends before the deadline (a
-      chunk of 50 trees on 30,000 rows can take 6 s);
-    - ``(parameter, "paced")``, boosting's ``("max_iter", "paced")``: TREE_CHUNK iterations,
-      timed, then one continuation (a warm start: same early-stopping split and history) to as
-      many iterations as that pace allows before the deadline, or to its own limit and early
-      stopping when time allows. One continuation, not many chunks: every warm start of
-      histogram gradient boosting recomputes the predictions of all the trees so far, which in
-      chunks of 50 doubled the time of an 800-iteration fit.
+    - ``(parameter, "chunks")``, a forest's ``("n_estimators", "chunks")``: PROBE_ITERATIONS
+      trees, timed, then chunks of up to TREE_CHUNK trees (at least PROBE_ITERATIONS), each as
+      many as end before the deadline at the last one's pace (a chunk of 50 trees on 30,000
+      rows can take 6 s, far more on a large table on a busy machine);
+    - ``(parameter, "paced")``, boosting's ``("max_iter", "paced")``: PROBE_ITERATIONS
+      iterations, timed, then one continuation (a warm start: same early-stopping split and
+      history) to as many iterations as that pace allows before the deadline, or to its own
+      limit and early stopping when time allows. One continuation, not many chunks: every warm
+      start of histogram gradient boosting recomputes the predictions of all the trees so far,
+      which in chunks of 50 doubled the time of an 800-iteration fit.
     - ``(parameter, "iterations")``, an iterative solver's ``("max_iter", "iterations")``
       (logistic regression's lbfgs): as "paced", but ``max_iter`` counts each call's own
       iterations, so the continuation asks for the iterations left; the objective is convex,
       so the continuation (warm-started from the coefficients) reaches one fit's optimum.
+
+    Each keeps back from the deadline the time its validation predictions will take (timed on
+    up to PREDICT_SAMPLE validation rows with the first call's model, per tree for forests and
+    boosting), so the trial ends by its deadline scored, not only fitted.
 
     A declared growth applies only to an estimator that has the parameter and ``warm_start``
     (a family's regression model may not: ridge regression fits once).
@@ -79,33 +92,7 @@ def train_sklearn(
         else:
             note = f"{type(estimator).__name__} takes no sample_weight: trained unweighted"
     if deadline is not None and size is not None:
-        wanted = int(estimator.get_params(deep=False)[size])
-        grown = min(PROBE_ITERATIONS if how == "paced" else TREE_CHUNK, wanted)
-        estimator.set_params(warm_start=True, **{size: grown})
-        with _unconverged_is_expected(how):
-            estimator.fit(x_train, y_train, **fit_kwargs)
-        if how == "iterations" and _stopped_early(estimator, grown):
-            grown = wanted  # the solver converged within the first call: one fit's model
-        if how in ("paced", "iterations"):
-            pace = max(time.perf_counter() - started, 1e-6) / grown  # seconds per iteration
-            target = min(wanted, grown + int(max(0.0, deadline - time.monotonic()) / pace))
-            if grown < target and not _stopped_early(estimator, grown):
-                # "iterations": max_iter is the call's own; "paced": the model's total
-                estimator.set_params(**{size: target - grown if how == "iterations" else target})
-                with _unconverged_is_expected(how):  # the note says it
-                    estimator.fit(x_train, y_train, **fit_kwargs)
-                if how == "iterations" and _stopped_early(estimator, target - grown):
-                    grown = wanted  # converged: the model one fit gives
-                else:
-                    grown = target
-        else:  # another chunk only when it ends before the deadline at the last one's pace
-            chunk = time.perf_counter() - started
-            while grown < wanted and time.monotonic() + chunk < deadline:
-                began = time.perf_counter()
-                grown = min(grown + TREE_CHUNK, wanted)
-                estimator.set_params(**{size: grown})
-                estimator.fit(x_train, y_train, **fit_kwargs)
-                chunk = time.perf_counter() - began
+        grown, wanted = _grow(estimator, split, fit_kwargs, (size, how), deadline, problem)
         estimator.set_params(warm_start=False)
         if grown < wanted and (how == "iterations" or not _stopped_early(estimator, grown)):
             stopped_by = "time_budget"
@@ -124,6 +111,91 @@ def train_sklearn(
         note=note,
         grown_share=grown_share,
     )
+
+
+def _grow(  # noqa: PLR0913
+    estimator: Any,
+    split: Split,
+    fit_kwargs: dict[str, Any],
+    growth: tuple[str, str],
+    deadline: float,
+    problem: tuple[str, int],
+) -> tuple[int, int]:
+    """``train_sklearn``'s fit under a deadline: the trees (iterations) grown, and wanted."""
+    (size, how), x_train, y_train = growth, split.x_train, split.y_train
+    wanted = int(estimator.get_params(deep=False)[size])
+    grown = min(TREE_CHUNK if how == "iterations" else PROBE_ITERATIONS, wanted)
+    estimator.set_params(warm_start=True, **{size: grown})
+    began = time.perf_counter()
+    with _unconverged_is_expected(how):
+        estimator.fit(x_train, y_train, **fit_kwargs)
+    pace = max(time.perf_counter() - began, 1e-6) / grown  # seconds per tree (iteration)
+    # the validation predictions' seconds: a call's, and per tree (iteration; a solver's
+    # predictions cost the same however many iterations it ran)
+    call, rows = _scoring_seconds(estimator, problem, split.x_valid)
+    kept = (call + rows, 0.0) if how == "iterations" else (call, rows / grown)
+    if how == "iterations" and _stopped_early(estimator, grown):
+        grown = wanted  # the solver converged within the first call: one fit's model
+    if how == "chunks":  # chunks sized to end, predictions included, before the deadline
+        while (more := _chunk(deadline, grown, wanted, pace, kept)) > 0:
+            began = time.perf_counter()
+            grown += more
+            estimator.set_params(**{size: grown})
+            estimator.fit(x_train, y_train, **fit_kwargs)
+            pace = max(time.perf_counter() - began, 1e-6) / more
+        return grown, wanted
+    target = min(wanted, grown + _fits(deadline, grown, pace, kept))
+    if grown < target and not _stopped_early(estimator, grown):
+        # "iterations": max_iter is the call's own; "paced": the model's total
+        estimator.set_params(**{size: target - grown if how == "iterations" else target})
+        with _unconverged_is_expected(how):  # the note says it
+            estimator.fit(x_train, y_train, **fit_kwargs)
+        if how == "iterations" and _stopped_early(estimator, target - grown):
+            return wanted, wanted  # converged: the model one fit gives
+        grown = target
+    return grown, wanted
+
+
+def _fits(deadline: float, grown: int, pace: float, kept: tuple[float, float]) -> int:
+    """How many more trees (iterations) end before ``deadline`` at ``pace`` seconds each, with
+    the validation predictions of the model then kept back (``kept``: seconds a call, and
+    seconds a tree)."""
+    call, per_tree = kept
+    room = deadline - time.monotonic() - call - grown * per_tree
+    return int(max(0.0, room) / (pace + per_tree))
+
+
+def _chunk(
+    deadline: float, grown: int, wanted: int, pace: float, kept: tuple[float, float]
+) -> int:
+    """How many trees a forest grows next (0: none): as many as ``_fits`` says, at most
+    TREE_CHUNK, and at least PROBE_ITERATIONS (or all that are left) or none."""
+    more = min(TREE_CHUNK, wanted - grown, _fits(deadline, grown, pace, kept))
+    return more if more >= min(PROBE_ITERATIONS, wanted - grown) else 0
+
+
+def _scoring_seconds(
+    estimator: Any, problem: tuple[str, int], x_valid: Any
+) -> tuple[float, float]:
+    """What the validation predictions of ``estimator`` as it is now take: seconds a call
+    (timed on PREDICT_FEW rows), and seconds that grow with the rows (timed on up to
+    PREDICT_SAMPLE rows, less the call's, scaled to all of them); (0, 0) without validation
+    rows."""
+    n = 0 if x_valid is None else x_valid.shape[0] if hasattr(x_valid, "shape") else len(x_valid)
+    if n == 0:
+        return 0.0, 0.0
+    predictor = SklearnPredictor(estimator, *problem)
+
+    def timed(rows: int) -> float:
+        began = time.perf_counter()
+        predictor.output(x_valid[:rows])
+        return time.perf_counter() - began
+
+    call = timed(min(n, PREDICT_FEW))
+    if n <= PREDICT_FEW:
+        return call, 0.0
+    sample = min(n, PREDICT_SAMPLE)
+    return call, max(0.0, timed(sample) - call) * (n - PREDICT_FEW) / (sample - PREDICT_FEW)
 
 
 def fitted_outcome(  # noqa: PLR0913

@@ -149,3 +149,42 @@ def test_folds_that_would_end_past_the_deadline_are_cut(cancer, first):
     expected = METRICS["accuracy"](folds.y[rows], outcome.predictor.output(x_hold))
     assert outcome.score == pytest.approx(expected)
     assert run.deadline is not None  # the trial's own deadline is back
+
+
+class _CountingRun(objective.TrialRun):
+    """A trial that counts the rows its fold models predict after training."""
+
+    predicted: list[int]
+
+    def train(self, data, *, first=True, rows=None):
+        outcome = super().train(data, first=first, rows=rows)
+        inner, counts = outcome.predictor.output, self.predicted
+
+        def output(x):
+            counts.append(x.shape[0])
+            return inner(x)
+
+        outcome.predictor.output = output
+        return outcome
+
+
+def test_a_scikit_learn_fold_predicts_its_holdout_once(cancer):
+    """A scikit-learn fold's validation rows are its holdout: the predictions its fit made
+    (and kept time for before its deadline) are its out-of-fold outputs, not predicted again."""
+    x, y = cancer
+    data = automl.api._open(
+        (x, y), None, FitSettings.build(storage=":memory:", models=["linear"])
+    ).data
+    folds = Folds.make(data, 5, seed=0)
+    family = load_registry(["tabular"]).models["linear"]
+    trial = optuna.create_study(direction="maximize").ask()
+    run = _CountingRun(
+        trial, family, family.default_params(data), METRICS["accuracy"], "cpu", 0, None, None
+    )
+    run.predicted = []
+    outcome, oof = objective._cross_validate(folds, run, data)
+    assert run.predicted == []  # each holdout was predicted once, inside its fold's fit
+    assert oof is not None and oof.shape == (len(folds.y), 2)
+    rows, x_hold = folds.holdout(0)  # the kept outputs are the fold model's own on its holdout
+    np.testing.assert_array_equal(oof[rows], outcome.predictor.output(x_hold))
+    assert outcome.score == pytest.approx(METRICS["accuracy"](folds.y, oof))

@@ -184,14 +184,15 @@ def _late_trial(iris_frame, name, **overrides):
 
 
 def test_a_forest_trial_past_the_deadline_is_cut_short_and_says_so(iris_frame):
-    """A trial that starts at the very end of the budget grows one chunk of trees, scores it,
-    and the leaderboard notes it; the refit of that configuration grows all its trees."""
-    from automl.kinds.sklearn_training import TREE_CHUNK
+    """A trial that starts at the very end of the budget grows its timed probe of trees (not a
+    whole chunk), scores it, and the leaderboard notes it; the refit of that configuration
+    grows all its trees."""
+    from automl.kinds.sklearn_training import PROBE_ITERATIONS
 
     trial, refit = _late_trial(iris_frame, "random_forest")
     wanted = trial.params["random_forest.n_estimators"]
     assert trial.user_attrs["note"] == (
-        f"time budget reached: {TREE_CHUNK} of {wanted} trees grown (a refit grows all)"
+        f"time budget reached: {PROBE_ITERATIONS} of {wanted} trees grown (a refit grows all)"
     )
     assert len(refit.estimators_) == wanted
 

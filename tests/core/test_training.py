@@ -204,16 +204,20 @@ def test_a_forest_stops_growing_at_the_deadline_and_keeps_its_trees(iris_split):
     np.testing.assert_array_equal(
         chunked.predictor.output(x_valid), whole.predictor.output(x_valid)
     )
-    # a deadline already passed: one chunk, scored, and the leaderboard is told
+    # a deadline already passed: the timed probe's trees only (not a whole chunk: a first
+    # chunk of 50 trees on a large table on a busy machine runs far past the deadline), scored,
+    # and the leaderboard is told
     late = train_sklearn(forest(), split, FitOptions(deadline=time.monotonic() - 1), **kw)
-    assert len(late.predictor.estimator.estimators_) == TREE_CHUNK
+    assert PROBE_ITERATIONS < TREE_CHUNK
+    assert len(late.predictor.estimator.estimators_) == PROBE_ITERATIONS
     assert late.stopped_by == "time_budget"
-    assert (
-        late.note
-        == f"time budget reached: {TREE_CHUNK} of {4 * TREE_CHUNK} trees grown (a refit grows all)"
+    assert late.note == (
+        f"time budget reached: {PROBE_ITERATIONS} of {4 * TREE_CHUNK} trees grown (a refit "
+        "grows all)"
     )
     assert late.score > 0.8
-    assert late.grown_share == 0.25  # its refit, growing all the trees, is planned 4x longer
+    # its refit, growing all the trees, is planned 20x longer
+    assert late.grown_share == PROBE_ITERATIONS / (4 * TREE_CHUNK)
 
 
 def test_a_forest_does_not_start_a_chunk_that_would_end_past_the_deadline(iris_split):
@@ -227,10 +231,55 @@ def test_a_forest_does_not_start_a_chunk_that_would_end_past_the_deadline(iris_s
     split = Split(*iris_split)
     kw = {"problem": ("multiclass", 3), "metric": METRICS["accuracy"]}
     forest = _SlowForest(n_estimators=4 * TREE_CHUNK, random_state=3, n_jobs=1)
-    # the first chunk ends at 0.3 s or later; a second would end past the deadline at 0.45 s
+    # the probe ends at 0.3 s or later; the next chunk (of at least as many trees, each at the
+    # probe's pace) would end past the deadline at 0.45 s
     out = train_sklearn(forest, split, FitOptions(deadline=time.monotonic() + 0.45), **kw)
-    assert len(out.predictor.estimator.estimators_) == TREE_CHUNK
-    assert out.stopped_by == "time_budget" and out.grown_share == 0.25
+    assert len(out.predictor.estimator.estimators_) == PROBE_ITERATIONS
+    assert out.stopped_by == "time_budget"
+    assert out.grown_share == PROBE_ITERATIONS / (4 * TREE_CHUNK)
+
+
+def test_a_forest_keeps_back_the_time_its_validation_predictions_take(iris_split):
+    """The validation predictions are timed with the probe's trees and kept back from the
+    deadline: a forest whose predictions of all its trees would not end in the time left
+    grows fewer trees, so that the trial ends scored by its deadline."""
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    class _SlowToPredict(ExtraTreesClassifier):
+        def predict_proba(self, x):
+            # 1 ms per tree and row: all 200 trees on the 40 validation rows take 8 s
+            time.sleep(1e-3 * len(self.estimators_) * x.shape[0])
+            return super().predict_proba(x)
+
+    split = Split(*iris_split)
+    kw = {"problem": ("multiclass", 3), "metric": METRICS["accuracy"]}
+    forest = _SlowToPredict(n_estimators=4 * TREE_CHUNK, random_state=3, n_jobs=1)
+    # 1 s: time enough to grow all 200 trees on iris, not to predict with them too; timed on
+    # the probe's trees, the 30 rows past the first PREDICT_FEW take 30 ms a tree, so the
+    # forest stops by 1 / 0.03 = 33 trees (100 even if the machine stalled the timing 0.2 s)
+    out = train_sklearn(forest, split, FitOptions(deadline=time.monotonic() + 1.0), **kw)
+    grown = len(out.predictor.estimator.estimators_)
+    assert PROBE_ITERATIONS <= grown < 100
+    assert out.stopped_by == "time_budget"
+    assert out.note == f"time budget reached: {grown} of 200 trees grown (a refit grows all)"
+
+
+def test_the_trees_that_fit_keep_back_the_predictions():
+    """``_fits``: the trees (iterations) that end before the deadline at a pace, less the
+    predictions' time of the model then (a call's, and each tree's)."""
+    from automl.kinds.sklearn_training import _chunk, _fits
+
+    deadline = time.monotonic() + 100.0
+    # no predictions: 100 s at 0.1 s a tree
+    assert 990 <= _fits(deadline, 0, 0.1, (0.0, 0.0)) <= 1000
+    # 10 s a call, and 0.1 s a tree for the 100 grown: 80 s left, at 0.2 s a tree
+    assert 390 <= _fits(deadline, 100, 0.1, (10.0, 0.1)) <= 400
+    assert _fits(deadline, 100, 0.1, (95.0, 0.1)) == 0  # the predictions alone do not fit
+    # a forest's chunk: at most TREE_CHUNK trees; fewer than the probe's is none (the probe's
+    # pace, per-call cost included, would underestimate them); the last few left are grown
+    assert _chunk(deadline, 10, 200, 0.1, (0.0, 0.0)) == TREE_CHUNK
+    assert _chunk(deadline, 10, 200, 10.5, (0.0, 0.0)) == 0  # 9 trees fit, fewer than 10
+    assert _chunk(deadline, 195, 200, 10.5, (0.0, 0.0)) == 5
 
 
 def test_gradient_boosting_stops_near_the_deadline_and_otherwise_matches_one_fit():
