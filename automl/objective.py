@@ -26,6 +26,13 @@ from automl.row_rungs import RowRungs, climb
 from automl.task import ModelFamily, TaskData
 from automl.training import NonFiniteLoss, StoppedUnscored, TrainOutcome, reports_per_epoch
 from automl.trial_attrs import NOTE, REASON, TIEBREAK
+from automl.trial_starts import (
+    rows_that_fit,
+    start_if_it_fits,
+    start_or_skip,
+    trial_deadline,
+    whole_fits,
+)
 
 
 def train_candidate(  # noqa: PLR0913
@@ -231,13 +238,6 @@ class TrialRun:
 USED = "_used"  # the trial attribute of a param a retry changed: batch_size_used
 
 
-# an uninterruptible fit (a linear model, say) on at least this many rows, with no pace of its
-# family measured yet, first runs on SUBSAMPLE of them to measure it, then on all of them when
-# that pace says the whole fit ends in time (the trial's model is then the whole fit's)
-LARGE_ROWS = 20_000
-SUBSAMPLE = 0.1
-
-
 def make_objective(  # noqa: C901, PLR0913, PLR0915
     data: TaskData,
     families: list[ModelFamily],
@@ -297,18 +297,18 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
             device,
             seed + trial.number,
             on_report,
-            _trial_deadline(search_until, records.number is None),
+            trial_deadline(search_until, records.number is None),
             reports,
             score_partial=records.number is None,  # the first trial to finish is always scored
         )
         n_folds = folds[family.name]
         allotted = None if run.deadline is None else run.deadline - time.monotonic()
-        _start_or_skip(run, records, allotted, by_name)
+        start_or_skip(run, records, allotted, by_name)
         fits: list[tuple[int, float]] = []
         try:
-            rows, rung_note = _rows_that_fit(run, data, records, n_folds, rungs)
+            rows, rung_note = rows_that_fit(run, data, records, n_folds, rungs)
             if not n_folds and rungs.active:
-                _start_if_it_fits(run, data, records, rungs.sizes[0])
+                start_if_it_fits(run, data, records, rungs.sizes[0])
                 climbed = climb(rungs, run.train_rows(data), metric.better, run.deadline)
                 outcome, rows, fits, rung_note = climbed
                 valid_output = outcome.valid_output
@@ -316,7 +316,7 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
                     valid_output = outcome.predictor.output(data.x_valid)
             elif not n_folds:
                 outcome = run.train(data, rows=rows)
-                if rows is not None and _whole_fits(run, data, outcome, len(rows)):
+                if rows is not None and whole_fits(run, data, outcome, len(rows)):
                     # the subsample measured the pace, and the whole fit fits: train on all
                     rows, rung_note, probe = None, "", outcome.seconds
                     outcome = run.train(data, first=False)
@@ -379,117 +379,6 @@ def _summary(family: ModelFamily, params: dict[str, Any], data: TaskData) -> str
     said = family.describe(params)
     weights = None if data.class_weight is None else data.class_weight.shown(params)
     return ", ".join(filter(None, [said, weights]))
-
-
-# no trial may take more than this share of the search time left when it starts: a short
-# budget still compares several configurations (a costly trial stops early instead); until a
-# trial has finished, FIRST_SHARE (the search must return a model, and its first trials are
-# the families' defaults)
-TRIAL_SHARE = 0.4
-FIRST_SHARE = 0.7
-
-
-def _trial_deadline(search_deadline: float | None, first: bool) -> float | None:
-    if search_deadline is None:
-        return None
-    now = time.monotonic()
-    share = FIRST_SHARE if first else TRIAL_SHARE
-    return min(search_deadline, now + share * max(0.0, search_deadline - now))
-
-
-def _rows_that_fit(
-    run: TrialRun,
-    data: TaskData,
-    records: SearchRecords,
-    n_folds: int,
-    rungs: RowRungs | None = None,
-) -> tuple[Any, str]:
-    """The training rows of an uninterruptible scikit-learn fit that fit in the time left:
-    all (None), or a stratified subsample with a note saying why; a fit that cannot be cut
-    and would not end in time even on the subsample is not started (pruned, with the reason).
-    Stoppable fits (torch, forests, boosting) always get all rows, and so do trials that climb
-    row rungs (``automl.row_rungs``: they start on a subsample anyway)."""
-    if run.deadline is None or n_folds or (rungs is not None and rungs.active):
-        return None, ""
-    # a torch family is stoppable without being built (a text network's spec needs the
-    # vocabulary its featurizer learns in training)
-    if kinds.of(run.family).stoppable(run.family, lambda: run.family.build(run.params, data.spec)):
-        return None, ""
-    left = run.deadline - time.monotonic()
-    expected = records.expected_seconds(run.family.name, data.n_train)
-    if expected is None and data.n_train < LARGE_ROWS:
-        return None, ""
-    if expected is not None and expected <= left:
-        return None, ""
-    n_sub = max(1000, int(SUBSAMPLE * data.n_train))
-    sub_expected = None if expected is None else expected * n_sub / data.n_train
-    if sub_expected is not None and sub_expected > left:
-        why = f"not started: a fit is expected to take {expected:.0f} s, {max(0, left):.0f} s left"
-        run.trial.set_user_attr(REASON, why)
-        raise optuna.TrialPruned(why)
-    from automl.targets import split_indices
-
-    keep, _ = split_indices(
-        data.y_train, data.problem_type, 1 - n_sub / data.n_train, seed=run.seed
-    )
-    why = (
-        f"trained on {len(keep)} of {data.n_train} rows (a subsample: this fit cannot be "
-        "stopped and "
-        + ("its cost was not known yet" if expected is None else f"would take ~{expected:.0f} s")
-        + ")"
-    )
-    return keep, why
-
-
-def _start_if_it_fits(run: TrialRun, data: TaskData, records: SearchRecords, rows: int) -> None:
-    """A fit that cannot be stopped, whose family's pace says it would not end on ``rows``
-    rows before the trial's deadline, is not started (pruned, with the reason)."""
-    if run.deadline is None:
-        return
-    expected = records.expected_seconds(run.family.name, rows)
-    left = run.deadline - time.monotonic()
-    if expected is None or expected <= left:
-        return
-    if kinds.of(run.family).stoppable(run.family, lambda: run.family.build(run.params, data.spec)):
-        return
-    why = f"not started: a fit on {rows} rows is expected to take {expected:.0f} s, "
-    why += f"{max(0.0, left):.0f} s left"
-    run.trial.set_user_attr(REASON, why)
-    raise optuna.TrialPruned(why)
-
-
-def _start_or_skip(
-    run: TrialRun, records: SearchRecords, allotted: float | None, families: dict[str, Any]
-) -> None:
-    """A family whose trial could not reach its first report in ``too_slow[name]`` seconds
-    gets no trial with as little time (pruned, not started); when no family has a chance in the
-    time left, the search stops here (the cheaper families may still have)."""
-    if allotted is None:
-        return
-    hopeless = {n for n, had in records.too_slow.items() if allotted <= had}
-    if hopeless >= set(families):
-        records.stopped = "time budget: no model family can train in the time left"
-        run.trial.study.stop()
-    name = run.family.name
-    if name in hopeless:
-        why = (
-            f"not started: a {name} trial given {records.too_slow[name]:.0f} s ended no part "
-            f"of an epoch, {allotted:.0f} s are left for this one"
-        )
-        run.trial.set_user_attr(REASON, why)
-        raise optuna.TrialPruned(why)
-
-
-def _whole_fits(run: TrialRun, data: TaskData, probe: TrainOutcome, rows: int) -> bool:
-    """Whether the fit on all training rows, at the pace a subsample fit measured (scaled by
-    rows, with ``PROBE_MARGIN`` for fits that grow faster than the rows), ends in time."""
-    if run.deadline is None:
-        return False
-    expected = PROBE_MARGIN * probe.seconds * data.n_train / max(1, rows)
-    return expected <= run.deadline - time.monotonic()
-
-
-PROBE_MARGIN = 1.5
 
 
 def _cross_validate(

@@ -21,8 +21,9 @@ from automl.budget import Budget
 from automl.kinds import FitOptions, Split
 from automl.kinds.torch_training import DEFAULT_PATIENCE, train_torch
 from automl.metrics import METRICS
-from automl.objective import SearchRecords, TrialRun, _rows_that_fit
+from automl.objective import SearchRecords, TrialRun
 from automl.training import reports_per_epoch
+from automl.trial_starts import rows_that_fit as _rows_that_fit
 
 PARAMS = {"optimizer": "adam", "lr": 1e-2, "weight_decay": 0.0, "batch_size": 8}
 
@@ -192,7 +193,8 @@ def test_an_uninterruptible_fit_is_subsampled_or_not_started():
 def test_a_subsample_probe_leads_to_the_whole_fit_only_when_its_pace_fits():
     from types import SimpleNamespace
 
-    from automl.objective import PROBE_MARGIN, _whole_fits
+    from automl.trial_starts import PROBE_MARGIN
+    from automl.trial_starts import whole_fits as _whole_fits
 
     data = SimpleNamespace(n_train=100_000)
     run = _linear_run(time.monotonic() + 30, None)

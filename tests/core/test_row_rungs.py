@@ -12,8 +12,9 @@ from sklearn.datasets import make_classification
 import automl
 from automl.errors import ParameterError
 from automl.metrics import METRICS
-from automl.objective import SearchRecords, TrialRun, _start_if_it_fits
+from automl.objective import SearchRecords, TrialRun
 from automl.row_rungs import RowRungs, climb, refit_rows, refit_size, rung_sizes
+from automl.trial_starts import start_if_it_fits as _start_if_it_fits
 
 BETTER = METRICS["accuracy"].better
 
