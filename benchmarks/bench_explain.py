@@ -177,14 +177,15 @@ def report_case(name: str, result, seconds: float) -> dict:
     sections that come before it (their figures set the pace the explanations keep time for):
     what it spent and what it explained."""
     from automl.explain import ExplainBounds
-    from automl.report import sections
+    from automl.report import figures, sections
     from automl.report.explanations import explain_section
 
-    for section in (sections.data_section, sections.search_section):  # as the page does:
-        sections.guarded(section, result)  # its figures come before the explanations'
-    sections.guarded(sections.model_section, result, result.holdout)
-    started = time.monotonic()
-    out = explain_section(result, result.holdout, ExplainBounds(seconds=seconds))
+    with figures.timed_page():  # as the page does: its figures come before the explanations'
+        for section in (sections.data_section, sections.search_section):
+            sections.guarded(section, result)
+        sections.guarded(sections.model_section, result, result.holdout)
+        started = time.monotonic()
+        out = explain_section(result, result.holdout, ExplainBounds(seconds=seconds))
     spent = time.monotonic() - started
     about = out["shap"] or out["shap_about"] or {}
     examples = out["examples"]

@@ -31,6 +31,11 @@ from automl.explain import (
     sample_rows,
 )
 from automl.report import figures
+from automl.report.explain_time import (
+    RESERVE_SHARE,
+    figures_kept,
+    shap_deadline,
+)
 from automl.report.faithful import (
     agreement_of,
     faithfulness_table,
@@ -41,16 +46,6 @@ from automl.report.sections import fmt
 from automl.threads import small_batches
 from automl.work_units import recording
 
-# The allowance goes first to a fixed minimum: SHAP on ExplainBounds.min_rows rows (the example
-# rows first), then LIME on min_examples example rows. Each method sizes its samples from a
-# timed first row so that its minimum fits the time it has, then explains more rows while
-# that lasts: SHAP up to SHAP_SHARE of the explainers' time (the allowance less the reserve
-# and the figures at the page's pace), LIME until what the figures need is left.
-SHAP_SHARE = 0.55  # SHAP's deadline, then its deletion check; LIME sizes to what is left
-MIN_EXPLAINERS_SHARE = 0.30  # of the allowance, the explainers' time at least
-RESERVE_SHARE = 0.10  # kept for SHAP's deletion check and the page's views
-FIGURE_SHARE = 0.20  # kept for the figures when their pace is unknown (8 figures of a table's
-# explanations took 1.7 s to 3.5 s on the 2-core machine at load 6 to 8)
 SHORT_BUDGET = 15.0  # seconds: below this, SHAP integrates over SHORT_BACKGROUND rows
 SHORT_BACKGROUND = 20
 TOP_FEATURES = 15
@@ -156,7 +151,7 @@ def _explain_section(  # noqa: C901, PLR0915
     overview, per_figure = _overview(found, shap_exp)
     # then LIME on the example rows, leaving time for the rest of the figures at that pace
     # (a SHAP waterfall and a LIME chart per example), or a share when the pace is unknown
-    kept = RESERVE_SHARE * seconds + _figures_kept(found, overview, per_figure, examples, seconds)
+    kept = RESERVE_SHARE * seconds + figures_kept(found, overview, per_figure, examples, seconds)
     lime_exp = None
     lime_deadline = started + seconds - kept
     if "lime" in found.methods and time.monotonic() >= lime_deadline:
@@ -211,36 +206,6 @@ def _explain_section(  # noqa: C901, PLR0915
     out["spent_s"] = time.monotonic() - begun
     out["seconds"] = f"{out['spent_s']:.1f} s"
     return out
-
-
-DRAWN_FIGURES = 4  # an explainer's own overview, in figures of the page's pace (a map per class)
-
-
-def shap_deadline(found: Any, examples: list[int], started: float, seconds: float) -> float:
-    """When SHAP stops: ``SHAP_SHARE`` of the explainers' time, what the allowance leaves after
-    ``RESERVE_SHARE`` and the figures (at the pace of the page's figures drawn so far, else
-    ``FIGURE_SHARE``), at least ``MIN_EXPLAINERS_SHARE`` of it."""
-    pace = figures.recent_pace()
-    if pace is None:
-        drawing = FIGURE_SHARE * seconds
-    elif type(found).draw is not Explainer.draw:
-        drawing = pace * (len(examples) + DRAWN_FIGURES)
-    else:
-        drawing = pace * (3 + 2 * len(examples))  # bar chart, beeswarm (two), per example two
-    explainers = max(MIN_EXPLAINERS_SHARE * seconds, (1 - RESERVE_SHARE) * seconds - drawing)
-    return started + SHAP_SHARE * explainers
-
-
-def _figures_kept(found, overview, per_figure, examples, seconds) -> float:  # noqa: PLR0913
-    """Seconds kept for the figures still to draw after LIME: at the pace of SHAP's overview
-    (a SHAP and a LIME chart an example), else of the page's figures drawn before (an
-    explainer's own drawing: a figure an example and its overview), else a share."""
-    if overview:
-        return per_figure * 2 * len(examples)
-    pace = figures.recent_pace()
-    if type(found).draw is not Explainer.draw and pace is not None:
-        return pace * (len(examples) + DRAWN_FIGURES)
-    return FIGURE_SHARE * seconds
 
 
 def _overview(found: Any, shap_exp: Explanation | None) -> tuple[dict[str, Any] | None, float]:

@@ -4,10 +4,11 @@ the page carries them inside itself and opens offline."""
 from __future__ import annotations
 
 import base64
-import collections
+import contextlib
+import contextvars
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,13 +57,27 @@ class Image:
         return self.src
 
 
-_RECENT: collections.deque[float] = collections.deque(maxlen=5)  # to_uri's latest seconds
+_PAGE: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "figure_seconds", default=None
+)  # the seconds of each figure rendered for the page being drawn (``timed_page``)
+RECENT = 5  # the pace is the median of this many latest figures
+
+
+@contextlib.contextmanager
+def timed_page() -> Iterator[None]:
+    """Time the figures rendered in the block (one page): ``recent_pace`` reads them."""
+    token = _PAGE.set([])
+    try:
+        yield
+    finally:
+        _PAGE.reset(token)
 
 
 def recent_pace() -> float | None:
-    """The median seconds of the last few figures this process rendered (``to_uri``), or None
-    before the first: what the report's explanations keep for their own figures."""
-    return float(np.median(_RECENT)) if _RECENT else None
+    """The median seconds of the latest figures of the page being drawn (``timed_page``), or
+    None before its first or outside a page: what its explanations keep for their figures."""
+    seconds = _PAGE.get()
+    return float(np.median(seconds[-RECENT:])) if seconds else None
 
 
 def to_uri(fig: Any) -> Image:
@@ -76,7 +91,9 @@ def to_uri(fig: Any) -> Image:
     data = buffer.getvalue()
     pixels = int.from_bytes(data[16:20], "big")  # the PNG header's width
     src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-    _RECENT.append(time.monotonic() - started)
+    page = _PAGE.get()
+    if page is not None:
+        page.append(time.monotonic() - started)
     return Image(src, round(pixels * CSS_DPI / DPI))
 
 

@@ -7,9 +7,11 @@ the explanations and jinja2 are imported when a page is made, not when ``automl.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import html
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from automl.errors import DataError, check_keywords
@@ -36,6 +38,21 @@ def is_rebuilt_page(path: str | os.PathLike[str]) -> bool:
         return REBUILT_MARK in page.read(4096)  # the mark is in the page's <head>
 
 
+def _timed_page(render: Callable[..., str]) -> Callable[..., str]:
+    """Render inside ``figures.timed_page``: the page's explanations keep time for their
+    figures at the pace of the figures drawn before them on the same page."""
+
+    @functools.wraps(render)
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        from automl.report import figures
+
+        with figures.timed_page():
+            return render(*args, **kwargs)
+
+    return wrapper
+
+
+@_timed_page
 def render_report(
     result: Any,
     *,
