@@ -19,7 +19,9 @@ RESERVE_SHARE = 0.10  # kept for SHAP's deletion check and the page's views
 FIGURE_SHARE = 0.20  # kept for the figures when their pace is unknown (8 figures of a table's
 # explanations took 1.7 s to 3.5 s on the 2-core machine at load 6 to 8)
 
-DRAWN_FIGURES = 4  # an explainer's own overview, in figures of the page's pace (a map per class)
+DRAWN_FIGURES = 2  # an explainer's own overview, in figures of the page's pace (a map per class)
+MIN_DRAWN_EXAMPLES = 3  # ExplainBounds.min_examples's default: the examples SHAP's time keeps
+# figures for (an image page's 6 example figures were kept for while 2 images were explained)
 
 
 def shap_deadline(found: Any, examples: list[int], started: float, seconds: float) -> float:
@@ -29,8 +31,8 @@ def shap_deadline(found: Any, examples: list[int], started: float, seconds: floa
     pace = figures.recent_pace()
     if pace is None:
         drawing = FIGURE_SHARE * seconds
-    elif type(found).draw is not Explainer.draw:
-        drawing = pace * (len(examples) + DRAWN_FIGURES)
+    elif type(found).draw is not Explainer.draw:  # the minimum's examples and the overview
+        drawing = pace * (min(len(examples), MIN_DRAWN_EXAMPLES) + DRAWN_FIGURES)
     else:
         drawing = pace * (3 + 2 * len(examples))  # bar chart, beeswarm (two), per example two
     explainers = max(MIN_EXPLAINERS_SHARE * seconds, (1 - RESERVE_SHARE) * seconds - drawing)
