@@ -34,7 +34,7 @@ def shap_deadline(found: Any, examples: list[int], started: float, seconds: floa
     elif type(found).draw is not Explainer.draw:  # the minimum's examples and the overview
         drawing = pace * (min(len(examples), MIN_DRAWN_EXAMPLES) + DRAWN_FIGURES)
     else:
-        drawing = pace * (3 + 2 * len(examples))  # bar chart, beeswarm (two), per example two
+        drawing = pace * (1 + 2 * len(examples))  # the bar chart, two an example
     explainers = max(MIN_EXPLAINERS_SHARE * seconds, (1 - RESERVE_SHARE) * seconds - drawing)
     return started + SHAP_SHARE * explainers
 

@@ -30,7 +30,7 @@ from automl.explain import (
     readable_display,
     sample_rows,
 )
-from automl.report import figures
+from automl.report import figures, token_views
 from automl.report.explain_time import (
     RESERVE_SHARE,
     figures_kept,
@@ -49,10 +49,6 @@ from automl.work_units import recording
 SHORT_BUDGET = 15.0  # seconds: below this, SHAP integrates over SHORT_BACKGROUND rows
 SHORT_BACKGROUND = 20
 TOP_FEATURES = 15
-TOP_TOKENS = 10
-MAX_CLASSES = 10
-POSITIVE_RGB = (232, 56, 79)  # figures.POSITIVE
-NEGATIVE_RGB = (30, 136, 229)  # figures.NEGATIVE
 
 
 def explain_section(
@@ -177,6 +173,8 @@ def _explain_section(  # noqa: C901, PLR0915
         if exp is not None:
             out["notes"][name] = [unit_words(n, unit) for n in exp.notes]
             out["plugin_figures"] += exp.figures
+    if overview is not None:
+        _add_beeswarm(overview, shap_exp, per_figure, examples, started + seconds, missing)
     drawing = None
     try:
         drawing = found.draw(result, x[order], shap_exp, lime_exp, len(examples))
@@ -190,7 +188,7 @@ def _explain_section(  # noqa: C901, PLR0915
     elif _has_tokens(shap_exp) or _has_tokens(lime_exp):
         out["mode"] = "tokens"
         if _has_tokens(shap_exp):
-            out["tokens_table"] = _token_table(shap_exp)
+            out["tokens_table"] = token_views.token_table(shap_exp)
     elif _attributes(shap_exp):
         out["mode"] = "features"
         out["shap"] = overview or _shap_view(shap_exp)
@@ -209,9 +207,9 @@ def _explain_section(  # noqa: C901, PLR0915
 
 
 def _overview(found: Any, shap_exp: Explanation | None) -> tuple[dict[str, Any] | None, float]:
-    """SHAP's overview (bar chart and beeswarm), drawn as soon as SHAP is done, and the seconds
-    one figure took: their pace sizes the time LIME leaves for the other figures. None when
-    the page will show no per-feature charts (the explainer draws its own, or tokens)."""
+    """SHAP's overview bar chart, drawn as soon as SHAP is done, and the seconds it took:
+    its pace sizes the time LIME leaves for the other figures. None when the page will show no
+    per-feature charts (the explainer draws its own, or tokens)."""
     if (
         type(found).draw is not Explainer.draw
         or _has_tokens(shap_exp)
@@ -219,8 +217,28 @@ def _overview(found: Any, shap_exp: Explanation | None) -> tuple[dict[str, Any] 
     ):
         return None, 0.0
     started = time.monotonic()
-    view = _shap_view(shap_exp)
-    return view, (time.monotonic() - started) / 3  # a beeswarm costs about two bar charts
+    view = _shap_view(shap_exp, beeswarm=False)  # the beeswarm comes last, if time is left
+    return view, time.monotonic() - started
+
+
+def _add_beeswarm(  # noqa: PLR0913
+    overview: dict[str, Any],
+    shap_exp: Explanation,
+    per_figure: float,
+    examples: list[int],
+    end: float,
+    missing: list[tuple[str, str]],
+) -> None:
+    """SHAP's beeswarm (about two bar charts' time), beyond the minimum: drawn only when the
+    allowance still holds it and the example figures (two an example) at the bar chart's pace."""
+    if time.monotonic() + per_figure * (2 + 2 * len(examples)) > end:
+        missing.append(("SHAP beeswarm", "left out: the allowance had no time left for it"))
+        return
+    importance = shap_exp.importance()
+    order = [shap_exp.feature_names.index(n) for n in importance.index[:TOP_FEATURES]]
+    overview["beeswarm"] = figures.beeswarm(
+        shap_exp.values, shap_exp.colour, shap_exp.feature_names, order
+    )
 
 
 def _bounds(bounds: ExplainBounds, seconds: float, unit: str, count: int) -> list[tuple]:
@@ -316,7 +334,7 @@ def _about(exp: Explanation, unit: str = "row") -> dict[str, Any]:
 
 # -- faithfulness --------------------------------------------------------------------------------
 # -- global views ---------------------------------------------------------------------------------
-def _shap_view(exp: Explanation) -> dict[str, Any]:
+def _shap_view(exp: Explanation, beeswarm: bool = True) -> dict[str, Any]:
     importance = exp.importance()
     order = [exp.feature_names.index(n) for n in importance.index[:TOP_FEATURES]]
     return {
@@ -327,41 +345,13 @@ def _shap_view(exp: Explanation) -> dict[str, Any]:
             "mean |SHAP value| (average impact on the explained output)",
             colour=figures.POSITIVE,
         ),
-        "beeswarm": figures.beeswarm(exp.values, exp.colour, exp.feature_names, order),
+        "beeswarm": (
+            figures.beeswarm(exp.values, exp.colour, exp.feature_names, order)
+            if beeswarm
+            else None
+        ),
         "hidden": max(0, len(exp.feature_names) - TOP_FEATURES),
     }
-
-
-def _token_table(exp: Explanation) -> list[dict[str, Any]]:
-    """Per explained class (up to ``MAX_CLASSES``, most frequent first), the tokens with the
-    largest mean |SHAP| over the rows explained for that class (0 where a row lacks one)."""
-    labels = pd.Series(exp.output).value_counts().index.tolist()[:MAX_CLASSES]
-    table = []
-    values = np.asarray(exp.values, dtype=np.float64)
-    for label in labels:
-        rows = [i for i, o in enumerate(exp.output) if o == label]
-        mean_abs = np.abs(values[rows]).mean(axis=0)
-        mean = values[rows].mean(axis=0)
-        present = (values[rows] != 0).sum(axis=0)
-        top = np.argsort(-mean_abs, kind="stable")[:TOP_TOKENS]
-        table.append(
-            {
-                "label": str(label),
-                "rows": len(rows),
-                "tokens": [
-                    {
-                        "token": exp.feature_names[j],
-                        "mean_abs": fmt(float(mean_abs[j]), 3),
-                        "mean": fmt(float(mean[j]), 3),
-                        "present": fmt(int(present[j])),
-                        "style": _span_style(float(mean[j]), float(mean_abs[top[0]]) or 1.0),
-                    }
-                    for j in top
-                    if mean_abs[j] > 0
-                ],
-            }
-        )
-    return table
 
 
 # -- example rows ---------------------------------------------------------------------------------
@@ -395,9 +385,9 @@ def _examples(  # noqa: PLR0913
         if drawing is None and (_has_tokens(shap_exp) or _has_tokens(lime_exp)):
             text = x[order[pos]]
             if has_shap and shap_exp.tokens is not None:
-                view["shap_tokens"] = _highlight(text, shap_exp.tokens[pos], "SHAP")
+                view["shap_tokens"] = token_views.highlight(text, shap_exp.tokens[pos], "SHAP")
             if has_lime and lime_exp.tokens is not None:
-                view["lime_tokens"] = _highlight(text, lime_exp.tokens[pos], "LIME")
+                view["lime_tokens"] = token_views.highlight(text, lime_exp.tokens[pos], "LIME")
         elif drawing is None:
             shown = (shap_exp if has_shap else None, lime_exp if has_lime else None)
             _feature_example(view, pos, *shown)
@@ -459,42 +449,3 @@ def _feature_example(view, pos, shap_exp, lime_exp) -> None:
                 "lime": fmt(float(lime_row[j]), 3) if lime_row is not None else "–",
             }
         )
-
-
-# -- highlighted tokens -------------------------------------------------------------------------
-def _span_style(value: float, scale: float) -> str:
-    """An inline background colour: red for a positive attribution, blue for a negative one,
-    as strong as ``|value| / scale``."""
-    rgb = POSITIVE_RGB if value >= 0 else NEGATIVE_RGB
-    alpha = min(1.0, abs(value) / scale) * 0.8 if scale > 0 else 0.0
-    return f"background: rgba({rgb[0]}, {rgb[1]}, {rgb[2]}, {alpha:.2f})"
-
-
-def _highlight(row: Any, tokens: list[tuple[str, float]], method: str) -> list[dict[str, Any]]:
-    """The row's text as pieces, each token with its background and a tooltip of its value;
-    the characters between tokens as written (when the row is the text itself), else single
-    spaces. The template escapes every piece."""
-    scale = max((abs(v) for _, v in tokens), default=0.0)
-    pieces: list[dict[str, Any]] = []
-    text = row if isinstance(row, str) else None
-    pos = 0
-    for token, value in tokens:
-        at = text.find(token, pos) if text is not None else -1
-        if at < 0:
-            text = None  # cannot follow the row's own spacing: fall back to spaces
-            if pieces:
-                pieces.append({"text": " ", "style": None, "title": None})
-        elif at > pos:
-            pieces.append({"text": text[pos:at], "style": None, "title": None})
-        pieces.append(
-            {
-                "text": token,
-                "style": _span_style(value, scale),
-                "title": f"{method} {value:+.3g}",
-            }
-        )
-        if text is not None:
-            pos = at + len(token)
-    if text is not None and pos < len(text):
-        pieces.append({"text": text[pos:], "style": None, "title": None})
-    return pieces
