@@ -6,6 +6,13 @@ import pytest
 from tests import DATA
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked slow (subprocesses, servers, browsers: most of the suite's longest)
+    first, each group in collection order. Under ``make test`` (two xdist workers, which take
+    the tests in this order) a long test then starts early, not last beside an idle worker."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path, monkeypatch):
     """Every test runs in its own folder, so default study storages land there."""

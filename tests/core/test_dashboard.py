@@ -54,6 +54,8 @@ def _wait_for_text(tools: DevTools, needle: str, timeout: float = 60) -> str:
 @pytest.mark.slow  # a subprocess, a browser or a server
 def test_dashboard_serves_every_study_in_a_browser(tmp_path, iris_frame, adult):
     binary = chromium()
+    # two studies to list, cheap ones (the dashboard is under test, not the fits): the quick
+    # families on one holdout split
     automl.fit(
         iris_frame,
         target="target",
@@ -61,7 +63,8 @@ def test_dashboard_serves_every_study_in_a_browser(tmp_path, iris_frame, adult):
         n_trials=3,
         verbose=False,
         report=False,
-        max_epochs=3,
+        models=["linear"],
+        cv_folds=0,
     )
     automl.fit(
         adult,
@@ -71,6 +74,7 @@ def test_dashboard_serves_every_study_in_a_browser(tmp_path, iris_frame, adult):
         verbose=False,
         report=False,
         models=["linear", "hist_gb"],
+        cv_folds=0,
     )
     port = _free_port()
     proc = subprocess.Popen(

@@ -135,6 +135,7 @@ def test_same_seed_same_result_on_cpu(iris_frame):
             max_epochs=6,
             device="cpu",
             refit=False,  # the search and the ensemble's choice are what must repeat
+            cv_folds=2,  # folds still seeded and under test; "auto" (5 here) fit 2.5x the models
         )
         for _ in range(2)
     ]

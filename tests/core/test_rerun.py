@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,24 @@ def _chosen(result) -> list[tuple[int, int]]:
     return [(m.trial, m.weight) for m in result.members]
 
 
-def test_a_resumed_fit_says_so_and_chooses_over_the_earlier_runs_trials(breast_cancer, caplog):
-    first = _fit_bc(breast_cancer)
+@pytest.fixture(scope="module")
+def bc_first(breast_cancer, tmp_path_factory):
+    """The study's first run, fitted once for the tests below: its result and the folder it
+    left (studies/: the SQLite storage, the trial outputs, the model and its report, all at
+    paths relative to the run's folder), which each test copies into its own folder."""
+    folder = tmp_path_factory.mktemp("bc-first")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        first = _fit_bc(breast_cancer)
+    return first, folder / "studies"
+
+
+@pytest.mark.xdist_group("rerun-bc")  # one worker: bc_first is fitted once
+def test_a_resumed_fit_says_so_and_chooses_over_the_earlier_runs_trials(
+    breast_cancer, bc_first, caplog
+):
+    first, studies = bc_first
+    shutil.copytree(studies, "studies")
     assert len(first.members) > 1  # an ensemble of the first run's trials
     assert sorted(p.name for p in Path("studies/bc/trial_outputs").iterdir()) == [
         f"trial_{n}.npz" for n in range(4)
@@ -100,8 +117,10 @@ def test_a_resumed_fit_says_so_and_chooses_over_the_earlier_runs_trials(breast_c
     assert again.summary["saved"] == "saved to studies/bc/model"
 
 
-def test_a_worse_model_does_not_replace_the_saved_one(breast_cancer, capsys):
-    first = _fit_bc(breast_cancer)
+@pytest.mark.xdist_group("rerun-bc")
+def test_a_worse_model_does_not_replace_the_saved_one(breast_cancer, bc_first, capsys):
+    first, studies = bc_first
+    shutil.copytree(studies, "studies")
     saved = {p.name: p.read_bytes() for p in Path("studies/bc/model").iterdir() if p.is_file()}
     report = Path("studies/bc/report.html").read_bytes()
     worse = _fit_bc(breast_cancer, ensemble=False, verbose=True)  # the best trial alone
