@@ -50,3 +50,23 @@ def test_joblib_prefers_threads_so_no_worker_processes_start():
         with threads.limit(n_jobs, 500):
             backend, _ = get_active_backend()
             assert type(backend).__name__ == "ThreadingBackend"
+
+
+def test_import_automl_makes_idle_openmp_threads_sleep_unless_the_user_chose():
+    """``import automl`` sets OMP_WAIT_POLICY=PASSIVE before torch's or scikit-learn's OpenMP
+    runtime loads (their threads otherwise spin against each other on a busy machine), and
+    keeps a policy the user set."""
+    import os
+    import subprocess
+    import sys
+
+    from tests import ROOT
+
+    code = "import automl, os; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "plugins")])
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "PASSIVE", run.stderr
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.stdout.strip() == "ACTIVE", run.stderr
