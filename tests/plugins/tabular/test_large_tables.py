@@ -226,3 +226,22 @@ def test_distinct_values_of_a_long_numeric_column_are_counted_on_a_sample(monkey
     few = pd.Series(rng.integers(0, 8, 50_000).astype(float))
     few.iloc[-1] = 99.0  # a value the sample likely misses: few distinct values are counted all
     assert preprocessing._distinct(few, exact=False) == 9
+
+
+def test_a_forest_is_weighed_by_all_its_trees():
+    """The trial models a search keeps are bounded by their bytes (KEEP_BYTES); a forest's
+    trees were counted one in 50 (the ids of each tree's temporary state were reused), so
+    forests of hundreds of MB were kept past the bound."""
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    from automl.kinds import object_nbytes
+    from automl.objective import model_bytes
+    from automl.predictors import SklearnPredictor
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5000, 5)).astype(np.float32)
+    forest = ExtraTreesClassifier(50, random_state=0).fit(x, rng.integers(0, 2, 5000))
+    states = [tree.tree_.__getstate__() for tree in forest.estimators_]
+    trees = sum(state["nodes"].nbytes + state["values"].nbytes for state in states)
+    assert trees <= object_nbytes(forest) <= 1.1 * trees
+    assert model_bytes(SklearnPredictor(forest, "binary", 2)) >= trees
