@@ -417,6 +417,16 @@ class ModelFamily(ABC):
         """An unfitted input transform of this family's own, or None (use the task features)."""
         return None
 
+    def fit_inputs(
+        self, model: Any, x: Any, y: np.ndarray, w: np.ndarray | None
+    ) -> tuple[Any, np.ndarray, np.ndarray | None, dict[str, Any]]:
+        """The rows a scikit-learn ``model.fit`` of this family takes (kind "sklearn"): its
+        ``X``, ``y``, ``sample_weight`` and further ``fit`` keywords. By default the rows as
+        given (the task's shared matrix, no copy); a family whose estimator copies its input
+        (to float64, say, and again for its own early-stopping split) hands it that input
+        once, already in the form it keeps (``automl_tabular``'s ``hist_gb``)."""
+        return x, y, w, {}
+
     def default_params(self, data: TaskData) -> dict[str, Any] | None:
         """A strong starting configuration (this family's params, prefixed), tried first."""
         return None

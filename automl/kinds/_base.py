@@ -181,4 +181,10 @@ def object_nbytes(obj: Any, seen: set[int] | None = None, depth: int = 0) -> int
             state = obj.__getstate__()
         except TypeError:
             state = None
+        if not isinstance(state, dict):
+            return 0
+        # a copy made for this count, freed before the next tree's: its objects' ids are
+        # reused by the next copy's, so they are not remembered in ``seen`` (which counted
+        # one tree of a forest in 50)
+        return object_nbytes(state, set(), depth + 1)
     return object_nbytes(state, seen, depth + 1) if isinstance(state, dict) else 0

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from automl import artifacts
-from automl.kinds._base import ModelKind, object_nbytes
+from automl.kinds._base import ModelKind, Split, object_nbytes
 
 ESTIMATOR = "estimator.skops"
 
@@ -27,7 +27,9 @@ class SklearnKind(ModelKind):
             # which is what an ensemble of them needs
             model.set_params(random_state=options.seed)
         problem = (data.problem_type, data.spec.n_outputs)
-        return train_sklearn(model, split, options, problem, metric, family.growth)
+        x, y, w, fit_kwargs = family.fit_inputs(model, split.x_train, split.y_train, split.w_train)
+        split = Split(x, y, split.x_valid, split.y_valid, w)
+        return train_sklearn(model, split, options, problem, metric, family.growth, fit_kwargs)
 
     def check_build(self, model) -> str | None:
         return None if hasattr(model, "fit") else "has no fit()"

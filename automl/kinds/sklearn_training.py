@@ -43,6 +43,7 @@ def train_sklearn(
     problem: tuple[str, int],
     metric: Metric | None,
     growth: tuple[str, str] | None = None,
+    fit_kwargs: dict[str, Any] | None = None,
 ) -> TrainOutcome:
     """Fit a scikit-learn estimator once on ``split`` and score it on its validation rows
     (``problem``: the problem type and the number of outputs); weighted by ``split.w_train``
@@ -75,7 +76,8 @@ def train_sklearn(
     boosting), so the trial ends by its deadline scored, not only fitted.
 
     A declared growth applies only to an estimator that has the parameter and ``warm_start``
-    (a family's regression model may not: ridge regression fits once).
+    (a family's regression model may not: ridge regression fits once). ``fit_kwargs``: further
+    keywords of every ``fit`` call (``ModelFamily.fit_inputs``: early-stopping rows).
     """
     started = time.perf_counter()
     x_train, y_train, deadline = split.x_train, split.y_train, options.deadline
@@ -83,7 +85,7 @@ def train_sklearn(
     growth = usable_growth(estimator, growth)
     size, how = growth if growth is not None else (None, None)
     note, stopped_by, grown_share = "", "fit", 1.0
-    fit_kwargs: dict[str, Any] = {}
+    fit_kwargs = dict(fit_kwargs or {})
     if sample_weight is not None:
         from sklearn.utils.validation import has_fit_parameter
 

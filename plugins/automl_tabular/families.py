@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from automl.plugin import DataSpec, Featurizer, ModelFamily, ParameterError, TaskData, space
 from automl_tabular import interactions
 from automl_tabular.catboost_kind import CatBoostKind, estimator_class
 
 N_JOBS = None  # joblib's: the cores fit(n_jobs=...) gives (automl.threads)
 SCREENED_MIN_ROWS = 5000  # the boosting families' screened starting configurations
+BLOCK_ROWS = 65_536  # rows converted at a time (float64_rows)
 
 
 class MLPFamily(ModelFamily):
@@ -95,6 +98,20 @@ class _TreeFamily(ModelFamily):
         return {f"{self.name}.pair_columns": self.default_pair_columns} if applicable else {}
 
 
+def float64_rows(x: Any, rows: np.ndarray | None) -> np.ndarray:
+    """``x[rows]`` (all rows: None) as one C-ordered float64 array, written ``BLOCK_ROWS`` rows
+    at a time: no float64 copy of the whole matrix on the way (``x`` itself, when it is one)."""
+    x = np.asarray(x)
+    if rows is None and x.dtype == np.float64 and x.flags.c_contiguous:
+        return x
+    n = x.shape[0] if rows is None else len(rows)
+    out = np.empty((n, *x.shape[1:]), dtype=np.float64)
+    for start in range(0, n, BLOCK_ROWS):
+        stop = min(n, start + BLOCK_ROWS)
+        out[start:stop] = x[start:stop] if rows is None else x[rows[start:stop]]
+    return out
+
+
 class HistGradientBoostingFamily(_TreeFamily):
     """scikit-learn's histogram gradient boosting, with its own early stopping."""
 
@@ -140,6 +157,32 @@ class HistGradientBoostingFamily(_TreeFamily):
             n_iter_no_change=30,
             random_state=0,
         )
+
+    def fit_inputs(self, model: Any, x: Any, y: np.ndarray, w: np.ndarray | None) -> tuple:
+        """scikit-learn's histogram gradient boosting bins a float64 copy of its input, and
+        with early stopping splits that copy again (``train_test_split``): on 800,000 rows of
+        27 float32 columns, 173 MB, then 155 + 17 MB more, at every fit of a warm start. Here
+        its early-stopping rows are drawn as it draws them (``validation_fraction`` of the
+        rows, stratified for a classifier, its ``random_state``) and both parts are written
+        once as float64, a block of rows at a time, and passed as ``X`` and ``X_val``: the
+        estimator uses them as they are (``float64_rows``)."""
+        fraction = model.get_params(deep=False).get("validation_fraction")
+        if model.get_params(deep=False).get("early_stopping") is not True or fraction is None:
+            return float64_rows(x, None), y, w, {}
+        from sklearn.model_selection import train_test_split
+
+        stratify = y if hasattr(model, "predict_proba") else None
+        fit, stop = train_test_split(
+            np.arange(len(y)),
+            test_size=fraction,
+            stratify=stratify,
+            random_state=model.get_params(deep=False).get("random_state"),
+        )
+        fit, stop = np.sort(fit), np.sort(stop)
+        extra = {"X_val": float64_rows(x, stop), "y_val": y[stop]}
+        if w is not None:
+            extra["sample_weight_val"] = w[stop]
+        return float64_rows(x, fit), y[fit], None if w is None else w[fit], extra
 
     def more_defaults(self, data: TaskData) -> list[dict[str, Any]]:
         """Where the table has pair columns and ``SCREENED_MIN_ROWS`` training rows: a finer

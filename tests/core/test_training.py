@@ -365,3 +365,30 @@ def test_logistic_regression_stops_near_the_deadline_and_otherwise_converges():
     quick = train_sklearn(linear(), scaled, FitOptions(deadline=time.monotonic() - 1), **kw)
     assert quick.predictor.estimator.n_iter_[0] < TREE_CHUNK
     assert (quick.stopped_by, quick.note) == ("fit", "")
+
+
+def test_gradient_boosting_paces_itself_with_the_scoring_of_its_validation_rows():
+    """Scoring many validation rows grows with the iterations (1M rows, 949 iterations: past
+    the deadline by 74 s); the probe times it too, so the iterations asked leave it room."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    class _SlowToScore(HistGradientBoostingClassifier):
+        # at least 0.05 s an iteration to score, however fast the machine
+        def predict(self, X):
+            time.sleep(0.05 * self.n_iter_)
+            return super().predict(X)
+
+        def predict_proba(self, X):
+            time.sleep(0.05 * self.n_iter_)
+            return super().predict_proba(X)
+
+    x, y = load_breast_cancer(return_X_y=True)
+    split = Split(x[:450], y[:450], x[450:], y[450:])
+    model = _SlowToScore(max_iter=400, learning_rate=0.01, early_stopping=True, random_state=2)
+    kw = {"problem": ("binary", 2), "metric": METRICS["accuracy"], "growth": ("max_iter", "paced")}
+    out = train_sklearn(model, split, FitOptions(deadline=time.monotonic() + 2.0), **kw)
+    # 2 s at >= 0.05 s an iteration: at most 10 + 40 iterations (the fit's own time: fewer);
+    # without the scoring in the pace, the fast fit would ask for all 400
+    assert PROBE_ITERATIONS <= out.predictor.estimator.n_iter_ <= 50
+    assert out.stopped_by == "time_budget" and out.score > 0.6
