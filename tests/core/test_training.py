@@ -374,13 +374,14 @@ def test_gradient_boosting_paces_itself_with_the_scoring_of_its_validation_rows(
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     class _SlowToScore(HistGradientBoostingClassifier):
-        # at least 0.05 s an iteration to score, however fast the machine
+        # at least 0.05 s an iteration to score the 119 validation rows, however fast the
+        # machine: like a real model's, it grows with the rows and the iterations
         def predict(self, X):
-            time.sleep(0.05 * self.n_iter_)
+            time.sleep(0.05 * self.n_iter_ * len(X) / 119)
             return super().predict(X)
 
         def predict_proba(self, X):
-            time.sleep(0.05 * self.n_iter_)
+            time.sleep(0.05 * self.n_iter_ * len(X) / 119)
             return super().predict_proba(X)
 
     x, y = load_breast_cancer(return_X_y=True)
