@@ -234,11 +234,7 @@ def _add_beeswarm(  # noqa: PLR0913
     if time.monotonic() + per_figure * (2 + 2 * len(examples)) > end:
         missing.append(("SHAP beeswarm", "left out: the allowance had no time left for it"))
         return
-    importance = shap_exp.importance()
-    order = [shap_exp.feature_names.index(n) for n in importance.index[:TOP_FEATURES]]
-    overview["beeswarm"] = figures.beeswarm(
-        shap_exp.values, shap_exp.colour, shap_exp.feature_names, order
-    )
+    overview["beeswarm"] = _beeswarm(shap_exp)
 
 
 def _bounds(bounds: ExplainBounds, seconds: float, unit: str, count: int) -> list[tuple]:
@@ -334,9 +330,15 @@ def _about(exp: Explanation, unit: str = "row") -> dict[str, Any]:
 
 # -- faithfulness --------------------------------------------------------------------------------
 # -- global views ---------------------------------------------------------------------------------
-def _shap_view(exp: Explanation, beeswarm: bool = True) -> dict[str, Any]:
+def _beeswarm(exp: Explanation) -> Any:
+    """SHAP's beeswarm of the TOP_FEATURES columns of most importance."""
     importance = exp.importance()
     order = [exp.feature_names.index(n) for n in importance.index[:TOP_FEATURES]]
+    return figures.beeswarm(exp.values, exp.colour, exp.feature_names, order)
+
+
+def _shap_view(exp: Explanation, beeswarm: bool = True) -> dict[str, Any]:
+    importance = exp.importance()
     return {
         **_about(exp),
         "bar": figures.bars(
@@ -345,11 +347,7 @@ def _shap_view(exp: Explanation, beeswarm: bool = True) -> dict[str, Any]:
             "mean |SHAP value| (average impact on the explained output)",
             colour=figures.POSITIVE,
         ),
-        "beeswarm": (
-            figures.beeswarm(exp.values, exp.colour, exp.feature_names, order)
-            if beeswarm
-            else None
-        ),
+        "beeswarm": _beeswarm(exp) if beeswarm else None,
         "hidden": max(0, len(exp.feature_names) - TOP_FEATURES),
     }
 
