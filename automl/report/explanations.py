@@ -31,11 +31,7 @@ from automl.explain import (
     sample_rows,
 )
 from automl.report import figures, token_views
-from automl.report.explain_time import (
-    RESERVE_SHARE,
-    figures_kept,
-    shap_deadline,
-)
+from automl.report.explain_time import explainers_end, lime_deadline
 from automl.report.faithful import (
     agreement_of,
     faithfulness_table,
@@ -140,17 +136,11 @@ def _explain_section(  # noqa: C901, PLR0915
     run = functools.partial(
         _run, found, result, background=background, bounds=bounds, missing=missing
     )
-    # first SHAP, sized so that its minimum fits its share, then its overview figures, timed
-    shap_exp = run(
-        x[order], "shap", deadline=shap_deadline(found, examples, started, seconds), raw=raw
-    )
-    overview, per_figure = _overview(found, shap_exp)
-    # then LIME on the example rows, leaving time for the rest of the figures at that pace
-    # (a SHAP waterfall and a LIME chart per example), or a share when the pace is unknown
-    kept = RESERVE_SHARE * seconds + figures_kept(found, overview, per_figure, examples, seconds)
-    lime_exp = None
-    lime_deadline = started + seconds - kept
-    if "lime" in found.methods and time.monotonic() >= lime_deadline:
+    # first LIME on the example rows, to its share of the explainers' time; then SHAP, its
+    # minimum first, then more rows until the time kept for the figures and the reserve
+    end = explainers_end(found, examples, started, seconds)
+    lime_exp, lime_end = None, lime_deadline(started, end)
+    if "lime" in found.methods and time.monotonic() >= lime_end:
         missing.append(
             ("LIME", f"left out: the {allowance:g} s allowance was spent before LIME could start")
         )
@@ -158,11 +148,13 @@ def _explain_section(  # noqa: C901, PLR0915
         lime_exp = run(
             x[order[: len(examples)]],
             "lime",
-            deadline=lime_deadline,
+            deadline=lime_end,
             raw=_take(raw, np.arange(len(examples))),
         )
     else:
         missing.append(("LIME", "the task's explainer does not offer LIME"))
+    shap_exp = run(x[order], "shap", deadline=end, raw=raw)
+    overview, per_figure = _overview(found, shap_exp)
     out["explain_s"] = time.monotonic() - begun  # the explainers' part, deletion checks too
     out["rows_explained"] = {  # per method (SHAP's example rows come first)
         name: 0 if exp is None else len(exp.rows)
@@ -230,7 +222,10 @@ def _add_beeswarm(  # noqa: PLR0913
     missing: list[tuple[str, str]],
 ) -> None:
     """SHAP's beeswarm (about two bar charts' time), beyond the minimum: drawn only when the
-    allowance still holds it and the example figures (two an example) at the bar chart's pace."""
+    allowance still holds it and the example figures (two an example) at the pace of the
+    page's recent figures (the bar chart's among them), else at the bar chart's."""
+    pace = figures.recent_pace()
+    per_figure = per_figure if pace is None else pace
     if time.monotonic() + per_figure * (2 + 2 * len(examples)) > end:
         missing.append(("SHAP beeswarm", "left out: the allowance had no time left for it"))
         return
