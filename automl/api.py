@@ -35,7 +35,7 @@ from automl.final import (
     refit_estimate,
 )
 from automl.logs import shown_when_verbose
-from automl.objective import SearchRecords, make_objective
+from automl.objective import SearchRecords, keep_bytes, make_objective
 from automl.plugins import Registry, load_registry
 from automl.progress import Progress, ticking
 from automl.result import FittedResult, Found, Run, Seen, combined
@@ -97,7 +97,7 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
     ):
         if not session.resumed:
             enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
-        records = SearchRecords(session.metric)
+        records = SearchRecords(session.metric, keep_bytes=keep_bytes(session.data))
         searched = _search(session, records, budget, progress, count_existing=True)
         if session.outputs is not None:  # those of trials run meanwhile by workers too
             session.outputs.read_back(session.study, records)
@@ -238,7 +238,7 @@ def run_trials(
                 "with `automl fit` / `automl run` (or automl.fit) first"
             )
         budget = Budget(settings.time_budget, started=started, searches_only=True)
-        records = SearchRecords(session.metric)
+        records = SearchRecords(session.metric, keep_bytes=keep_bytes(session.data))
         searched = _search(session, records, budget, None, count_existing=False)
     return searched.ran
 

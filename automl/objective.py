@@ -29,6 +29,7 @@ from automl.trial_attrs import NOTE, REASON, TIEBREAK
 from automl.trial_starts import (
     rows_that_fit,
     start_if_it_fits,
+    start_in_time,
     start_or_skip,
     trial_deadline,
     whole_fits,
@@ -120,7 +121,7 @@ class SearchRecords:
     """What this process keeps of its trials: each completed trial's validation output (for the
     ensemble; out-of-fold outputs on every row under cross-validation, whose targets are ``y``
     and weights ``w``), the trained model of the best one (for ``refit=False``), and the
-    trained models of the best trials within ``KEEP_MODELS`` and ``KEEP_BYTES`` (for
+    trained models of the best trials within ``KEEP_MODELS`` and ``keep_bytes`` (for
     ``result.predict(X, model=n)`` and ``result.leaderboard(X, y)``; trained on the training
     split, as the trial scored them)."""
 
@@ -140,6 +141,10 @@ class SearchRecords:
     # seconds a trial of the family had when it ended no part of an epoch (StoppedUnscored)
     too_slow: dict[str, float] = field(default_factory=dict)
     stopped: str | None = None  # why a trial stopped the search (``summary["stopped"]``)
+    keep_bytes: int = 0  # the kept models' bytes at most (``keep_bytes(data)``; 0: KEEP_BYTES)
+
+    def __post_init__(self) -> None:
+        self.keep_bytes = self.keep_bytes or KEEP_BYTES
 
     def expected_seconds(self, family: str, rows: int) -> float | None:
         """The family's next fit on ``rows`` rows at its recent pace: the median of its last
@@ -163,7 +168,7 @@ class SearchRecords:
         self.scores[number] = outcome.score
         self.sizes[number] = model_bytes(outcome.predictor)
         sign = -1 if self.metric.direction == "maximize" else 1
-        while len(self.models) > KEEP_MODELS or sum(self.sizes.values()) > KEEP_BYTES:
+        while len(self.models) > KEEP_MODELS or sum(self.sizes.values()) > self.keep_bytes:
             worst = max(self.models, key=lambda n: (sign * self.scores[n], n))
             for table in (self.models, self.scores, self.sizes):
                 del table[worst]
@@ -171,7 +176,17 @@ class SearchRecords:
 
 PACE_WINDOW = 3  # the fits a family's expected pace is taken from (its latest)
 KEEP_MODELS = 20  # trial models a result keeps for predict(model=n) and leaderboard(X, y)
-KEEP_BYTES = 512 * 2**20
+KEEP_BYTES = 512 * 2**20  # the kept models' bytes at most: on a large table, less (keep_bytes)
+KEEP_FLOOR = 128 * 2**20
+
+
+def keep_bytes(data: TaskData) -> int:
+    """The bytes the kept trial models may take: twice the training and validation inputs',
+    within ``KEEP_FLOOR``..``KEEP_BYTES``. On a 1,000,000-row table (52 MB of inputs) two
+    forests cut short at 50 and 60 trees, neither among the best third, were kept: 190 MB of
+    the fit's peak memory for models no ensemble used."""
+    inputs = sum(int(getattr(x, "nbytes", 0) or 0) for x in (data.x_train, data.x_valid))
+    return min(KEEP_BYTES, max(KEEP_FLOOR, 2 * inputs))
 
 
 def model_bytes(predictor: Any) -> int:
@@ -266,6 +281,7 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
     worker = orphans.this_worker()
     reports = reports_per_epoch(data.n_train)
     rungs = RowRungs.make(data.n_train, data.row_rungs_from, seed)
+    opened = time.monotonic()
 
     def objective(trial: optuna.Trial) -> float:  # noqa: C901, PLR0915
         trial.set_user_attr(orphans.WORKER, worker)  # a resume can tell if this process died
@@ -304,6 +320,10 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
         n_folds = folds[family.name]
         allotted = None if run.deadline is None else run.deadline - time.monotonic()
         start_or_skip(run, records, allotted, by_name)
+        if search_until is not None:
+            first_rows = rungs.sizes[0] if rungs.active and not n_folds else data.n_train
+            span = search_until - opened
+            start_in_time(run, records, by_name, first_rows * max(1, n_folds), allotted, span)
         fits: list[tuple[int, float]] = []
         try:
             rows, rung_note = rows_that_fit(run, data, records, n_folds, rungs)

@@ -77,8 +77,10 @@ def main() -> None:
     import automl
     import automl.api as api
     from automl.kinds import sklearn as sklearn_kind
+    from automl.kinds import torch as torch_kind
 
     watch(sklearn_kind.SklearnKind)
+    watch(torch_kind.TorchKind)
     watch(catboost_kind.CatBoostKind)
     final_members = api.final_members
 

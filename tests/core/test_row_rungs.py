@@ -132,3 +132,51 @@ def test_row_rungs_from_must_be_a_number_of_rows():
     for bad in (5, 1e5, "50000", True):
         with pytest.raises(ParameterError, match="row_rungs_from must be a whole number of rows"):
             automl.fit(x, y, row_rungs_from=bad, n_trials=1, storage=":memory:", verbose=False)
+
+
+def test_the_searchs_last_moments_start_only_a_fit_known_to_end_in_them():
+    """Given less than SHORT_SHARE of the search's time, a family with no timed fit, or whose
+    pace says its first fit takes longer, gets no trial (a 1M-row search gave an MLP 3 s and
+    boosting 2 s near its end: both ran past it and learnt nothing); a family known to end in
+    time still does, and when none is the search stops. A family with no fit timed yet is not
+    started with less time than the median family's fit took on the same rows."""
+    from automl.trial_starts import SHORT_SHARE, start_in_time
+
+    hist_gb, linear = types.SimpleNamespace(name="hist_gb"), types.SimpleNamespace(name="linear")
+    families = {"hist_gb": hist_gb, "linear": linear}
+    study = optuna.create_study()
+    records = SearchRecords(METRICS["accuracy"])
+    records.pace["linear"] = [1e-6]  # 1,000 rows: 1 ms
+    records.pace["hist_gb"] = [1e-3]  # 1,000 rows: 1 s
+
+    def run(family):
+        return TrialRun(study.ask(), family, {}, METRICS["accuracy"], "cpu", 0, None, None)
+
+    span, late = 100.0, 0.4 * SHORT_SHARE * 100.0  # 2 s of 100
+    start_in_time(run(hist_gb), records, families, 1000, 2 * SHORT_SHARE * span, span)  # 10 s
+    start_in_time(run(linear), records, families, 1000, late, span)  # 1 ms: started
+    start_in_time(run(hist_gb), records, families, 1000, late, span)  # 1 s of 2: started
+    with pytest.raises(optuna.TrialPruned, match="not started: 2.0 s for this trial"):
+        start_in_time(run(hist_gb), records, families, 10_000, late, span)  # 10 s
+    assert records.stopped is None  # linear still ends in time
+    mlp = types.SimpleNamespace(name="mlp")  # no fit timed yet
+    with_mlp = {**families, "mlp": mlp}
+    start_in_time(run(mlp), records, with_mlp, 1000, 2 * SHORT_SHARE * span, span)  # 10 s
+    # 20,000 rows: linear 0.02 s, hist_gb 20 s, their median 10 s: 6 s is too little
+    with pytest.raises(optuna.TrialPruned, match="median family's fit on 20000 rows took 10.0"):
+        start_in_time(run(mlp), records, with_mlp, 20_000, 6.0, span)
+    records.pace.pop("linear")  # no timed fit: not started, and now no family ends in time
+    reasons = []
+
+    def objective(trial):
+        planned = TrialRun(trial, linear, {}, METRICS["accuracy"], "cpu", 0, None, None)
+        try:
+            start_in_time(planned, records, families, 10_000, late, span)
+        except optuna.TrialPruned as exc:
+            reasons.append(str(exc))
+            raise
+        return 0.0
+
+    study.optimize(objective, n_trials=5)  # the first stops the search
+    assert len(reasons) == 1 and "linear had no fit timed yet" in reasons[0]
+    assert records.stopped.startswith("time budget: 2.0 s a trial")

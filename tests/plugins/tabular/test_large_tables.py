@@ -245,3 +245,22 @@ def test_a_forest_is_weighed_by_all_its_trees():
     trees = sum(state["nodes"].nbytes + state["values"].nbytes for state in states)
     assert trees <= object_nbytes(forest) <= 1.1 * trees
     assert model_bytes(SklearnPredictor(forest, "binary", 2)) >= trees
+
+
+def test_the_kept_models_bytes_follow_the_tables_size():
+    """Kept trial models may take twice the inputs' bytes, within 128..512 MiB: on a 1M-row
+    table two cut-short forests (190 MB) no ensemble used were kept."""
+    import types
+
+    from automl.metrics import METRICS
+    from automl.objective import KEEP_BYTES, KEEP_FLOOR, SearchRecords, keep_bytes
+
+    def data(rows: int, cols: int):
+        x = np.zeros((rows, cols), dtype=np.float32)
+        return types.SimpleNamespace(x_train=x, x_valid=x[: rows // 4])
+
+    assert keep_bytes(data(1000, 10)) == KEEP_FLOOR
+    assert keep_bytes(data(4_000_000, 20)) == KEEP_BYTES
+    mid = data(2_000_000, 10)  # 80 MB + 20 MB of inputs
+    assert keep_bytes(mid) == 2 * (mid.x_train.nbytes + mid.x_valid.nbytes)
+    assert SearchRecords(METRICS["accuracy"]).keep_bytes == KEEP_BYTES
