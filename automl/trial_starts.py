@@ -109,10 +109,12 @@ def start_if_it_fits(run: TrialRun, data: TaskData, records: SearchRecords, rows
 # given 3 s and boosting given 2 s near the search's end ran past their time, learnt nothing
 # (2 batches; 10 boosting iterations, 0.79 against the best 0.93) and took the fit's peak
 # memory from 908 MiB to 1,541 MiB (the network's library; a wider table of pair columns).
-# A family with no fit timed yet is not started with less time than the median family's fit
-# took on the same rows: at 200,000 rows and 60 s, an MLP given 3 s (the other families' first
-# fits: 2.5 s to 13.3 s) ended no epoch and took the peak from 481 MiB to 1,071 MiB.
+# Under UNTIMED_SHARE, a family with no fit timed yet is not started with less time than the
+# median family's fit took (or was given) on the same rows: at 200,000 rows and 60 s, an MLP
+# given 3 s (the other families' first fits: 2.5 s to 13.3 s) ended no epoch and took the peak
+# from 481 MiB to 1,071 MiB.
 SHORT_SHARE = 0.05
+UNTIMED_SHARE = 0.10
 
 
 def start_in_time(  # noqa: PLR0913
@@ -126,15 +128,18 @@ def start_in_time(  # noqa: PLR0913
     """Not started (pruned, with the reason): a trial ``allotted`` less than ``SHORT_SHARE``
     of ``span`` (the search's seconds) whose family has no pace yet, or whose first fit on
     ``rows`` rows is expected to take longer (when no family's fit is expected to end in that
-    time, the search stops here); and a trial of a family with no pace yet allotted less than
-    the median of the other families' expected fits on ``rows`` rows."""
+    time, the search stops here); and a trial allotted less than ``UNTIMED_SHARE`` of it,
+    of a family with no pace yet, and less than the median of the other families' expected
+    fits on ``rows`` rows."""
     if allotted is None:
         return
     expected = {n: records.expected_seconds(n, rows) for n in families}
     timed = [e for e in expected.values() if e is not None]
     own = expected.get(run.family.name)
     if allotted >= SHORT_SHARE * span:
-        if own is not None or not timed or allotted >= float(np.median(timed)):
+        if own is not None or not timed or allotted >= UNTIMED_SHARE * span:
+            return
+        if allotted >= float(np.median(timed)):
             return
         why = (
             f"not started: {max(0.0, allotted):.1f} s for this trial, {run.family.name} had no "
