@@ -18,8 +18,8 @@ from automl.report import figures
 LIME_SHARE = 0.40  # LIME's deadline, its deletion check included
 MIN_EXPLAINERS_SHARE = 0.30  # of the allowance, the explainers' time at least
 RESERVE_SHARE = 0.10  # kept for SHAP's deletion check and the page's views
-FIGURE_SHARE = 0.30  # kept for the figures when their pace is unknown (8 figures of a table's
-# explanations took 1.7 s to 3.5 s on the 2-core machine at load 6 to 8; with the beeswarm, 10)
+FIGURE_SHARE = 0.30  # kept for the figures at least, more at a slower page's pace (8 figures of
+# a table's explanations took 1.7 s to 3.5 s on the 2-core machine at load 6 to 8)
 
 BEESWARM_FIGURES = 2  # SHAP's beeswarm, in bar charts' time
 DRAWN_FIGURES = 2  # an explainer's own overview, in figures of the page's pace (a map per class)
@@ -27,16 +27,17 @@ DRAWN_FIGURES = 2  # an explainer's own overview, in figures of the page's pace 
 
 def explainers_end(found: Any, examples: list[int], started: float, seconds: float) -> float:
     """When the explainers (LIME, then SHAP) stop: what the allowance leaves after
-    ``RESERVE_SHARE`` and the figures (at the pace of the page's figures drawn so far, else
-    ``FIGURE_SHARE``), at least ``MIN_EXPLAINERS_SHARE`` of it."""
+    ``RESERVE_SHARE`` and the figures (``FIGURE_SHARE``, or more at the pace of the page's
+    figures drawn so far), at least ``MIN_EXPLAINERS_SHARE`` of it."""
     pace = figures.recent_pace()
-    if pace is None:
-        drawing = FIGURE_SHARE * seconds
-    elif type(found).draw is not Explainer.draw:  # a figure an example, and the overview
-        drawing = pace * (len(examples) + DRAWN_FIGURES)
-    else:
-        # the bar chart, the beeswarm (about two bar charts), two an example
-        drawing = pace * (1 + BEESWARM_FIGURES + 2 * len(examples))
+    # at least FIGURE_SHARE: the explanations' figures cost more than the page's before them
+    # (on a table page, at the page's pace, the figures and views after SHAP took 1.6 s of a
+    # 5 s allowance and the section 5.8 s; load 1.5)
+    drawing = FIGURE_SHARE * seconds
+    if pace is not None and type(found).draw is not Explainer.draw:  # one an example, overview
+        drawing = max(drawing, pace * (len(examples) + DRAWN_FIGURES))
+    elif pace is not None:  # the bar chart, the beeswarm (about two bar charts), two an example
+        drawing = max(drawing, pace * (1 + BEESWARM_FIGURES + 2 * len(examples)))
     return started + max(MIN_EXPLAINERS_SHARE * seconds, (1 - RESERVE_SHARE) * seconds - drawing)
 
 
