@@ -31,7 +31,12 @@ from automl.explain import (
     sample_rows,
 )
 from automl.report import figures, token_views
-from automl.report.explain_time import explainers_end, lime_deadline
+from automl.report.explain_time import (
+    BEESWARM_FIGURES,
+    explainers_end,
+    lime_deadline,
+    shap_end,
+)
 from automl.report.faithful import (
     agreement_of,
     faithfulness_table,
@@ -139,7 +144,8 @@ def _explain_section(  # noqa: C901, PLR0915
     # first LIME on the example rows, to its share of the explainers' time; then SHAP, its
     # minimum first, then more rows until the time kept for the figures and the reserve
     end = explainers_end(found, examples, started, seconds)
-    lime_exp, lime_end = None, lime_deadline(started, end)
+    lime_end = lime_deadline(started, end, bounds.min_examples, len(examples))
+    lime_exp = None
     if "lime" in found.methods and time.monotonic() >= lime_end:
         missing.append(
             ("LIME", f"left out: the {allowance:g} s allowance was spent before LIME could start")
@@ -153,6 +159,12 @@ def _explain_section(  # noqa: C901, PLR0915
         )
     else:
         missing.append(("LIME", "the task's explainer does not offer LIME"))
+    # the LIME charts now, timed: their pace (the load's, now) sets when SHAP must stop to
+    # leave the figures after it their time (a bar chart, the beeswarm, a waterfall an example)
+    lime_charts = _lime_charts(found, lime_exp, len(examples))
+    if lime_charts:
+        pace = lime_charts.pop("pace")
+        end = shap_end(end, started, seconds, pace * (1 + BEESWARM_FIGURES + len(examples)))
     shap_exp = run(x[order], "shap", deadline=end, raw=raw)
     overview, per_figure = _overview(found, shap_exp)
     out["explain_s"] = time.monotonic() - begun  # the explainers' part, deletion checks too
@@ -189,13 +201,47 @@ def _explain_section(  # noqa: C901, PLR0915
     if shap_exp is not None and out["shap"] is None:
         out["shap_about"] = _about(shap_exp, unit)
     out["examples"] = _examples(
-        result, unit, order, examples, x, y, output, shap_exp, lime_exp, drawing, agreement
+        result,
+        unit,
+        order,
+        examples,
+        x,
+        y,
+        output,
+        shap_exp,
+        lime_exp,
+        drawing,
+        agreement,
+        lime_charts,
     )
     if not out["examples"] and examples:
         missing.append((f"example {unit}s", "neither SHAP nor LIME explained the example rows"))
     out["spent_s"] = time.monotonic() - begun
     out["seconds"] = f"{out['spent_s']:.1f} s"
     return out
+
+
+def _lime_charts(found: Any, lime_exp: Explanation | None, count: int) -> dict[Any, Any]:
+    """The example rows' LIME charts, drawn as soon as LIME is done, and their seconds each
+    (``"pace"``); empty when the page draws none (the explainer draws its own, or tokens)."""
+    if type(found).draw is not Explainer.draw or _has_tokens(lime_exp):
+        return {}
+    if not _attributes(lime_exp):
+        return {}
+    began, charts = time.monotonic(), {}
+    for pos in range(min(count, len(lime_exp.rows))):
+        charts[pos] = figures.signed_bars(
+            lime_exp.values[pos], lime_exp.feature_names, _shown(lime_exp, pos)
+        )
+    charts["pace"] = (time.monotonic() - began) / max(1, len(charts))
+    return charts
+
+
+def _shown(exp: Explanation, pos: int) -> list[str]:
+    """A row's values as the page shows them beside its features."""
+    if exp.display is not None:
+        return [str(v) for v in exp.display.iloc[pos].tolist()]
+    return [""] * len(exp.feature_names)
 
 
 def _overview(found: Any, shap_exp: Explanation | None) -> tuple[dict[str, Any] | None, float]:
@@ -349,7 +395,18 @@ def _shap_view(exp: Explanation, beeswarm: bool = True) -> dict[str, Any]:
 
 # -- example rows ---------------------------------------------------------------------------------
 def _examples(  # noqa: PLR0913
-    result, unit, order, examples, x, y, output, shap_exp, lime_exp, drawing, agreement
+    result,
+    unit,
+    order,
+    examples,
+    x,
+    y,
+    output,
+    shap_exp,
+    lime_exp,
+    drawing,
+    agreement,
+    lime_charts,
 ) -> list[dict[str, Any]]:
     views = []
     for pos, row in enumerate(examples):
@@ -383,7 +440,7 @@ def _examples(  # noqa: PLR0913
                 view["lime_tokens"] = token_views.highlight(text, lime_exp.tokens[pos], "LIME")
         elif drawing is None:
             shown = (shap_exp if has_shap else None, lime_exp if has_lime else None)
-            _feature_example(view, pos, *shown)
+            _feature_example(view, pos, *shown, lime_charts)
         views.append(view)
     return views
 
@@ -405,14 +462,10 @@ def _title(result, unit, row, y, output) -> tuple[str, str | None]:
     return f"Held-out {unit} {row}: predicted {label!s}{prob}, true {truth!s}", verdict
 
 
-def _feature_example(view, pos, shap_exp, lime_exp) -> None:
+def _feature_example(view, pos, shap_exp, lime_exp, lime_charts) -> None:
     source = shap_exp if shap_exp is not None else lime_exp
     names = source.feature_names
-    shown = (
-        [str(v) for v in source.display.iloc[pos].tolist()]
-        if source.display is not None
-        else [""] * len(names)
-    )
+    shown = _shown(source, pos)
     shap_row = None if shap_exp is None else shap_exp.values[pos]
     lime_row = None if lime_exp is None else lime_exp.values[pos]
     if shap_exp is not None:
@@ -429,7 +482,7 @@ def _feature_example(view, pos, shap_exp, lime_exp) -> None:
                 f"is {fmt(prediction - total, 3)}, drawn as the last step."
             )
     if lime_exp is not None:
-        view["lime"] = figures.signed_bars(lime_row, names, shown)
+        view["lime"] = lime_charts.get(pos) or figures.signed_bars(lime_row, names, shown)
     if lime_exp is not None and lime_exp.local_fit is not None:
         view["lime_fit"] = fmt(float(lime_exp.local_fit[pos]), 2)
     key = np.abs(shap_row) if shap_row is not None else np.abs(lime_row)
