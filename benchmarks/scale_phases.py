@@ -102,6 +102,7 @@ def main() -> None:
     predicted = np.asarray(result.predict(test.drop(columns=[bench_scale.TARGET])))
     accuracy = float(np.mean(predicted == test[bench_scale.TARGET].to_numpy()))
     print(f"wall {wall:.1f} s accuracy {accuracy:.4f} timings {result.timings}")
+    print("summary", {k: v for k, v in result.summary.items() if k in ("refit", "stopped", "ensemble", "model")})
     print(json.dumps({k: round(v) for k, v in PEAKS.items()}, indent=0))
     print("ru_maxrss MiB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     for stack in STACKS:

@@ -264,3 +264,29 @@ def test_the_kept_models_bytes_follow_the_tables_size():
     mid = data(2_000_000, 10)  # 80 MB + 20 MB of inputs
     assert keep_bytes(mid) == 2 * (mid.x_train.nbytes + mid.x_valid.nbytes)
     assert SearchRecords(METRICS["accuracy"]).keep_bytes == KEEP_BYTES
+
+
+def test_a_forest_under_a_deadline_grows_only_the_trees_its_memory_allowance_holds(monkeypatch):
+    """After its timed probe of 10 trees, a forest grows no more trees than its allowance
+    holds (twice its inputs' bytes, at least MODEL_FLOOR: here made small), and says so; the
+    trial is not reported as cut by the time budget."""
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    from automl.kinds import FitOptions, Split, object_nbytes
+    from automl.kinds import sklearn_training as training
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3000, 6)).astype(np.float32)
+    y = (x[:, 0] + rng.normal(0, 1, 3000) > 0).astype(np.int64)
+    probe = ExtraTreesClassifier(10, random_state=0).fit(x[:2400], y[:2400])
+    per_tree = object_nbytes(probe.estimators_) / 10
+    monkeypatch.setattr(training, "MODEL_FLOOR", int(25 * per_tree))  # inputs: far less
+    forest = ExtraTreesClassifier(200, random_state=0, n_jobs=1)
+    split = Split(x[:2400], y[:2400], x[2400:], y[2400:])
+    options = FitOptions(deadline=time.monotonic() + 600)
+    outcome = training.train_sklearn(
+        forest, split, options, ("binary", 2), METRICS["accuracy"], ("n_estimators", "chunks")
+    )
+    assert 10 <= len(forest.estimators_) <= 30
+    assert "of 200 trees" in outcome.note and outcome.note.startswith("memory:")
+    assert outcome.stopped_by == "fit"
