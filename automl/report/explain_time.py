@@ -16,6 +16,7 @@ from automl.report import figures
 # time spent (an image page: SHAP on 87 images, LIME on none, 1.3 s of 5 s unused). SHAP then
 # has the rest of the explainers' time, its minimum first, then more rows while it lasts.
 LIME_SHARE = 0.40  # LIME's deadline, its deletion check included
+MIN_LIME_SHARE = 0.30  # for a page of more example rows than LIME's minimum
 MIN_EXPLAINERS_SHARE = 0.30  # of the allowance, the explainers' time at least
 RESERVE_SHARE = 0.10  # kept for SHAP's deletion check and the page's views
 FIGURE_SHARE = 0.30  # kept for the figures at least, more at a slower page's pace (8 figures of
@@ -43,10 +44,10 @@ def explainers_end(found: Any, examples: list[int], started: float, seconds: flo
 
 def lime_deadline(started: float, end: float, minimum: int, examples: int) -> float:
     """When LIME stops: ``LIME_SHARE`` of the explainers' time (``end``: ``explainers_end``)
-    for a page of ``minimum`` example rows, in proportion for more (its share is for its
-    minimum: an image page's 6 examples took 40% from SHAP, which explained 48 images, not 50,
-    at load 3)."""
-    share = LIME_SHARE * min(1.0, minimum / max(1, examples))
+    for a page of ``minimum`` example rows, in proportion for more, at least
+    ``MIN_LIME_SHARE`` (its share is for its minimum: on an image page, 6 examples at 40% left
+    SHAP 48 images, not 50, at load 3; at 20%, LIME explained 1 image, SHAP 129, at load 2)."""
+    share = max(MIN_LIME_SHARE, LIME_SHARE * min(1.0, minimum / max(1, examples)))
     return started + share * max(0.0, end - started)
 
 
