@@ -320,7 +320,7 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
         n_folds = folds[family.name]
         allotted = None if run.deadline is None else run.deadline - time.monotonic()
         start_or_skip(run, records, allotted, by_name)
-        if search_until is not None:
+        if search_until is not None and records.number is not None:  # a model first
             first_rows = rungs.sizes[0] if rungs.active and not n_folds else data.n_train
             span = search_until - opened
             start_in_time(run, records, by_name, first_rows * max(1, n_folds), allotted, span)
