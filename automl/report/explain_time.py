@@ -24,6 +24,12 @@ FIGURE_SHARE = 0.30  # kept for the figures at least, more at a slower page's pa
 
 BEESWARM_FIGURES = 2  # SHAP's beeswarm, in bar charts' time
 DRAWN_FIGURES = 2  # an explainer's own overview, in figures of the page's pace (a map per class)
+# An explainer that draws its own figures is timed on one example figure of LIME's alone (the
+# probe); its whole drawing, in probes: an example figure with SHAP and LIME about 1.3-1.8
+# probes, the overview (a map per class) 4.5-5.8 (MNIST, 6 examples, load 2-5: the drawing took
+# 13-20 probes), kept here with a margin
+DRAWN_EXAMPLE_PROBES = 2
+DRAWN_OVERVIEW_PROBES = 6
 
 
 def explainers_end(found: Any, examples: list[int], started: float, seconds: float) -> float:
@@ -58,3 +64,15 @@ def shap_end(end: float, started: float, seconds: float, drawing: float) -> floa
     ``MIN_EXPLAINERS_SHARE`` of it from ``started``."""
     left = started + (1 - RESERVE_SHARE) * seconds - drawing
     return min(end, max(started + MIN_EXPLAINERS_SHARE * seconds, left))
+
+
+def drawn_end(started: float, seconds: float, probe: float, examples: int) -> float:
+    """SHAP's deadline on a page whose explainer draws its own figures, once one of them is
+    timed (``probe``: seconds for one example figure of LIME's alone): what the allowance
+    leaves after ``RESERVE_SHARE`` and the drawing at that pace, at least
+    ``MIN_EXPLAINERS_SHARE`` of it from ``started``. It replaces the end kept at the page's
+    pace, which may be later or earlier (an image page's figures are smaller than its
+    charts: at the page's pace an ensemble's page kept 1.9 s of 5 unused)."""
+    drawing = probe * (DRAWN_EXAMPLE_PROBES * examples + DRAWN_OVERVIEW_PROBES)
+    left = started + (1 - RESERVE_SHARE) * seconds - drawing
+    return max(started + MIN_EXPLAINERS_SHARE * seconds, left)

@@ -33,6 +33,7 @@ from automl.explain import (
 from automl.report import figures, token_views
 from automl.report.explain_time import (
     BEESWARM_FIGURES,
+    drawn_end,
     explainers_end,
     lime_deadline,
     shap_end,
@@ -165,6 +166,9 @@ def _explain_section(  # noqa: C901, PLR0915
     if lime_charts:
         pace = lime_charts.pop("pace")
         end = shap_end(end, started, seconds, pace * (1 + BEESWARM_FIGURES + len(examples)))
+    probe = _drawn_probe(found, result, x[order[: len(examples)]], lime_exp)
+    if probe is not None:
+        end = drawn_end(started, seconds, probe, len(examples))
     shap_exp = run(x[order], "shap", deadline=end, raw=raw)
     overview, per_figure = _overview(found, shap_exp)
     out["explain_s"] = time.monotonic() - begun  # the explainers' part, deletion checks too
@@ -235,6 +239,20 @@ def _lime_charts(found: Any, lime_exp: Explanation | None, count: int) -> dict[A
         )
     charts["pace"] = (time.monotonic() - began) / max(1, len(charts))
     return charts
+
+
+def _drawn_probe(found: Any, result: Any, x: np.ndarray, lime_exp: Explanation | None):
+    """Seconds to draw one example figure of LIME's alone, on a page whose explainer draws
+    its own figures (the figure is thrown away: the page draws it again with SHAP's); None
+    when there is none to time."""
+    if type(found).draw is Explainer.draw or lime_exp is None or not len(lime_exp.rows):
+        return None
+    began = time.monotonic()
+    try:
+        found.draw(result, x[:1], None, lime_exp, 1)
+    except Exception:  # noqa: BLE001 - the page's own draw names the failure
+        return None
+    return time.monotonic() - began
 
 
 def _shown(exp: Explanation, pos: int) -> list[str]:
