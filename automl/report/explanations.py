@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -204,20 +204,9 @@ def _explain_section(  # noqa: C901, PLR0915
         out["mode"] = "features"
     if shap_exp is not None and out["shap"] is None:
         out["shap_about"] = _about(shap_exp, unit)
-    out["examples"] = _examples(
-        result,
-        unit,
-        order,
-        examples,
-        x,
-        y,
-        output,
-        shap_exp,
-        lime_exp,
-        drawing,
-        agreement,
-        lime_charts,
-    )
+    rows = _Rows(order, examples, x, y, output)
+    shown = _Shown(shap_exp, lime_exp, drawing, agreement, lime_charts)
+    out["examples"] = _examples(result, unit, rows, shown)
     if not out["examples"] and examples:
         missing.append((f"example {unit}s", "neither SHAP nor LIME explained the example rows"))
     out["spent_s"] = time.monotonic() - begun
@@ -412,20 +401,31 @@ def _shap_view(exp: Explanation, beeswarm: bool = True) -> dict[str, Any]:
 
 
 # -- example rows ---------------------------------------------------------------------------------
-def _examples(  # noqa: PLR0913
-    result,
-    unit,
-    order,
-    examples,
-    x,
-    y,
-    output,
-    shap_exp,
-    lime_exp,
-    drawing,
-    agreement,
-    lime_charts,
-) -> list[dict[str, Any]]:
+class _Rows(NamedTuple):
+    """The explained rows: ``order`` (the example rows first), the ``examples``' positions,
+    the model-ready rows ``x``, their labels ``y`` and the model's ``output`` on them."""
+
+    order: np.ndarray
+    examples: list[int]
+    x: np.ndarray
+    y: np.ndarray
+    output: Any
+
+
+class _Shown(NamedTuple):
+    """What the example views show: each method's explanation (or None), the explainer's own
+    drawing, SHAP and LIME's agreement and the LIME charts already drawn."""
+
+    shap_exp: Explanation | None
+    lime_exp: Explanation | None
+    drawing: Any
+    agreement: Any
+    lime_charts: dict[Any, Any]
+
+
+def _examples(result: Any, unit: str, rows: _Rows, shown: _Shown) -> list[dict[str, Any]]:
+    order, examples, x, y, output = rows
+    shap_exp, lime_exp, drawing, agreement, lime_charts = shown
     views = []
     for pos, row in enumerate(examples):
         has_shap = shap_exp is not None and pos < len(shap_exp.rows)
