@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from automl.explain import (
     readable_display,
     sample_rows,
 )
-from automl.report import figures, token_views
+from automl.report import example_views, figures, token_views
 from automl.report.explain_time import (
     BEESWARM_FIGURES,
     drawn_end,
@@ -41,7 +41,6 @@ from automl.report.explain_time import (
 from automl.report.faithful import (
     agreement_of,
     faithfulness_table,
-    row_faithfulness,
     unit_words,
 )
 from automl.report.sections import fmt
@@ -193,9 +192,9 @@ def _explain_section(  # noqa: C901, PLR0915
     if drawing is not None:
         out["mode"] = "drawing"
         out["overview"] = list(drawing.overview)
-    elif _has_tokens(shap_exp) or _has_tokens(lime_exp):
+    elif example_views.has_tokens(shap_exp) or example_views.has_tokens(lime_exp):
         out["mode"] = "tokens"
-        if _has_tokens(shap_exp):
+        if example_views.has_tokens(shap_exp):
             out["tokens_table"] = token_views.token_table(shap_exp)
     elif _attributes(shap_exp):
         out["mode"] = "features"
@@ -204,9 +203,9 @@ def _explain_section(  # noqa: C901, PLR0915
         out["mode"] = "features"
     if shap_exp is not None and out["shap"] is None:
         out["shap_about"] = _about(shap_exp, unit)
-    rows = _Rows(order, examples, x, y, output)
-    shown = _Shown(shap_exp, lime_exp, drawing, agreement, lime_charts)
-    out["examples"] = _examples(result, unit, rows, shown)
+    rows = example_views.Rows(order, examples, x, y, output)
+    shown = example_views.Shown(shap_exp, lime_exp, drawing, agreement, lime_charts)
+    out["examples"] = example_views.example_views(result, unit, rows, shown)
     if not out["examples"] and examples:
         missing.append((f"example {unit}s", "neither SHAP nor LIME explained the example rows"))
     out["spent_s"] = time.monotonic() - begun
@@ -217,14 +216,14 @@ def _explain_section(  # noqa: C901, PLR0915
 def _lime_charts(found: Any, lime_exp: Explanation | None, count: int) -> dict[Any, Any]:
     """The example rows' LIME charts, drawn as soon as LIME is done, and their seconds each
     (``"pace"``); empty when the page draws none (the explainer draws its own, or tokens)."""
-    if type(found).draw is not Explainer.draw or _has_tokens(lime_exp):
+    if type(found).draw is not Explainer.draw or example_views.has_tokens(lime_exp):
         return {}
     if not _attributes(lime_exp):
         return {}
     began, charts = time.monotonic(), {}
     for pos in range(min(count, len(lime_exp.rows))):
         charts[pos] = figures.signed_bars(
-            lime_exp.values[pos], lime_exp.feature_names, _shown(lime_exp, pos)
+            lime_exp.values[pos], lime_exp.feature_names, example_views.shown_values(lime_exp, pos)
         )
     charts["pace"] = (time.monotonic() - began) / max(1, len(charts))
     return charts
@@ -244,20 +243,13 @@ def _drawn_probe(found: Any, result: Any, x: np.ndarray, lime_exp: Explanation |
     return time.monotonic() - began
 
 
-def _shown(exp: Explanation, pos: int) -> list[str]:
-    """A row's values as the page shows them beside its features."""
-    if exp.display is not None:
-        return [str(v) for v in exp.display.iloc[pos].tolist()]
-    return [""] * len(exp.feature_names)
-
-
 def _overview(found: Any, shap_exp: Explanation | None) -> tuple[dict[str, Any] | None, float]:
     """SHAP's overview bar chart, drawn as soon as SHAP is done, and the seconds it took:
     its pace sizes the time LIME leaves for the other figures. None when the page will show no
     per-feature charts (the explainer draws its own, or tokens)."""
     if (
         type(found).draw is not Explainer.draw
-        or _has_tokens(shap_exp)
+        or example_views.has_tokens(shap_exp)
         or not _attributes(shap_exp)
     ):
         return None, 0.0
@@ -348,10 +340,6 @@ def _attributes(exp: Explanation | None) -> bool:
     )
 
 
-def _has_tokens(exp: Explanation | None) -> bool:
-    return exp is not None and exp.tokens is not None and len(exp.rows) > 0
-
-
 def _space_text(exp: Explanation, unit: str = "row") -> str:
     target = exp.output[0] if exp.output else ""
     if exp.output_space in ("value", "predicted value"):
@@ -359,12 +347,6 @@ def _space_text(exp: Explanation, unit: str = "row") -> str:
     if len(set(exp.output)) > 1:
         return f"the {exp.output_space} of each {unit}'s predicted class"
     return f"the {exp.output_space} of class {target!r}"
-
-
-def _row_space_text(exp: Explanation, pos: int) -> str:
-    if exp.output_space == "value" or pos >= len(exp.output):
-        return "the predicted value" if exp.output_space == "value" else ""
-    return f"the {exp.output_space} of class {exp.output[pos]!r}"
 
 
 def _about(exp: Explanation, unit: str = "row") -> dict[str, Any]:
@@ -398,118 +380,3 @@ def _shap_view(exp: Explanation, beeswarm: bool = True) -> dict[str, Any]:
         "beeswarm": _beeswarm(exp) if beeswarm else None,
         "hidden": max(0, len(exp.feature_names) - TOP_FEATURES),
     }
-
-
-# -- example rows ---------------------------------------------------------------------------------
-class _Rows(NamedTuple):
-    """The explained rows: ``order`` (the example rows first), the ``examples``' positions,
-    the model-ready rows ``x``, their labels ``y`` and the model's ``output`` on them."""
-
-    order: np.ndarray
-    examples: list[int]
-    x: np.ndarray
-    y: np.ndarray
-    output: Any
-
-
-class _Shown(NamedTuple):
-    """What the example views show: each method's explanation (or None), the explainer's own
-    drawing, SHAP and LIME's agreement and the LIME charts already drawn."""
-
-    shap_exp: Explanation | None
-    lime_exp: Explanation | None
-    drawing: Any
-    agreement: Any
-    lime_charts: dict[Any, Any]
-
-
-def _examples(result: Any, unit: str, rows: _Rows, shown: _Shown) -> list[dict[str, Any]]:
-    order, examples, x, y, output = rows
-    shap_exp, lime_exp, drawing, agreement, lime_charts = shown
-    views = []
-    for pos, row in enumerate(examples):
-        has_shap = shap_exp is not None and pos < len(shap_exp.rows)
-        has_lime = lime_exp is not None and pos < len(lime_exp.rows)
-        pictures = drawing.examples[pos] if drawing and pos < len(drawing.examples) else []
-        if not (has_shap or has_lime or pictures):
-            continue
-        title, verdict = _title(result, unit, row, y, output)
-        source = shap_exp if has_shap else lime_exp
-        view = {
-            "row": int(row),
-            "title": title,
-            "verdict": verdict,
-            "explains": _row_space_text(source, pos) if source is not None else "",
-            "figures": pictures,
-            "faithful": row_faithfulness(pos, shap_exp, lime_exp, agreement),
-            "shap_tokens": None,
-            "lime_tokens": None,
-            "waterfall": None,
-            "gap": None,
-            "lime": None,
-            "table": [],
-            "lime_fit": None,
-        }
-        if drawing is None and (_has_tokens(shap_exp) or _has_tokens(lime_exp)):
-            text = x[order[pos]]
-            if has_shap and shap_exp.tokens is not None:
-                view["shap_tokens"] = token_views.highlight(text, shap_exp.tokens[pos], "SHAP")
-            if has_lime and lime_exp.tokens is not None:
-                view["lime_tokens"] = token_views.highlight(text, lime_exp.tokens[pos], "LIME")
-        elif drawing is None:
-            shown = (shap_exp if has_shap else None, lime_exp if has_lime else None)
-            _feature_example(view, pos, *shown, lime_charts)
-        views.append(view)
-    return views
-
-
-def _title(result, unit, row, y, output) -> tuple[str, str | None]:
-    classes = result.classes_ or []
-    if result.problem_type == "regression":
-        return (
-            f"Held-out {unit} {row}: predicted {fmt(float(output[row]))}, true "
-            f"{fmt(float(y[row]))}",
-            None,
-        )
-    c = int(np.argmax(output[row]))
-    label = classes[c] if c < len(classes) else c
-    prob = f" (p = {output[row][c]:.2f})" if result.predictor.has_proba else ""
-    t = int(y[row])
-    truth = classes[t] if t < len(classes) else t
-    verdict = "right" if c == t else "wrong"
-    return f"Held-out {unit} {row}: predicted {label!s}{prob}, true {truth!s}", verdict
-
-
-def _feature_example(view, pos, shap_exp, lime_exp, lime_charts) -> None:
-    source = shap_exp if shap_exp is not None else lime_exp
-    names = source.feature_names
-    shown = _shown(source, pos)
-    shap_row = None if shap_exp is None else shap_exp.values[pos]
-    lime_row = None if lime_exp is None else lime_exp.values[pos]
-    if shap_exp is not None:
-        base = float(shap_exp.base_values[pos])
-        prediction = float(shap_exp.predictions[pos])
-        view["waterfall"] = figures.waterfall(
-            shap_row, base, names, shown, space=shap_exp.output_space, prediction=prediction
-        )
-        total = base + float(np.sum(shap_row))
-        if figures.has_gap(total, prediction):
-            view["gap"] = (
-                f"The SHAP values of this row add up to {fmt(total)}, the model's output is "
-                f"{fmt(prediction)}: the explainer's approximation error ({shap_exp.algorithm}) "
-                f"is {fmt(prediction - total, 3)}, drawn as the last step."
-            )
-    if lime_exp is not None:
-        view["lime"] = lime_charts.get(pos) or figures.signed_bars(lime_row, names, shown)
-    if lime_exp is not None and lime_exp.local_fit is not None:
-        view["lime_fit"] = fmt(float(lime_exp.local_fit[pos]), 2)
-    key = np.abs(shap_row) if shap_row is not None else np.abs(lime_row)
-    for j in np.argsort(-key)[:10]:
-        view["table"].append(
-            {
-                "feature": names[j],
-                "value": shown[j],
-                "shap": fmt(float(shap_row[j]), 3) if shap_row is not None else "–",
-                "lime": fmt(float(lime_row[j]), 3) if lime_row is not None else "–",
-            }
-        )
