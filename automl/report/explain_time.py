@@ -30,10 +30,26 @@ DRAWN_FIGURES = 2  # an explainer's own overview, in figures of the page's pace 
 # 13-20 probes), kept here with a margin
 DRAWN_EXAMPLE_PROBES = 2
 DRAWN_OVERVIEW_PROBES = 6
+# Below this share of the allowance for the explainers, at the page's pace with the explainer's
+# own number of example rows, a page explains only ExplainBounds.min_examples of them: on an
+# image page at load 2-4 the figures of 6 examples left LIME 0.1-0.3 s (1 image) and SHAP
+# 28-32 images of its 50; each example drawn costs about 1.5 probes.
+FULL_EXAMPLES_SHARE = 0.5
 
 
-def explainers_end(found: Any, examples: list[int], started: float, seconds: float) -> float:
-    """When the explainers (LIME, then SHAP) stop: what the allowance leaves after
+def example_count(found: Any, wanted: int, minimum: int, started: float, seconds: float) -> int:
+    """How many example rows the page explains: the explainer's ``wanted``, or ``minimum``
+    when the figures of ``wanted`` would leave the explainers less than
+    ``FULL_EXAMPLES_SHARE`` of the allowance (``explainers_end``): the minimum first."""
+    if wanted <= minimum:
+        return wanted
+    end = explainers_end(found, wanted, started, seconds)
+    return wanted if end - started >= FULL_EXAMPLES_SHARE * seconds else minimum
+
+
+def explainers_end(found: Any, examples: int, started: float, seconds: float) -> float:
+    """When the explainers (LIME, then SHAP) stop, on a page of ``examples`` example rows:
+    what the allowance leaves after
     ``RESERVE_SHARE`` and the figures (``FIGURE_SHARE``, or more at the pace of the page's
     figures drawn so far), at least ``MIN_EXPLAINERS_SHARE`` of it."""
     pace = figures.recent_pace()
@@ -42,9 +58,9 @@ def explainers_end(found: Any, examples: list[int], started: float, seconds: flo
     # 5 s allowance and the section 5.8 s; load 1.5)
     drawing = FIGURE_SHARE * seconds
     if pace is not None and type(found).draw is not Explainer.draw:  # one an example, overview
-        drawing = max(drawing, pace * (len(examples) + DRAWN_FIGURES))
+        drawing = max(drawing, pace * (examples + DRAWN_FIGURES))
     elif pace is not None:  # the bar chart, the beeswarm (about two bar charts), two an example
-        drawing = max(drawing, pace * (1 + BEESWARM_FIGURES + 2 * len(examples)))
+        drawing = max(drawing, pace * (1 + BEESWARM_FIGURES + 2 * examples))
     return started + max(MIN_EXPLAINERS_SHARE * seconds, (1 - RESERVE_SHARE) * seconds - drawing)
 
 

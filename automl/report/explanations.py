@@ -34,6 +34,7 @@ from automl.report import example_views, figures, token_views
 from automl.report.explain_time import (
     BEESWARM_FIGURES,
     drawn_end,
+    example_count,
     explainers_end,
     lime_deadline,
     shap_end,
@@ -121,9 +122,11 @@ def _explain_section(  # noqa: C901, PLR0915
         # budget (a fit's short time_budget) explains on a smaller one, as the bounds table says
         bounds = bounds.with_(background=SHORT_BACKGROUND)
     unit = found.unit
-    count = bounds.examples if bounds.examples is not None else found.examples
+    count = bounds.examples
+    if count is None:  # the explainer's number, or the minimum when the figures leave too little
+        count = example_count(found, found.examples, bounds.min_examples, started, seconds)
     out.update(unit=unit, about=found.about)
-    out["bounds"] = _bounds(bounds, allowance, unit, count)
+    out["bounds"] = _bounds(bounds, allowance, unit, count, found.examples)
     if result.refit:
         out["refit_note"] = (
             f"The explained model was refit on training + validation {unit}s, so it has seen "
@@ -143,7 +146,7 @@ def _explain_section(  # noqa: C901, PLR0915
     )
     # first LIME on the example rows, to its share of the explainers' time; then SHAP, its
     # minimum first, then more rows until the time kept for the figures and the reserve
-    end = explainers_end(found, examples, started, seconds)
+    end = explainers_end(found, len(examples), started, seconds)
     lime_end = lime_deadline(started, end, bounds.min_examples, len(examples))
     lime_exp = None
     if "lime" in found.methods and time.monotonic() >= lime_end:
@@ -277,12 +280,15 @@ def _add_beeswarm(  # noqa: PLR0913
     overview["beeswarm"] = _beeswarm(shap_exp)
 
 
-def _bounds(bounds: ExplainBounds, seconds: float, unit: str, count: int) -> list[tuple]:
+def _bounds(bounds: ExplainBounds, seconds: float, unit: str, count: int, wanted: int):
+    shown = fmt(count)
+    if bounds.examples is None and count < wanted:
+        shown += f" (not {wanted}: their figures would leave SHAP and LIME too little time)"
     return [
         ("time budget", budget_text(seconds)),
         (f"SHAP background {unit}s", fmt(bounds.background)),
         (f"{unit}s explained (global view)", fmt(bounds.rows)),
-        (f"example {unit}s", fmt(count)),
+        (f"example {unit}s", shown),
         (f"{unit}s SHAP reaches first (sized to fit the budget)", fmt(bounds.min_rows)),
         (f"LIME samples per {unit}", fmt(bounds.lime_samples)),
     ]

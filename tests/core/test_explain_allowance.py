@@ -238,3 +238,39 @@ def test_a_drawing_explainers_figures_are_timed_before_shap(monkeypatch, draw_s)
         assert seen["shap"] > seen["prepared"] + at_page_pace + 1.0
     else:  # a slow one keeps at least its probe's pace for every figure
         assert seen["shap"] <= seen["lime called"] + kept - draw_s * probes
+
+
+@pytest.mark.parametrize("pace", [0.01, 1.0])
+def test_a_short_allowance_explains_the_minimum_of_example_rows(monkeypatch, pace):
+    """When the figures of the explainer's example rows, at the page's pace, would leave SHAP
+    and LIME under half the allowance, the page explains ``min_examples`` of them (an image
+    page at load 2-4: LIME on 1 image, SHAP on 28 of its 50), and its bounds table says so;
+    with quick figures, all of them. A count the caller set is kept either way."""
+    from automl.explain import Drawing
+    from automl.report import explain_time, explanations
+
+    monkeypatch.setattr(explanations.figures, "recent_pace", lambda: pace)
+    result = fitted_table("adult_hist_gb")
+    found = explanations.explainer_for(result)
+    draws: list[int] = []
+
+    class Drawer(type(found)):
+        examples = 6
+
+        def draw(self, result, x, shap, lime, examples) -> Drawing:
+            draws.append(examples)
+            return Drawing()
+
+    allowance = 16.0  # at pace 1.0: 0.9 * 16 - 8 figures = 6.4 s, under half of it
+    out = explain_section(result, result.holdout, ExplainBounds(seconds=allowance), Drawer())
+    shown = dict(out["bounds"])["example rows"]
+    wanted = explain_time.example_count(Drawer(), 6, 3, 0.0, allowance)
+    if pace == 1.0:
+        assert wanted == 3 and draws[-1] == 3 and out["example_count"] == 3
+        assert shown.startswith("3 (not 6:")
+    else:
+        assert wanted == 6 and draws[-1] == 6 and out["example_count"] == 6 and shown == "6"
+    draws.clear()
+    set_count = ExplainBounds(seconds=allowance, examples=5)
+    out = explain_section(result, result.holdout, set_count, Drawer())
+    assert draws[-1] == 5 and dict(out["bounds"])["example rows"] == "5"
