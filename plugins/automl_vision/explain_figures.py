@@ -38,6 +38,18 @@ def drawing(
     return out
 
 
+def warm_up() -> None:
+    """Draw one small image figure and throw it away: matplotlib's first image figure in a
+    process costs several times the next ones (its colormaps, the image path)."""
+    from automl.plugin import new_figure, to_uri
+
+    fig = new_figure(0.5, 0.5)
+    ax = fig.add_subplot()
+    _show(ax, np.zeros((1, 4, 4), dtype=np.uint8))
+    ax.imshow(_overlay(np.zeros((4, 4)))[0])
+    to_uri(fig)
+
+
 def _map(exp: Explanation | None, p: int, h: int, w: int) -> np.ndarray | None:
     if exp is None or p >= len(exp.rows):
         return None
