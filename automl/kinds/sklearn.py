@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from automl import artifacts
+from automl import artifacts, threads
 from automl.kinds._base import ModelKind, Split, object_nbytes
 
 ESTIMATOR = "estimator.skops"
@@ -29,7 +29,8 @@ class SklearnKind(ModelKind):
         problem = (data.problem_type, data.spec.n_outputs)
         x, y, w, fit_kwargs = family.fit_inputs(model, split.x_train, split.y_train, split.w_train)
         split = Split(x, y, split.x_valid, split.y_valid, w)
-        return train_sklearn(model, split, options, problem, metric, family.growth, fit_kwargs)
+        with threads.one_if_busy():
+            return train_sklearn(model, split, options, problem, metric, family.growth, fit_kwargs)
 
     def check_build(self, model) -> str | None:
         return None if hasattr(model, "fit") else "has no fit()"
