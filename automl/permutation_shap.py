@@ -90,10 +90,13 @@ class _Pace:
 
     def fixed_and_each(self) -> tuple[float, float]:
         (e1, t1), (e2, t2) = min(self.calls), max(self.calls)
-        if e2 > e1:
-            each = max((t2 - t1) / (e2 - e1), 0.0)
+        if e2 > e1 and t2 > t1:
+            each = (t2 - t1) / (e2 - e1)
             return max(t1 - each * e1, 0.0), max(each, 1e-9)
-        return 0.0, max(t2 / e2, 1e-9)  # one size seen: all of it per evaluation (pessimistic)
+        # one size seen, or the larger call was the quicker (the first one waited on the load
+        # or warmed up: at load 5 a forest's sizing then read 0 s an evaluation, kept 10
+        # permutations a row and ran 7.3 s past a 0.6 s deadline): all of it per evaluation
+        return 0.0, max(t2 / e2, 1e-9)
 
     def seconds(self, calls: int, evals: int) -> float:
         fixed, each = self.fixed_and_each()

@@ -193,6 +193,33 @@ def test_permutations_are_sized_so_the_minimum_fits(monkeypatch):
     assert any("so that 50 rows fit" in note for note in notes)
 
 
+def test_a_slow_first_call_does_not_make_evaluations_look_free(monkeypatch):
+    """The first timed call waited (the load, a warm-up: 1 s more) so the larger second call
+    was the quicker: the sizing must not read that as no cost an evaluation (it kept 10
+    permutation pairs a row and ran 7.3 s past a 0.6 s deadline at load 5). At 1 ms an
+    evaluation the run stays within the deadline plus the first call's wait."""
+    import automl.permutation_shap as module
+
+    clock = _Clock(call=0.0, each=0.001)
+    first = [True]
+    evaluate = clock.evaluate
+
+    def slow_first(requests):
+        if first[0]:
+            first[0] = False
+            clock.now += 1.0
+        return evaluate(requests)
+
+    monkeypatch.setattr(module.time, "monotonic", clock)
+    notes: list[str] = []
+    values, _, permutations = sized_permutation_shap(
+        [9] * 200, slow_first, most=10, minimum=50, deadline=5.0, notes=notes
+    )
+    # 50 rows at 10 pairs take 10 s: fewer pairs, and the run ends in time
+    assert permutations < 10 and len(values) >= 50
+    assert clock.now <= 5.0 + 1.0
+
+
 @pytest.mark.parametrize("draw_s", [0.0, 0.5])
 def test_a_drawing_explainers_figures_are_timed_before_shap(monkeypatch, draw_s):
     """An explainer that draws its own figures (images) is timed on one example figure after
