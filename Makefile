@@ -13,6 +13,10 @@ TEST_WORKERS ?= 2
 # 2-core machine, load 3.8-4.5: 96.1 and 56.1 s with the default, 50.4 and 36.3 s passive
 # (torch training after scikit-learn loaded its own libgomp is where the spinning costs most).
 TEST_OMP_WAIT_POLICY ?= PASSIVE
+# ... from the first moment: `import automl` lets them spin briefly (GOMP_SPINCOUNT=3000), which
+# pays on an idle machine, not here. The whole suite at 893d81b: 731.7 s with that spin, 655.0 s
+# without it.
+TEST_GOMP_SPINCOUNT ?= 0
 
 .PHONY: install demo test lint format bench bench-tabular clean
 TABULAR := adult bank_marketing credit_g california_housing covertype
@@ -29,7 +33,7 @@ demo: install
 	$(PY) studies/demo.py
 
 test: install
-	OMP_WAIT_POLICY=$(TEST_OMP_WAIT_POLICY) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	OMP_WAIT_POLICY=$(TEST_OMP_WAIT_POLICY) GOMP_SPINCOUNT=$(TEST_GOMP_SPINCOUNT) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 lint: install
 	$(VENV)/bin/ruff check .
