@@ -14,8 +14,9 @@ TEST_WORKERS ?= 2
 # (torch training after scikit-learn loaded its own libgomp is where the spinning costs most).
 TEST_OMP_WAIT_POLICY ?= PASSIVE
 # ... from the first moment: `import automl` lets them spin briefly (GOMP_SPINCOUNT=3000), which
-# pays on an idle machine, not here. The whole suite at 893d81b: 731.7 s with that spin, 655.0 s
-# without it.
+# pays on an idle machine, not on busy cores (histogram gradient boosting, 50,000 rows, three busy
+# processes beside it: 3.7 s without the spin, 7.1 s with it). The whole suite: 731.7 s with the
+# spin (893d81b), 655.0 and 725.8 s without (893d81b, 6b73ab7): within its run-to-run spread.
 TEST_GOMP_SPINCOUNT ?= 0
 
 .PHONY: install demo test lint format bench bench-tabular clean
