@@ -4,6 +4,7 @@ one mean |SHAP| map per explained class as the global view."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -38,9 +39,10 @@ def drawing(
     return out
 
 
+@functools.cache
 def warm_up() -> None:
-    """Draw one small image figure and throw it away: matplotlib's first image figure in a
-    process costs several times the next ones (its colormaps, the image path)."""
+    """Draw one small image figure and throw it away, once a process: matplotlib's first image
+    figure in a process costs several times the next ones (its colormaps, the image path)."""
     from automl.plugin import new_figure, to_uri
 
     fig = new_figure(0.5, 0.5)
