@@ -32,12 +32,8 @@ from automl.plugin import (
     torch_to_onnx,
 )
 from automl_tabular.interactions import DIFFERENCE, RATIO, SUM, PairwiseFeatures
-from automl_tabular.preprocessing import (
-    MISSING,
-    TabularPreprocessor,
-    _as_text,
-    _normal_quantile_ref,
-)
+from automl_tabular.levels import MISSING, as_text
+from automl_tabular.preprocessing import TabularPreprocessor, _normal_quantile_ref
 
 FEATURES = "features"
 
@@ -79,7 +75,7 @@ class TabularExporter(Exporter):
                 values = pre._numeric_values(plan.name, col)
                 feed[plan.name] = values.reshape(-1, 1)
             else:
-                feed[plan.name] = _as_text(col).to_numpy(dtype=object).reshape(-1, 1)
+                feed[plan.name] = as_text(col).to_numpy(dtype=object).reshape(-1, 1)
         return feed
 
     def shared(self, result: Any) -> Any:

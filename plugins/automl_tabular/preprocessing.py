@@ -2,10 +2,15 @@
 
 Numeric columns: median imputation (plus a missing-indicator column when the training split had
 gaps), then a normal-quantile transform (more than 10 distinct values) or standardisation.
-Categorical columns: one-hot up to ``MAX_ONEHOT`` levels, frequency-ranked ordinal codes above
-(unseen levels map to their own code); missing values are a level of their own. Date columns are
-expanded into year, month, day, weekday and days-since-epoch. ID-like, constant and free-text
-columns are dropped, each with a note in ``notes``.
+Categorical columns: one-hot up to ``MAX_ONEHOT`` levels, ordinal codes above (unseen levels map
+to their own code); missing values are a level of their own. On a training split of at least
+``TARGET_ORDER_ROWS`` rows the codes follow the levels' smoothed target means
+(``levels.target_order``), so that one threshold of a tree separates the levels that raise the
+target from those that lower it, as LightGBM's and CatBoost's own category splits do; on fewer
+rows they follow the levels' frequencies (a smaller split's target order would leak into the
+cross-validation of the search). Date columns are expanded into year, month, day, weekday and
+days-since-epoch. ID-like, constant and free-text columns are dropped, each with a note in
+``notes``.
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ import pandas as pd
 
 from automl.plugin import DataError, FeatureEncoder
 from automl_tabular.inputs import as_frame, refuse_container_cells
+from automl_tabular.levels import MISSING, level_codes, level_counts, target_order
 
 MAX_ONEHOT = 16
 FREE_TEXT_MIN_WORDS = 6
 ID_NAME = re.compile(r"(^|[_\W])id$|^id([_\W]|$)", re.IGNORECASE)
-MISSING = "__missing__"
 QUANTILE_ROWS = 200_000  # a numeric column's quantile knots come from a sample of this many
 DISTINCT_ROWS = 200_000  # and its distinct values are counted on one (``_distinct``)
+TARGET_ORDER_ROWS = 20_000  # training rows from which ordinal codes follow the target
 
 
 @dataclass
@@ -66,10 +72,6 @@ def column_names(frame: pd.DataFrame) -> list[str]:
     return names
 
 
-def _as_text(series: pd.Series) -> pd.Series:
-    return series.astype(object).where(series.notna(), MISSING).map(str)
-
-
 def _distinct(values: pd.Series, exact: bool) -> int:
     """Distinct values of ``values`` (no missing ones). Unless ``exact``, a numeric column of
     more than ``DISTINCT_ROWS`` values counts those of a seeded sample when the sample already
@@ -80,40 +82,6 @@ def _distinct(values: pd.Series, exact: bool) -> int:
     rng = np.random.default_rng(0)
     sampled = int(values.iloc[rng.choice(len(values), DISTINCT_ROWS, replace=False)].nunique())
     return sampled if sampled > 10 else int(values.nunique())
-
-
-def _is_text(col: pd.Series) -> bool:
-    """A column of strings only (object, pandas' string dtype or a categorical of strings)."""
-    values = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else col
-    numeric = pd.api.types.is_numeric_dtype(col.dtype)
-    return not numeric and pd.api.types.infer_dtype(values, skipna=True) == "string"
-
-
-def _level_counts(col: pd.Series) -> pd.Series:
-    """Rows per level (its text; missing values: ``MISSING``), most frequent first: what
-    ``_as_text(col).value_counts()`` gives, counted without a Python string per row for a
-    column of strings."""
-    if _is_text(col):
-        counts = col.value_counts(dropna=False)
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            counts = counts[counts > 0]  # categories no row holds are no level
-        counts.index = [v if isinstance(v, str) else MISSING for v in counts.index]
-        if not counts.index.has_duplicates:  # else "__missing__" is also written out: merge
-            return counts
-    return _as_text(col).value_counts()
-
-
-def _level_codes(col: pd.Series, levels: list[str]) -> np.ndarray:
-    """Each row's position in ``levels`` (its text; a missing value: ``MISSING``'s), -1 for a
-    level not among them. A column of strings (or a pandas categorical of strings) is coded by
-    hashing, without a Python string per row (``_as_text``)."""
-    if not _is_text(col):
-        text = _as_text(col)
-        return pd.Categorical(text.where(text.isin(levels)), categories=levels).codes
-    codes = pd.Index(levels, dtype=object).get_indexer(col.to_numpy(dtype=object))
-    if MISSING in levels:
-        codes[col.isna().to_numpy()] = levels.index(MISSING)
-    return codes
 
 
 def _looks_like_date(series: pd.Series) -> bool:
@@ -150,9 +118,19 @@ class TabularPreprocessor(FeatureEncoder):
         self.notes: list[str] = []
         self.feature_names: list[str] = []
         self.missing_counts: dict[str, int] = {}
+        self._target: tuple[np.ndarray, str] | None = None  # while fitting (``fit``)
 
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, frame: pd.DataFrame) -> TabularPreprocessor:
+    def fit(
+        self, frame: pd.DataFrame, target: np.ndarray | None = None, problem_type: str = ""
+    ) -> TabularPreprocessor:
+        """The column plans of ``frame``'s columns. ``target`` (the encoded training target,
+        one per row: class codes, or numbers for ``problem_type="regression"``) orders the
+        ordinal codes when there are ``TARGET_ORDER_ROWS`` rows (see the module's docstring)."""
+        if target is not None and len(target) != len(frame):
+            raise ValueError(f"target has {len(target)} values for {len(frame)} rows")
+        use = target is not None and len(frame) >= TARGET_ORDER_ROWS
+        self._target = (np.asarray(target), problem_type) if use else None
         if frame.shape[1] == 0:
             raise DataError("the table has no feature columns besides the target")
         self.input_columns = column_names(frame)
@@ -169,6 +147,7 @@ class TabularPreprocessor(FeatureEncoder):
             plan = self._plan(name, col, n)
             if plan is not None:
                 self.columns.append(plan)
+        self._target = None
         if not self.columns:
             raise DataError(
                 "no usable feature column is left: "
@@ -208,10 +187,12 @@ class TabularPreprocessor(FeatureEncoder):
             why = "free text (use the text task)" if words >= FREE_TEXT_MIN_WORDS else "ID-like"
             self.notes.append(f"dropped {name!r}: {why}, {n_unique} distinct values")
             return None
-        counts = _level_counts(col)
+        counts = level_counts(col)
         levels = [str(v) for v in counts.index]
         if len(levels) <= MAX_ONEHOT:
             return Column(name, "onehot", levels=sorted(levels))
+        if self._target is not None:
+            levels = target_order(col, levels, *self._target)
         codes = np.arange(len(levels), dtype=np.float64)
         return Column(name, "ordinal", levels=levels, scale=(codes.mean(), codes.std() or 1.0))
 
@@ -344,7 +325,7 @@ class TabularPreprocessor(FeatureEncoder):
             parts = np.where(np.isnan(parts), med, parts)
             out = (parts - med) / std
             return np.column_stack([out] + ([missing.astype(float)] if plan.indicator else []))
-        codes = _level_codes(col, plan.levels)
+        codes = level_codes(col, plan.levels)
         if plan.kind == "onehot":
             onehot = np.zeros((len(col), len(plan.levels)), dtype=np.float32)
             known = codes >= 0

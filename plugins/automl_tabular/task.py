@@ -94,7 +94,7 @@ class TabularTask(Task):
         split = split_train_valid(y, problem_type, valid_fraction, seed, n_given_valid=n_given)
         train, valid_rows = split.train, split.valid
         rows = frame.iloc[train]  # taken once: a copy of the table's training rows
-        pre = TabularPreprocessor().fit(rows)
+        pre = TabularPreprocessor().fit(rows, split.y[train], split.problem_type)
         x_train = pre.transform(rows)
         profile = TabularProfile(pre).fit(rows)
         profile_rows = profile.measure(_sample(rows, PROFILE_ROWS, seed))

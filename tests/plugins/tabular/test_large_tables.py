@@ -157,7 +157,7 @@ def test_text_labels_are_coded_as_sorted_classes():
 
 
 def test_text_categories_are_coded_by_hashing_as_by_their_text():
-    from automl_tabular.preprocessing import MISSING, _as_text, _level_codes
+    from automl_tabular.levels import MISSING, as_text, level_codes
 
     levels = ["a", "b", MISSING]
     columns = [
@@ -167,9 +167,9 @@ def test_text_categories_are_coded_by_hashing_as_by_their_text():
         pd.Series(["a", 1, None], dtype=object),  # mixed: through its text
     ]
     for col in columns:
-        text = _as_text(col)
+        text = as_text(col)
         want = pd.Categorical(text.where(text.isin(levels)), categories=levels).codes
-        assert _level_codes(col, levels).tolist() == want.tolist()
+        assert level_codes(col, levels).tolist() == want.tolist()
 
 
 def test_quantile_knots_come_from_a_sample_on_a_long_column(monkeypatch):
@@ -200,7 +200,7 @@ def test_the_drift_reference_is_measured_on_a_sample_of_the_training_rows(monkey
 
 
 def test_text_levels_are_counted_by_hashing_as_by_their_text():
-    from automl_tabular.preprocessing import _as_text, _level_counts
+    from automl_tabular.levels import as_text, level_counts
 
     rng = np.random.default_rng(0)
     columns = [
@@ -211,7 +211,7 @@ def test_text_levels_are_counted_by_hashing_as_by_their_text():
         pd.Series(["a", 1, None, "a"], dtype=object),
     ]
     for col in columns:
-        got, want = _level_counts(col), _as_text(col).value_counts()
+        got, want = level_counts(col), as_text(col).value_counts()
         assert list(got.index) == list(want.index) and got.tolist() == want.tolist()
 
 
