@@ -71,8 +71,12 @@ class _TreeFamily(ModelFamily):
     default_pair_columns = "none"  # in the family's default configuration
 
     def suggest_pairs(self, trial, data: TaskData) -> None:
-        if interactions.applicable(data.features):
-            trial.suggest_categorical(f"{self.name}.pair_columns", interactions.CHOICES)
+        """The pair-column choices whose columns fit the memory they may take
+        (``interactions.affordable``: on 1,000,000 rows of 10 continuous columns, "none" and
+        "screened")."""
+        choices = interactions.affordable(data)
+        if len(choices) > 1:
+            trial.suggest_categorical(f"{self.name}.pair_columns", choices)
 
     def featurizer(self, params: dict[str, Any], data: TaskData) -> Featurizer | None:
         choice = params.get(f"{self.name}.pair_columns")
@@ -91,11 +95,16 @@ class _TreeFamily(ModelFamily):
         """Whether a starting configuration on screened pair columns is worth a trial: the
         table has pair columns and ``SCREENED_MIN_ROWS`` training rows (on a few hundred
         rows the screen is noise)."""
-        return interactions.applicable(data.features) and data.n_train >= SCREENED_MIN_ROWS
+        return "screened" in interactions.affordable(data) and data.n_train >= SCREENED_MIN_ROWS
 
     def default_pairs(self, data: TaskData) -> dict[str, Any]:
-        applicable = interactions.applicable(data.features)
-        return {f"{self.name}.pair_columns": self.default_pair_columns} if applicable else {}
+        """The family's default choice, or "none" where its columns would not fit
+        (``interactions.affordable``)."""
+        choices = interactions.affordable(data)
+        if len(choices) <= 1:
+            return {}
+        chosen = self.default_pair_columns if self.default_pair_columns in choices else "none"
+        return {f"{self.name}.pair_columns": chosen}
 
 
 def float64_rows(x: Any, rows: np.ndarray | None) -> np.ndarray:

@@ -39,7 +39,14 @@ CHOICES = ("none", "differences", "both", "screened")
 SUM, DIFFERENCE, RATIO = 0, 1, 2  # the operation of a pair column (``ops``' first field)
 SCREEN_ROWS = 4000  # training rows the screening model sees (a sample of them)
 SCREEN_TREES = 60
-BLOCK_ROWS = 65_536  # rows transformed at a time
+BLOCK_ROWS = 65_536  # rows transformed at a time, at most
+BLOCK_VALUES = 1 << 20  # pair values a block of rows holds at most (8 MB in float64)
+# the pair columns of all rows (a refit's: train + valid) may take this many bytes, counted at 12
+# a value (the float32 matrix and histogram boosting's float64 copy of it): on 1,000,000 rows the
+# 90 sums and differences of 10 columns took a fit from 1.0 to 1.6 GB; choices that need more
+# are not searched (``affordable``)
+PAIR_BYTES = 256 * 2**20
+BYTES_A_VALUE = 12
 
 
 def continuous_columns(pre: TabularPreprocessor) -> list[tuple[int, np.ndarray]]:
@@ -57,6 +64,22 @@ def applicable(pre: Any) -> bool:
     return (
         isinstance(pre, TabularPreprocessor) and 2 <= len(continuous_columns(pre)) <= MAX_COLUMNS
     )
+
+
+def added_columns(choice: str, k: int) -> int:
+    """Pair columns a choice adds to ``k`` continuous columns."""
+    pairs = k * (k - 1) // 2
+    return {"none": 0, "differences": pairs, "both": 2 * pairs, "screened": k}[choice]
+
+
+def affordable(data: Any) -> tuple[str, ...]:
+    """The ``CHOICES`` whose pair columns of the training and validation rows (what a refit
+    transforms) fit ``PAIR_BYTES``; none where the option is not ``applicable``."""
+    if not applicable(data.features):
+        return ()
+    k = len(continuous_columns(data.features))
+    rows = data.n_train + data.n_valid
+    return tuple(c for c in CHOICES if added_columns(c, k) * rows * BYTES_A_VALUE <= PAIR_BYTES)
 
 
 def all_pairs(k: int, operations: tuple[int, ...]) -> np.ndarray:
@@ -117,8 +140,11 @@ class PairwiseFeatures(Featurizer):
         x = np.asarray(x)
         width = x.shape[1]
         out = np.empty((len(x), width + len(self.ops)), dtype=np.float32)
-        for start in range(0, len(x), BLOCK_ROWS):
-            block = np.asarray(x[start : start + BLOCK_ROWS], dtype=np.float32)
+        # three float64 temporaries of a block's pair values (``pair_values``): 65,536 rows of
+        # 90 pairs were 141 MB, now at most BLOCK_VALUES values each
+        step = max(256, min(BLOCK_ROWS, BLOCK_VALUES // max(1, len(self.ops))))
+        for start in range(0, len(x), step):
+            block = np.asarray(x[start : start + step], dtype=np.float32)
             out[start : start + len(block), :width] = block
             out[start : start + len(block), width:] = pair_values(self.raw(block), self.ops)
         return out

@@ -92,3 +92,23 @@ def test_the_task_orders_codes_by_its_training_rows_target(monkeypatch):
     (plan,) = [c for c in data.features.columns if c.name == "level"]
     order = [int(level[1:]) for level in plan.levels]
     assert spearmanr(np.arange(LEVELS), effect[order]).statistic > 0.8
+
+
+def test_a_very_large_split_codes_few_level_categories_by_the_target_too(monkeypatch):
+    monkeypatch.setattr(preprocessing, "TARGET_ORDER_ROWS", 1000)
+    monkeypatch.setattr(preprocessing, "ORDERED_ROWS", 3000)
+    rng = np.random.default_rng(3)
+
+    def plans(rows: int) -> dict[str, str]:
+        frame = pd.DataFrame(
+            {"five": rng.choice(list("abcde"), rows), "two": rng.choice(["x", "y"], rows)}
+        )
+        y = (frame["five"].isin(["b", "d"]) ^ (rng.random(rows) < 0.1)).to_numpy().astype(int)
+        pre = TabularPreprocessor().fit(frame, y, "binary")
+        return {c.name: (c.kind, c.levels) for c in pre.columns}
+
+    assert plans(2999) == {"five": ("onehot", list("abcde")), "two": ("onehot", ["x", "y"])}
+    large = plans(3000)
+    assert large["two"] == ("onehot", ["x", "y"])
+    kind, levels = large["five"]
+    assert kind == "ordinal" and set(levels[-2:]) == {"b", "d"}  # the levels of class 1

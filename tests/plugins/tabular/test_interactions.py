@@ -72,6 +72,29 @@ def test_pair_columns_choose_the_featurizer():
         family.featurizer({"extra_trees.pair_columns": "products"}, data)
 
 
+def test_pair_choices_are_those_whose_columns_fit_their_memory():
+    """A refit's pair columns of 1,000,000 rows: 90 sums and differences of 10 columns would
+    take about 1 GB (float32 and a float64 copy), so only "none" and "screened" are searched, and
+    the extra trees' default ("differences") becomes "none"; 20,000 rows afford every choice."""
+    from automl_tabular import interactions
+    from automl_tabular.families import ExtraTreesFamily, HistGradientBoostingFamily
+    from automl_tabular.preprocessing import TabularPreprocessor
+
+    rng = np.random.default_rng(0)
+    pre = TabularPreprocessor().fit(pd.DataFrame(rng.normal(size=(500, 10))))
+    small = SimpleNamespace(features=pre, n_train=16_000, n_valid=4_000)
+    large = SimpleNamespace(features=pre, n_train=800_000, n_valid=200_000)
+    assert interactions.affordable(small) == interactions.CHOICES
+    assert interactions.affordable(large) == ("none", "screened")
+    assert ExtraTreesFamily().default_pairs(small) == {"extra_trees.pair_columns": "differences"}
+    assert ExtraTreesFamily().default_pairs(large) == {"extra_trees.pair_columns": "none"}
+    assert HistGradientBoostingFamily().screened_start(large)
+    few = SimpleNamespace(features=TabularPreprocessor().fit(pd.DataFrame({"a": [1.0, 2.0]})))
+    assert (
+        interactions.affordable(SimpleNamespace(features=few.features, n_train=9, n_valid=1)) == ()
+    )
+
+
 def test_extra_trees_default_uses_pairs_and_round_trips(tmp_path):
     x, y = load_diabetes(return_X_y=True, as_frame=True)
     result = automl.fit((x, y), n_trials=1, models=["extra_trees"], **FAST)
@@ -160,8 +183,8 @@ def test_a_screened_hist_gb_saves_loads_exports_and_is_explained(tmp_path):
     small, _ = _ratio_frame()
     features = TabularPreprocessor().fit(small)
     family = HistGradientBoostingFamily()
-    assert family.more_defaults(SimpleNamespace(features=features, n_train=600)) == []
-    second = family.more_defaults(SimpleNamespace(features=features, n_train=5000))
+    assert family.more_defaults(SimpleNamespace(features=features, n_train=600, n_valid=150)) == []
+    second = family.more_defaults(SimpleNamespace(features=features, n_train=5000, n_valid=1250))
     assert [p["hist_gb.pair_columns"] for p in second] == ["screened"]
     # hist_gb's two starting configurations (5,000 training rows or more): the default, then
     # the finer one on screened pairs, which the ratio and difference in the target make better
@@ -193,7 +216,9 @@ def test_catboost_starts_on_screened_pairs_on_large_regression_tables_only(tmp_p
         ("binary", 6000, []),
         ("regression", 6000, ["screened"]),
     ):
-        data = SimpleNamespace(features=features, n_train=n_train, problem_type=problem_type)
+        data = SimpleNamespace(
+            features=features, n_train=n_train, n_valid=n_train // 4, problem_type=problem_type
+        )
         assert [p["catboost.pair_columns"] for p in family.more_defaults(data)] == want
     frame, y = _ratio_frame(6500)
     result = automl.fit(

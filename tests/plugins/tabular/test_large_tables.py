@@ -138,6 +138,16 @@ def test_pair_columns_are_written_block_by_block(monkeypatch):
     # the output and one block's temporaries; all rows' float64 pair values (4.8 MB) are never
     # made (before: output 3.4 MB + float64 pairs 4.8 MB + their float32 copy 2.4 MB + more)
     assert peak < whole.nbytes + 2_000_000, (peak, whole.nbytes)
+    # and a block holds at most BLOCK_VALUES pair values, however many rows BLOCK_ROWS allows
+    monkeypatch.setattr(interactions, "BLOCK_ROWS", 40_000)
+    monkeypatch.setattr(interactions, "BLOCK_VALUES", 15 * 1000)
+    tracemalloc.start()
+    try:
+        assert np.array_equal(features.transform(x), whole)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < whole.nbytes + 2_000_000, (peak, whole.nbytes)
 
 
 def test_text_labels_are_coded_as_sorted_classes():
