@@ -189,9 +189,12 @@ class Explainer(ABC):
 
     def prepare(self, result: FittedResult) -> None:
         """Import what explaining ``result`` will need (a library such as shap, whose import
-        took 1.4 s on a busy 2-core machine). The report calls it before it splits its
-        allowance between the methods, so a fixed cost does not eat one method's share; the
-        time still counts in the allowance. Default: nothing."""
+        took 1.4 s on a busy 2-core machine). The report starts it in a thread as the page
+        begins (``automl.report.explanations.prepare_ahead``), while its other sections are
+        drawn, and calls it again before it splits its allowance between the methods, so a
+        fixed cost does not eat one method's share; what is still left of it then counts in
+        the allowance. It may be called more than once, from another thread: make it
+        idempotent (an import is). Default: nothing."""
         return None
 
     def draw(

@@ -178,9 +178,10 @@ def report_case(name: str, result, seconds: float) -> dict:
     what it spent and what it explained."""
     from automl.explain import ExplainBounds
     from automl.report import figures, sections
-    from automl.report.explanations import explain_section
+    from automl.report.explanations import explain_section, prepare_ahead
 
     with figures.timed_page():  # as the page does: its figures come before the explanations'
+        prepare_ahead(result)  # and the explainer's preparation begins with them
         for section in (sections.data_section, sections.search_section):
             sections.guarded(section, result)
         sections.guarded(sections.model_section, result, result.holdout)
@@ -201,6 +202,7 @@ def report_case(name: str, result, seconds: float) -> dict:
         "lime_examples": min(out["example_count"], out["rows_explained"]["LIME"]),
         "views": len(examples),
         "missing": "; ".join(f"{a}: {b}" for a, b in out["missing"])[:160],
+        "shap_notes": out["notes"]["SHAP"],
     }
 
 
@@ -222,7 +224,8 @@ def report_cases(args) -> None:
         print(json.dumps(row), flush=True)
         table.append(row)
     pd.set_option("display.width", 250)
-    print(pd.DataFrame(table).drop(columns=["model", "missing"]).to_string(index=False))
+    shown = pd.DataFrame(table).drop(columns=["model", "missing", "shap_notes"])
+    print(shown.to_string(index=False))
     for row in table:
         print(f"{row['case']}: {row['model']} | {row['missing'] or 'nothing missing'}")
 

@@ -89,6 +89,8 @@ def render_report(
         bounds = bounds.with_(seconds=default_seconds(result))
     if holdout is None:
         holdout = result.holdout
+    if explain is True and holdout is not None:
+        explanations.prepare_ahead(result, explainer)  # while the sections below are drawn
     data = sections.guarded(sections.data_section, result)
     search = sections.guarded(sections.search_section, result)
     model = sections.guarded(sections.model_section, result, holdout)

@@ -301,3 +301,45 @@ def test_a_short_allowance_explains_the_minimum_of_example_rows(monkeypatch, pac
     set_count = ExplainBounds(seconds=allowance, examples=5)
     out = explain_section(result, result.holdout, set_count, Drawer())
     assert draws[-1] == 5 and dict(out["bounds"])["example rows"] == "5"
+
+
+def test_the_page_starts_the_explainers_preparation_as_it_begins(monkeypatch):
+    """``prepare`` (shap's import: about 2 s of a 5 s allowance at load 5, when LIME, first,
+    found none left) starts in a thread as the page begins, while its other sections are
+    drawn; the section's own call then waits for what is left of it (here: the rest of a slow
+    import, which must end before LIME starts)."""
+    import threading
+    import time
+
+    from automl.explain import Explanation
+    from automl.report import explanations
+    from automl.report.page import render_report
+
+    result = fitted_table("adult_hist_gb")
+    found = explanations.explainer_for(result)
+    calls: list[tuple[str, float]] = []
+    done = threading.Event()
+    seen: dict[str, float] = {}
+
+    class Slow(type(found)):
+        def prepare(self, result):
+            calls.append((threading.current_thread().name, time.monotonic()))
+            if threading.current_thread() is not threading.main_thread():
+                time.sleep(0.5)  # a slow import, under way in the thread
+                done.set()
+            else:
+                done.wait(timeout=5)  # as an import under way in another thread is waited for
+
+        def explain(self, result, x, *, method, background, bounds, deadline) -> Explanation:
+            seen.setdefault(method, time.monotonic())
+            return super().explain(
+                result, x, method=method, background=background, bounds=bounds, deadline=deadline
+            )
+
+    begun = time.monotonic()
+    page = render_report(result, bounds=ExplainBounds(seconds=20), explainer=Slow())
+    assert "automl-explainer-prepare" in [name for name, _ in calls]
+    first = min(calls, key=lambda c: c[1])
+    assert first[0] == "automl-explainer-prepare" and first[1] - begun < 0.5
+    assert done.is_set() and min(seen.values()) > first[1] + 0.5
+    assert "LimeTabularExplainer" in page or "LIME" in page
