@@ -136,7 +136,9 @@ class TabularPreprocessor(FeatureEncoder):
         one per row: class codes, or numbers for ``problem_type="regression"``) orders the
         ordinal codes when there are ``TARGET_ORDER_ROWS`` rows (see the module's docstring)."""
         if target is not None and len(target) != len(frame):
-            raise ValueError(f"target has {len(target)} values for {len(frame)} rows")
+            raise DataError(
+                f"the target has {len(target)} values for {len(frame)} rows: pass one a row"
+            )
         use = target is not None and len(frame) >= TARGET_ORDER_ROWS
         self._target = (np.asarray(target), problem_type) if use else None
         if frame.shape[1] == 0:
