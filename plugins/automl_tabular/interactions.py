@@ -42,9 +42,9 @@ SCREEN_TREES = 60
 BLOCK_ROWS = 65_536  # rows transformed at a time, at most
 BLOCK_VALUES = 1 << 20  # pair values a block of rows holds at most (8 MB in float64)
 # the pair columns of all rows (a refit's: train + valid) may take this many bytes, counted at 12
-# a value (the float32 matrix and histogram boosting's float64 copy of it): on 1,000,000 rows the
-# 90 sums and differences of 10 columns took a fit from 1.0 to 1.6 GB; choices that need more
-# are not searched (``affordable``)
+# a value (the float32 matrix and histogram boosting's float64 copy of it): on 1,000,000 rows a
+# trial's 90 sums and differences of 10 columns took a fit from 725 to 1,035 MiB (a trace of its
+# resident memory); choices that need more are not searched (``affordable``)
 PAIR_BYTES = 256 * 2**20
 BYTES_A_VALUE = 12
 
