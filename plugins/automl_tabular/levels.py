@@ -59,9 +59,9 @@ def target_order(col: pd.Series, levels: list[str], y: np.ndarray, problem_type:
     rows = np.bincount(codes, minlength=len(levels)).astype(np.float64)
     if problem_type == "regression":
         values = y.astype(np.float64)
-        means = np.bincount(codes, weights=values, minlength=len(levels))
+        sums = np.bincount(codes, weights=values, minlength=len(levels))
         prior = values.mean()
-        score = (means + SMOOTHING * prior) / (rows + SMOOTHING)
+        score = (sums + SMOOTHING * prior) / (rows + SMOOTHING)
     else:
         classes = int(y.max(initial=0)) + 1
         counts = np.bincount(codes * classes + y.astype(np.int64), minlength=len(levels) * classes)
