@@ -84,7 +84,7 @@ def test_shap_pixels_of_correct_images_lie_in_the_patch():
     result = fitted("patches")
     _, _, masks = quadrant_patches(1)
     exp = explain(result, method="shap", seconds=math.inf, rows=40, gradient_samples=60)
-    assert exp.algorithm.startswith("GradientExplainer") and exp.output_space == "probability"
+    assert exp.algorithm.startswith("expected gradients") and exp.output_space == "probability"
     maps = exp.values.reshape(len(exp.rows), SIDE, SIDE)  # one attribution per pixel
     predicted = result.predictor.output(result.holdout[0][exp.rows]).argmax(axis=1)
     assert exp.output == [str(result.classes_[c]) for c in predicted]  # the explained class
@@ -186,3 +186,36 @@ def test_expected_gradient_samples_are_sized_so_the_minimum_images_fit():
     notes, samples = [], [100]
     pieces = _sized(run, samples, 0.01, 20, bounds, math.inf, notes)
     assert samples == [100] and notes == [] and sum(len(p[1]) for p in pieces) == 20
+
+
+def test_batched_expected_gradients_estimate_what_shaps_gradient_explainer_does():
+    """The images' samples go through the network together; the estimate is shap's
+    GradientExplainer's (local_smoothing=0): with many samples both converge to the same
+    attributions, and they add up to the probability less its background mean."""
+    import shap
+    import torch
+    from torch import nn
+
+    from automl_vision.explain import _expected_gradients
+
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 8 * 8, 3)
+    ).eval()
+    rng = np.random.default_rng(0)
+    x = torch.as_tensor(rng.random((3, 1, 8, 8)), dtype=torch.float32)
+    bg = torch.as_tensor(rng.random((20, 1, 8, 8)), dtype=torch.float32)
+    classes = np.array([0, 2, 1])
+    ours = _expected_gradients(module, x, bg, classes, 4000, np.random.default_rng(1))
+    for i, cls in enumerate(classes):
+
+        class Probability(nn.Module):
+            def forward(self, z, cls=int(cls)):
+                return module(z).softmax(dim=1)[:, cls : cls + 1]
+
+        theirs = shap.GradientExplainer(Probability().eval(), bg, batch_size=500)
+        values = np.asarray(theirs.shap_values(x[i : i + 1], nsamples=4000, rseed=0))[..., 0]
+        assert np.corrcoef(ours[i].ravel(), values.ravel())[0, 1] > 0.95
+        with torch.no_grad():
+            gap = module(x[i : i + 1]).softmax(1)[0, cls] - module(bg).softmax(1)[:, cls].mean()
+        assert abs(ours[i].sum() - float(gap)) < 0.05 * max(abs(float(gap)), 0.05)
