@@ -75,11 +75,13 @@ def interrupted_note(ran: int) -> str:
 
 def refit_estimate(trial: Any, data: TaskData) -> float:
     """Seconds the refit of ``trial`` on train+valid is expected to take, from its own training
-    time: per fit (a cross-validated trial reports the sum of its folds), for the epochs the
-    refit trains (its best epoch, of those it ran) or the trees it grows (all, where the
-    deadline let the trial grow a share of them), on the refit's rows (``trial_refit_rows``)."""
+    time less its validation predictions (``scoring_seconds``; a refit makes none): per fit (a
+    cross-validated trial reports the sum of its folds), for the epochs the refit trains (its
+    best epoch, of those it ran) or the trees it grows (all, where the deadline let the trial
+    grow a share of them), on the refit's rows (``trial_refit_rows``)."""
     attrs = trial.user_attrs
     seconds = float(attrs.get("train_seconds", 0.0) or 0.0)
+    seconds -= min(seconds, float(attrs.get("scoring_seconds", 0.0) or 0.0))  # none in a refit
     fits = max(1, len(attrs.get("fold_scores") or ()))
     epochs = max(1, int(attrs.get("best_epoch", 1) or 1))
     run = max(epochs, int(attrs.get("epochs_run", 1) or 1))

@@ -379,6 +379,8 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
         if outcome.schedule_epochs is not None:
             trial.set_user_attr("schedule_epochs", outcome.schedule_epochs)
         trial.set_user_attr("train_seconds", round(outcome.seconds, 3))
+        if outcome.scoring_seconds > 0:  # the validation predictions: no part of a refit
+            trial.set_user_attr("scoring_seconds", round(outcome.scoring_seconds, 3))
         if outcome.grown_share < 1.0:  # a forest cut short: its refit grows all its trees
             trial.set_user_attr("grown_share", round(outcome.grown_share, 4))
         if outcome.batches:  # a refit's time is planned per batch (a trial may end mid-epoch)

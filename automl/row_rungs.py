@@ -27,7 +27,10 @@ import numpy as np
 
 FACTOR = 3  # rows grow by this factor from one rung to the next; 1/FACTOR of a rung moves on
 LAST_RUNG = 1.5  # a rung within this factor of all rows is dropped: the last one takes all
-MARGIN = 1.2  # the next fit is expected to take its rows' share of this one's time, with this
+# the next fit is expected to take its rows' share of this one's time, with this margin; the
+# validation predictions (the same rows at every rung) at this one's: a hist_gb fit on 50,000
+# of 1M rows spent 3.6 of its 7.0 s predicting the 200,000 validation rows
+MARGIN = 1.2
 
 
 def rung_sizes(n_train: int, first: int | None) -> tuple[int, ...]:
@@ -117,7 +120,8 @@ def climb(
             note = f"trained on {size} of {total} rows: the deadline stopped its fit there"
             break
         nxt = rungs.sizes[rung + 1]
-        expected = MARGIN * outcome.seconds * nxt / size
+        scoring = min(outcome.seconds, getattr(outcome, "scoring_seconds", 0.0))  # as many rows
+        expected = MARGIN * ((outcome.seconds - scoring) * nxt / size + scoring)
         left = math.inf if deadline is None else deadline - time.monotonic()
         if expected > left:
             note = (

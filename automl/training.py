@@ -47,6 +47,9 @@ class TrainOutcome:
     # (scikit-learn, grown in chunks) the share of its trees the deadline let the model grow:
     # a refit grows all of them, so it is planned at seconds / grown_share
     grown_share: float = 1.0
+    # the seconds of ``seconds`` spent predicting the validation rows: they do not grow with
+    # the training rows (a fit on more rows of one split), and a refit makes none
+    scoring_seconds: float = 0.0
 
 
 def reports_per_epoch(n_train: int) -> int:

@@ -239,8 +239,10 @@ def fitted_outcome(  # noqa: PLR0913
     outputs) scored on the validation rows: what a trial of one fit reports (a plugin's
     kind of such models too)."""
     predictor = SklearnPredictor(estimator, *problem)
+    scoring = time.perf_counter()
     output = None if x_valid is None else predictor.output(x_valid)
     score = math.nan if output is None else metric(y_valid, output)
+    scoring = time.perf_counter() - scoring if output is not None else 0.0
     return TrainOutcome(
         predictor,
         score,
@@ -251,6 +253,7 @@ def fitted_outcome(  # noqa: PLR0913
         note,
         valid_output=output,
         grown_share=grown_share,
+        scoring_seconds=scoring,
     )
 
 

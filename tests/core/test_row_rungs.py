@@ -182,3 +182,28 @@ def test_the_searchs_last_moments_start_only_a_fit_known_to_end_in_them():
     study.optimize(objective, n_trials=5)  # the first stops the search
     assert len(reasons) == 1 and "linear had no fit timed yet" in reasons[0]
     assert records.stopped.startswith("time budget: 2.0 s a trial")
+
+
+def test_the_next_rungs_fit_scales_its_training_not_its_validation_predictions():
+    """The validation rows are the same at every rung: a fit's seconds predicting them
+    (``scoring_seconds``) are not scaled by the rows, nor counted in its refit's cost."""
+    from automl.final import refit_estimate
+
+    rungs = RowRungs.make(2400, 200, seed=0)
+    trained = []
+
+    def train(rows, first):
+        trained.append(len(rows) if rows is not None else 2400)
+        outcome = _outcome(0.9, 10.0)  # 6 s training, 4 s predicting the validation rows
+        outcome.scoring_seconds = 4.0
+        return outcome
+
+    climb(rungs, train, BETTER, time.monotonic() + 30)  # 600 rows: 1.2 * (18 + 4) = 26.4 s
+    assert trained[:2] == [200, 600]
+    data = types.SimpleNamespace(n_train=2400, n_valid=600)
+    attrs = {"rows_trained": 200, "train_seconds": 10.0}
+    plain = refit_estimate(types.SimpleNamespace(user_attrs=attrs), data)
+    scored = refit_estimate(
+        types.SimpleNamespace(user_attrs={**attrs, "scoring_seconds": 4.0}), data
+    )
+    assert plain == 10.0 * 250 / 200 and scored == 6.0 * 250 / 200
