@@ -387,26 +387,35 @@ def output_label(result: Any, cls: int) -> str:
 CHUNK_FILL = 0.8  # a chunk may fill this share of the time left, at the pace measured so far
 
 
-def run_chunks(
-    fn: Any, n: int, deadline: float, chunk: int, note: list[str], what: str, first: int = 1
+def run_chunks(  # noqa: PLR0913
+    fn: Any,
+    n: int,
+    deadline: float,
+    chunk: int,
+    note: list[str],
+    what: str,
+    first: int = 1,
+    pace: float | None = None,
 ) -> tuple[list[Any], int]:
     """Call ``fn(start, stop)`` over ``range(n)`` in chunks of at most ``chunk`` rows until the
     deadline; returns the pieces and the rows done, adding a note when stopped early. The first
     call explains ``first`` rows (it always runs; default one) and times them; later chunks
     are sized to the time left at that pace, and no chunk starts that one row's time would
-    carry past the deadline (a deep forest's TreeExplainer can take seconds a row)."""
-    pieces, done, size, per_row = [], 0, max(1, min(first, chunk)), 0.0
+    carry past the deadline (a deep forest's TreeExplainer can take seconds a row). ``pace``:
+    seconds a row measured before (a probe): the first chunk too is sized to it, and checked."""
+    pieces, done, size = [], 0, max(1, min(first, chunk))
+    per_row, known = (0.0, False) if pace is None else (pace, True)
     while done < n:
         left = deadline - time.monotonic()
-        if done and left < per_row:
+        if (done or known) and left < per_row:
             note.append(f"{what}: time budget spent after {done} of {n} rows; the rest left out")
             break
-        if done:
+        if done or known:
             size = int(max(1, min(chunk, CHUNK_FILL * left / max(per_row, 1e-9))))
         stop = min(n, done + size)
         started = time.monotonic()
         pieces.append(fn(done, stop))
-        if not done:
+        if not done and not known:
             record(time.monotonic() - started)
         per_row = (time.monotonic() - started) / (stop - done)  # the latest pace
         done = stop

@@ -260,10 +260,9 @@ FILL = 0.8  # the minimum images may fill this share of the time left at the fir
 
 
 def _sized(run, samples, per_sample, n, bounds, deadline, notes) -> list:  # noqa: PLR0913
-    """The images in chunks until the deadline, with fewer expected-gradient samples an image
-    (not under ``MIN_GRADIENT_SAMPLES``) when the probe's pace says that ``bounds.min_rows``
-    images would not fit otherwise; no chunk starts that the pace says would end past the
-    deadline."""
+    """The images in chunks until the deadline (``run_chunks``, at the probe's pace), with
+    fewer expected-gradient samples an image (not under ``MIN_GRADIENT_SAMPLES``) when the
+    probe's pace says that ``bounds.min_rows`` images would not fit otherwise."""
     wanted = min(bounds.min_rows, n)
     fit = FILL * (deadline - time.monotonic()) / (wanted * max(per_sample, 1e-9))
     if fit < samples[0]:  # (no clock: deadline inf, the samples asked for)
@@ -272,21 +271,8 @@ def _sized(run, samples, per_sample, n, bounds, deadline, notes) -> list:  # noq
             f"expected gradients: {samples[0]} (not {bounds.gradient_samples}) samples an image, "
             f"so that {wanted} images fit the time budget"
         )
-    pieces, done = [], 0
-    while done < n:
-        per_image = per_sample * samples[0]
-        left = deadline - time.monotonic()
-        if left < per_image:
-            notes.append(
-                f"expected gradients: time budget spent after {done} of {n} rows; the rest "
-                "left out"
-            )
-            break
-        stop = min(n, done + int(max(1, min(CHUNK, FILL * left / max(per_image, 1e-9)))))
-        started = time.monotonic()
-        pieces.append(run(done, stop))
-        per_sample = (time.monotonic() - started) / ((stop - done) * samples[0])  # latest pace
-        done = stop
+    what = "expected gradients"
+    pieces, _ = run_chunks(run, n, deadline, CHUNK, notes, what, pace=per_sample * samples[0])
     return pieces
 
 
