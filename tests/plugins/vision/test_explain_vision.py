@@ -194,9 +194,8 @@ def test_batched_expected_gradients_estimate_what_shaps_gradient_explainer_does(
     attributions, and they add up to the probability less its background mean."""
     import shap
     import torch
-    from torch import nn
-
     from automl_vision.explain import _expected_gradients
+    from torch import nn
 
     torch.manual_seed(0)
     module = nn.Sequential(
