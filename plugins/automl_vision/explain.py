@@ -6,11 +6,12 @@ probability, on the torch model, channels summed. It costs one forward and backw
 sample (100 a row by default) whatever the image size, where a masking explainer
 (``shap.Explainer`` with an image masker) needs thousands of forward passes for a map of useful
 resolution; its values add up, up to sampling error, to the probability minus its mean over
-the background images. shap's explainer takes the images one at a time: at load 8 on two
-cores, 62 ms an MNIST image at 10 samples, so a 5 s allowance explained 13 images; the samples
-of several images go through the network together here (``_expected_gradients``). The
-explained class is each image's predicted class. An ensemble is explained member by member and
-the maps averaged with the ensemble's weights, every member explaining the ensemble's class.
+the background images. shap's explainer takes the images one at a time: with six busy
+processes on two cores, 62 ms an MNIST image at 10 samples, so a 5 s allowance explained 13
+images; the samples of several images go through the network together here
+(``_expected_gradients``). The explained class is each image's predicted class. An ensemble
+is explained member by member and the maps averaged with the ensemble's weights, every member
+explaining the ensemble's class.
 LIME: ``lime_image.LimeImageExplainer`` on SLIC superpixels (scikit-image), each switched off
 by setting its pixels to the training split's channel mean, on the ensemble's combined output;
 a pixel's LIME value is its superpixel's weight.

@@ -202,7 +202,9 @@ def test_posts_need_json_and_the_bearer_token_when_one_is_set():
 
     flag_token = secrets.token_urlsafe(24)  # --token wins over the environment
     env = {"AUTOML_SERVE_TOKEN": token}
-    with Server(folder, "--token", flag_token, env=env, token=flag_token) as server:
+    # --token=VALUE: a URL-safe token may begin with "-" (1 in 64), which argparse would read
+    # as the next option after a bare --token
+    with Server(folder, f"--token={flag_token}", env=env, token=flag_token) as server:
         assert server.post("/predict", row)[0] == 200
         assert server.post("/predict", row, {"Authorization": f"Bearer {token}"})[0] == 401
     assert flag_token not in server.stdout + server.stderr
