@@ -223,20 +223,16 @@ def _shap(result, x, background, classes, bounds, deadline, notes):
             base += weight * means[classes[start:stop]]
         return maps.reshape(len(maps), -1), base
 
-    try:
-        # a timed probe (one image, the fewest samples; kept only if nothing more fits) sizes
-        # the samples an image
-        samples[0] = min(MIN_GRADIENT_SAMPLES, bounds.gradient_samples)
-        started = time.monotonic()
-        probe, _ = run_chunks(run, 1, deadline, 1, notes, "expected gradients")
-        per_sample = (time.monotonic() - started) / samples[0]
-        probed, samples[0] = samples[0], bounds.gradient_samples
-        pieces = _sized(run, samples, per_sample, len(x), bounds, deadline, notes)
-        if not pieces:  # nothing more fitted: the probe's image is all there is
-            pieces, samples[0] = probe, probed
-    finally:
-        for _, _, _, module in members:
-            module.eval()
+    # a timed probe (one image, the fewest samples; kept only if nothing more fits) sizes the
+    # samples an image
+    samples[0] = min(MIN_GRADIENT_SAMPLES, bounds.gradient_samples)
+    started = time.monotonic()
+    probe, _ = run_chunks(run, 1, deadline, 1, notes, "expected gradients")
+    per_sample = (time.monotonic() - started) / samples[0]
+    probed, samples[0] = samples[0], bounds.gradient_samples
+    pieces = _sized(run, samples, per_sample, len(x), bounds, deadline, notes)
+    if not pieces:  # nothing more fitted: the probe's image is all there is
+        pieces, samples[0] = probe, probed
     algorithm = (
         f"expected gradients (shap's GradientExplainer estimate, the images' samples batched "
         f"together; {len(bg)} background images, {samples[0]} samples an image)"
