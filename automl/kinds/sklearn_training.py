@@ -29,6 +29,11 @@ TREE_CHUNK = 50
 # least as many (the probe's pace includes the per-call cost, which a smaller chunk would
 # underestimate).
 PROBE_ITERATIONS = 10
+# boosting continues at most this many times: the probe's pace includes the first call's cost
+# (binning all rows: on 720,000 rows, a tenth of the probe's time) and sized the continuation
+# short, so a fit stopped itself with a third of its time left; every warm start recomputes
+# the predictions of the trees so far, so not in many small chunks
+MAX_CONTINUATIONS = 3
 # the validation rows' predictions are timed with the model so far on their first PREDICT_FEW
 # rows (a call's own cost: 10 ms for a forest on 2 threads) and on up to PREDICT_SAMPLE rows
 # (what grows with the rows, scaled to all of them), and kept back from the fit's deadline
@@ -61,11 +66,13 @@ def train_sklearn(
       many as end before the deadline at the last one's pace (a chunk of 50 trees on 30,000
       rows can take 6 s, far more on a large table on a busy machine);
     - ``(parameter, "paced")``, boosting's ``("max_iter", "paced")``: PROBE_ITERATIONS
-      iterations, timed, then one continuation (a warm start: same early-stopping split and
+      iterations, timed, then a continuation (a warm start: same early-stopping split and
       history) to as many iterations as that pace allows before the deadline, or to its own
-      limit and early stopping when time allows. One continuation, not many chunks: every warm
-      start of histogram gradient boosting recomputes the predictions of all the trees so far,
-      which in chunks of 50 doubled the time of an 800-iteration fit.
+      limit and early stopping when time allows; then, while time is left for
+      PROBE_ITERATIONS more at the last continuation's pace, up to MAX_CONTINUATIONS in all.
+      Few continuations, not many chunks: every warm start of histogram gradient boosting
+      recomputes the predictions of all the trees so far, which in chunks of 50 doubled the
+      time of an 800-iteration fit.
     - ``(parameter, "iterations")``, an iterative solver's ``("max_iter", "iterations")``
       (logistic regression's lbfgs): as "paced", but ``max_iter`` counts each call's own
       iterations, so the continuation asks for the iterations left; the objective is convex,
@@ -152,16 +159,53 @@ def _grow(  # noqa: PLR0913
             estimator.fit(x_train, y_train, **fit_kwargs)
             pace = max(time.perf_counter() - began, 1e-6) / more
         return grown, wanted, held
-    target = min(wanted, grown + _fits(deadline, grown, pace, kept))
-    if grown < target and not _stopped_early(estimator, grown):
-        # "iterations": max_iter is the call's own; "paced": the model's total
-        estimator.set_params(**{size: target - grown if how == "iterations" else target})
-        with _unconverged_is_expected(how):  # the note says it
-            estimator.fit(x_train, y_train, **fit_kwargs)
-        if how == "iterations" and _stopped_early(estimator, target - grown):
-            return wanted, wanted, ""  # converged: the model one fit gives
-        grown = target
+    if how == "iterations":
+        target = min(wanted, grown + _fits(deadline, grown, pace, kept))
+        if grown < target and not _stopped_early(estimator, grown):
+            estimator.set_params(**{size: target - grown})  # the call's own iterations
+            with _unconverged_is_expected(how):  # the note says it
+                estimator.fit(x_train, y_train, **fit_kwargs)
+            if _stopped_early(estimator, target - grown):
+                return wanted, wanted, ""  # converged: the model one fit gives
+            grown = target
+        return grown, wanted, ""
+    grown = _continue(estimator, split, fit_kwargs, (size, grown, wanted), pace, kept, deadline)
     return grown, wanted, ""
+
+
+def _continue(  # noqa: PLR0913
+    estimator: Any,
+    split: Split,
+    fit_kwargs: dict[str, Any],
+    state: tuple[str, int, int],
+    pace: float,
+    kept: tuple[float, float],
+    deadline: float,
+) -> int:
+    """Paced boosting's continuations after its probe (``state``: the parameter, iterations
+    grown and wanted): the iterations grown when they end."""
+    size, grown, wanted = state
+    # a warm start first predicts the training rows with the trees so far: at the validation
+    # predictions' seconds a tree, scaled to the training rows (on 720,000 rows, 348 trees
+    # took 4.8 s before the first new one)
+    per_row = kept[1] / max(1, _rows(split.x_valid))
+    for continuation in range(MAX_CONTINUATIONS):  # "paced": max_iter is the model's total
+        if _stopped_early(estimator, grown):
+            break
+        restart = grown * per_row * _rows(split.x_train)
+        target = min(wanted, grown + _fits(deadline - restart, grown, pace, kept))
+        # a later continuation only for at least PROBE_ITERATIONS more (or all that are left)
+        least = 1 if continuation == 0 else min(PROBE_ITERATIONS, wanted - grown)
+        if target - grown < max(1, least):
+            break
+        began = time.perf_counter()
+        estimator.set_params(**{size: target})
+        estimator.fit(split.x_train, split.y_train, **fit_kwargs)
+        # the continuation's own pace, its per-call cost (binning, the predictions of the
+        # trees so far) included: the next one is sized by it
+        pace = max(time.perf_counter() - began, 1e-6) / (target - grown)
+        grown = target
+    return grown
 
 
 # a forest grown under a deadline holds at most twice its inputs' bytes, at least MODEL_FLOOR:
@@ -179,6 +223,11 @@ def _trees_held(estimator: Any, grown: int, split: Split) -> tuple[int, str]:
     fit = max(grown, int(allowance / max(per_tree, 1.0)))
     why = f"{per_tree / 2**20:.1f} MB a tree, held to {allowance / 2**20:.0f} MiB"
     return fit, why
+
+
+def _rows(x: Any) -> int:
+    """Rows of a matrix (0: None)."""
+    return 0 if x is None else x.shape[0] if hasattr(x, "shape") else len(x)
 
 
 def _fits(deadline: float, grown: int, pace: float, kept: tuple[float, float]) -> int:
@@ -206,7 +255,7 @@ def _scoring_seconds(
     (timed on PREDICT_FEW rows), and seconds that grow with the rows (timed on up to
     PREDICT_SAMPLE rows, less the call's, scaled to all of them); (0, 0) without validation
     rows."""
-    n = 0 if x_valid is None else x_valid.shape[0] if hasattr(x_valid, "shape") else len(x_valid)
+    n = _rows(x_valid)
     if n == 0:
         return 0.0, 0.0
     predictor = SklearnPredictor(estimator, *problem)
