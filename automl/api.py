@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from automl import (
     console,
     imbalance,
     metrics,
-    orphans,
     sample_weights,
     search,
     study_folder,
@@ -28,21 +25,18 @@ from automl.ensemble import choice_note as ensemble_note
 from automl.errors import ParameterError, PluginError, StorageError
 from automl.final import (
     best_trial,
-    chosen_members,
     enqueue_defaults,
     final_members,
     interrupted_note,
-    refit_estimate,
 )
+from automl.fit_search import Session, run_search
 from automl.logs import shown_when_verbose
-from automl.objective import SearchRecords, keep_bytes, make_objective
-from automl.plugins import Registry, load_registry
+from automl.objective import SearchRecords, keep_bytes
+from automl.plugins import load_registry
 from automl.progress import Progress, ticking
 from automl.result import FittedResult, Found, Run, Seen, combined
 from automl.settings import SETTINGS, FitSettings, docstring, signature
 from automl.task import Task, TaskData
-from automl.trial_attrs import TIEBREAK
-from automl.trial_outputs import TrialOutputs
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +92,7 @@ def fit(dataset: Any, target: Any = None, **given: Any) -> FittedResult:
         if not session.resumed:
             enqueue_defaults(session.study, session.families, session.data, settings.n_trials)
         records = SearchRecords(session.metric, keep_bytes=keep_bytes(session.data))
-        searched = _search(session, records, budget, progress, count_existing=True)
+        searched = run_search(session, records, budget, progress, count_existing=True)
         if session.outputs is not None:  # those of trials run meanwhile by workers too
             session.outputs.read_back(session.study, records)
         timings["search"] = searched.seconds
@@ -239,31 +233,11 @@ def run_trials(
             )
         budget = Budget(settings.time_budget, started=started, searches_only=True)
         records = SearchRecords(session.metric, keep_bytes=keep_bytes(session.data))
-        searched = _search(session, records, budget, None, count_existing=False)
+        searched = run_search(session, records, budget, None, count_existing=False)
     return searched.ran
 
 
-@dataclass
-class _Session:
-    """One fit's plugins, task, data, metric, families and study, with its settings."""
-
-    settings: FitSettings
-    registry: Registry
-    task: Task
-    data: TaskData
-    metric: metrics.Metric
-    families: list[Any]
-    study: Any
-    study_name: str
-    url: str | None
-    resumed: bool
-    store: Any = None  # the storage object the study lives in
-    folds: dict[str, int] = field(default_factory=dict)
-    lock: Any = field(default_factory=contextlib.nullcontext)  # held while the fit runs
-    outputs: TrialOutputs | None = None  # where the trials' validation outputs are kept
-
-
-def _open(dataset: Any, target: Any, settings: FitSettings, *, worker: bool = False) -> _Session:
+def _open(dataset: Any, target: Any, settings: FitSettings, *, worker: bool = False) -> Session:
     """Plugins, task, validated data, metric, families and the (new or resumed) study. A
     ``worker`` samples with a seed of its own (drawn at random: workers are not reproducible),
     so that workers started together do not repeat each other's configurations."""
@@ -336,7 +310,7 @@ def _open(dataset: Any, target: Any, settings: FitSettings, *, worker: bool = Fa
     except BaseException:
         lock.__exit__(None, None, None)
         raise
-    return _Session(
+    return Session(
         settings=settings,
         registry=registry,
         task=chosen,
@@ -377,72 +351,6 @@ def _positive(positive_class: Any, data: TaskData) -> int:
         f"{data.problem_type_reason}; positive class {positive_class!r} (given by positive_class=)"
     )
     return matches[0]
-
-
-def _search(
-    session: _Session,
-    records: SearchRecords,
-    budget: Budget,
-    progress: Progress | None,
-    *,
-    count_existing: bool,
-) -> search.Searched:
-    """Seconds spent, trials this process finished and whether Ctrl-C ended it. The search
-    ends in time for what comes after it: after every trial the refit of what the search would
-    return now (the best trial, or the greedy ensemble of the trials so far, members of most
-    weight first) is planned from their measured training times (``automl.budget``), which
-    moves the search's deadline."""
-    settings = session.settings
-    objective = make_objective(
-        session.data,
-        session.families,
-        session.metric,
-        device=settings.device,
-        seed=settings.seed,
-        deadline=budget.search_deadline,
-        records=records,
-        folds=session.folds,
-        on_step=None if progress is None else progress.tick,
-    )
-    callbacks = list(settings.callbacks)
-    if session.outputs is not None:  # kept for a resumed fit; those of earlier runs read back
-        callbacks.append(session.outputs.recorder(records))
-        if count_existing:
-            session.outputs.read_back(session.study, records)
-    if settings.refit and budget.seconds is not None:
-
-        def plan(study: Any, _trial: Any) -> None:
-            best = search.best_trial(study, TIEBREAK)
-            if best is None:
-                return
-            if not records.outputs:  # no trial's outputs known (none kept of earlier runs)
-                budget.plan_refit([refit_estimate(best, session.data)])
-                return
-            chosen, _ = chosen_members(
-                study,
-                best,
-                records,
-                session.metric,
-                refit=True,
-                ensemble=settings.ensemble,
-                ensemble_size=settings.ensemble_size,
-            )
-            by_weight = sorted(chosen, key=lambda c: -c[1])  # the order partial refits take
-            budget.plan_refit([refit_estimate(t, session.data) for t, _ in by_weight])
-
-        callbacks.insert(0, plan)
-    # on a shared storage, the trials of workers killed meanwhile are failed and retried
-    interval = search.HEARTBEAT_INTERVAL if search.shared(session.url) else None
-    with orphans.Watch(session.study_name, session.store, interval):
-        return search.run(
-            session.study,
-            objective,
-            n_trials=settings.n_trials,
-            progress=progress,
-            stop_at=budget.search_deadline,
-            count_existing=count_existing,
-            callbacks=callbacks,
-        )
 
 
 def _progress(settings: FitSettings, started: float, metric_name: str) -> Progress:

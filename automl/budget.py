@@ -49,6 +49,8 @@ class Budget:
     seconds: float | None
     started: float = field(default_factory=time.monotonic)
     refit_planned: float = 0.0  # seconds the search keeps free for the refit (updated)
+    last_rung_planned: float = 0.0  # for the last rung's fit (automl.last_rung; updated)
+    last_rung_started: bool = False  # the last rung runs: the search's deadline includes it
     searches_only: bool = False  # a worker (``run_trials``): no refit, report or saving
     reports: bool = True  # the fit writes a report after the search (else no time kept for it)
     saves: bool = True  # the fit saves its model folder (else no time kept for saving)
@@ -80,11 +82,13 @@ class Budget:
         return 0.0 if self.searches_only or not self.saves else SAVE_SECONDS
 
     def after_search(self) -> float:
-        """Seconds kept free after the search: refit (as planned), report and saving (each
-        only when the fit does it)."""
+        """Seconds kept free after the search: the last rung's fit and the refit (as
+        planned), report and saving (each only when the fit does it)."""
         if self.searches_only:
             return 0.0
-        return self.final_seconds + self.refit_planned + self.report_seconds + self.save_seconds
+        kept = self.final_seconds + self.refit_planned
+        kept += 0.0 if self.last_rung_started else self.last_rung_planned
+        return kept + self.report_seconds + self.save_seconds
 
     @property
     def final_seconds(self) -> float:
@@ -99,6 +103,7 @@ class Budget:
         return {
             "kept_for_final_s": round(self.final_seconds, 3),
             "kept_for_refit_s": round(self.refit_planned, 3),
+            "kept_for_last_rung_s": round(self.last_rung_planned, 3),
             "kept_for_report_s": round(self.report_seconds, 3) if self.seconds else 0.0,
             "kept_for_saving_s": round(self.save_seconds, 3) if self.seconds else 0.0,
         }
@@ -131,7 +136,8 @@ class Budget:
         wasted when the ensemble takes more."""
         if self.seconds is None:
             return
-        cap, planned = MAX_REFIT_SHARE * self.seconds, 0.0
+        # the last rung's time comes out of the refit's share (automl.last_rung)
+        cap, planned = MAX_REFIT_SHARE * self.seconds - self.last_rung_planned, 0.0
         for cost in costs:
             if REFIT_MARGIN * (planned + cost) + REFIT_SLACK > cap:
                 break

@@ -22,10 +22,10 @@ from automl.crossval import Folds
 from automl.kinds import FitOptions, Split, object_nbytes
 from automl.metrics import METRICS, Metric
 from automl.predictors import FeaturizedPredictor
-from automl.row_rungs import RowRungs, climb
+from automl.row_rungs import RowRungs, climb, last_rung_note, last_rung_skipped
 from automl.task import ModelFamily, TaskData
 from automl.training import NonFiniteLoss, StoppedUnscored, TrainOutcome, reports_per_epoch
-from automl.trial_attrs import NOTE, REASON, TIEBREAK
+from automl.trial_attrs import LAST_RUNG_OF, NOTE, REASON, TIEBREAK
 from automl.trial_starts import (
     rows_that_fit,
     start_if_it_fits,
@@ -140,6 +140,9 @@ class SearchRecords:
     pace: dict[str, list[float]] = field(default_factory=dict)
     # seconds a trial of the family had when it ended no part of an epoch (StoppedUnscored)
     too_slow: dict[str, float] = field(default_factory=dict)
+    # the trial whose configuration the last rung repeats (automl.last_rung), while the trials
+    # queued before its own are popped: they are not started
+    last_rung_of: int | None = None
     stopped: str | None = None  # why a trial stopped the search (``summary["stopped"]``)
     keep_bytes: int = 0  # the kept models' bytes at most (``keep_bytes(data)``; 0: KEEP_BYTES)
 
@@ -292,6 +295,10 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
             trial.suggest_categorical(imbalance.PARAM, imbalance.CHOICES)
         params = dict(trial.params)
         trial.set_user_attr("summary", _summary(family, params, data))
+        repeats = trial.user_attrs.get(LAST_RUNG_OF)  # the last rung: all rows, all its time
+        if repeats is None and records.last_rung_of is not None:
+            trial.set_user_attr(REASON, last_rung_skipped(records.last_rung_of))
+            raise optuna.TrialPruned("the last rung runs")
 
         def on_report(step: int, score: float) -> None:
             trial.report(score, step)
@@ -313,27 +320,30 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
             device,
             seed + trial.number,
             on_report,
-            trial_deadline(search_until, records.number is None),
+            search_until
+            if repeats is not None
+            else trial_deadline(search_until, records.number is None),
             reports,
             score_partial=records.number is None,  # the first trial to finish is always scored
         )
         n_folds = folds[family.name]
         allotted = None if run.deadline is None else run.deadline - time.monotonic()
-        start_or_skip(run, records, allotted, by_name)
-        if search_until is not None and records.number is not None:  # a model first
+        if repeats is None:  # the last rung starts: the time was kept for it
+            start_or_skip(run, records, allotted, by_name)
+        if search_until is not None and records.number is not None and repeats is None:
             first_rows = rungs.sizes[0] if rungs.active and not n_folds else data.n_train
             span = search_until - opened
             start_in_time(run, records, by_name, first_rows * max(1, n_folds), allotted, span)
         fits: list[tuple[int, float]] = []
         try:
             rows, rung_note = rows_that_fit(run, data, records, n_folds, rungs)
-            if not n_folds and rungs.active:
+            if repeats is not None:
+                outcome = run.train(data, first=False)
+                rows, rung_note = None, last_rung_note(repeats, data.n_train)
+            elif not n_folds and rungs.active:
                 start_if_it_fits(run, data, records, rungs.sizes[0])
                 climbed = climb(rungs, run.train_rows(data), metric.better, run.deadline)
                 outcome, rows, fits, rung_note = climbed
-                valid_output = outcome.valid_output
-                if valid_output is None:
-                    valid_output = outcome.predictor.output(data.x_valid)
             elif not n_folds:
                 outcome = run.train(data, rows=rows)
                 if rows is not None and whole_fits(run, data, outcome, len(rows)):
@@ -341,7 +351,8 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
                     rows, rung_note, probe = None, "", outcome.seconds
                     outcome = run.train(data, first=False)
                     outcome.seconds += probe
-                valid_output = outcome.valid_output  # kept by training, or scored now
+            if not n_folds:  # the validation output: kept by training, or scored now
+                valid_output = outcome.valid_output
                 if valid_output is None:
                     valid_output = outcome.predictor.output(data.x_valid)
             else:

@@ -151,3 +151,19 @@ def refit_rows(rows_trained: int, n_train: int, n_valid: int, seed: int) -> np.n
     n = n_train + n_valid
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[: refit_size(rows_trained, n_train, n_valid)])
+
+
+def last_rung_note(of: int, rows: int) -> str:
+    """What the leaderboard says of the last rung's trial (``automl.last_rung``)."""
+    return (
+        f"the last rung: trial {of}'s configuration on all {rows} training rows, in the time "
+        "kept for it at the search's end"
+    )
+
+
+def last_rung_skipped(of: int) -> str:
+    """Why a queued trial popped before the last rung's own was not started."""
+    return (
+        "not started: the search's time ran out; the time kept at its end went to the last "
+        f"rung (trial {of}'s configuration on all training rows)"
+    )

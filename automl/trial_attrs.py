@@ -4,3 +4,6 @@ them) and the result, report and dashboard (which read them) without importing t
 REASON = "reason"  # why a trial was pruned or failed
 NOTE = "note"  # what else the leaderboard should say of a completed trial
 TIEBREAK = "valid_loss"  # validation log-loss (classification) or RMSE: breaks ties in the score
+# the last rung's trial (automl.last_rung): the number of the trial whose configuration it trains
+# on all training rows
+LAST_RUNG_OF = "last_rung_of"

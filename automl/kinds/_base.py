@@ -94,6 +94,14 @@ class ModelKind(ABC):
         whose featurizer changes the spec, a text network's vocabulary, must not need it)."""
         return True
 
+    def cut_is_sound(self, family: ModelFamily, build: Callable[[], Any]) -> bool:
+        """Whether a fit its deadline stopped is a sound model of its configuration, only less
+        grown: boosting that early-stops, a forest's trees, a network whose schedule is paced
+        to the deadline (by default, any fit that is ``stoppable``). Not so for boosting whose
+        learning rate was set for all its iterations (CatBoost's). Such a fit may be given
+        less time than the whole of it would take (``automl.last_rung``)."""
+        return self.stoppable(family, build)
+
     def seed(self, seed: int) -> None:  # noqa: B027 (optional hook)
         """Seed the randomness the family's ``build`` draws from (a network's initial
         weights), just before it runs: a trial's model then depends on its seed alone.

@@ -107,6 +107,12 @@ class CatBoostKind(SklearnKind):
     def stoppable(self, family, build) -> bool:
         return True
 
+    def cut_is_sound(self, family, build) -> bool:
+        """No: its learning rate is CatBoost's for all the iterations asked, so a fit cut
+        short underfits (its default on 160,000 rows, cut by a 10 s deadline: validation
+        accuracy 0.884, against 0.925 for its whole fit on 50,000 of them)."""
+        return False
+
     def nbytes(self, predictor) -> int:
         count, _ = _leaves(predictor.estimator)
         return 16 * count  # a float64 leaf value per output and its share of the splits

@@ -1,0 +1,90 @@
+"""The last rung (automl.last_rung): a time-budgeted search of a table large enough for row
+rungs keeps time at its end for one of its best configurations on all training rows."""
+
+import optuna
+import pandas as pd
+from automl_tabular.families import CatBoostFamily, HistGradientBoostingFamily, LinearFamily
+from automl_tabular.task import TabularTask
+from sklearn.datasets import make_classification
+
+import automl
+from automl import last_rung
+from automl.budget import Budget
+from automl.row_rungs import RowRungs
+from automl.trial_attrs import LAST_RUNG_OF
+
+
+def _data():
+    x, y = make_classification(n_samples=2000, n_features=6, random_state=0)
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(6)]).assign(y=y)
+    return TabularTask().adapt(frame, "y", row_rungs_from=200)  # 1,600 training rows
+
+
+def _trial(family, data, value, rows, seconds, **attrs):
+    params = {"model": family.name, **family.default_params(data)}
+    dists = {k: optuna.distributions.CategoricalDistribution([v]) for k, v in params.items()}
+    user_attrs = {"rows_trained": rows, "train_seconds": seconds, **attrs}
+    return optuna.trial.create_trial(
+        params=params, distributions=dists, value=value, user_attrs=user_attrs
+    )
+
+
+def test_the_best_configuration_whose_cut_fit_is_sound_or_whose_fit_ends_is_chosen():
+    data = _data()
+    families = {
+        f.name: f for f in (CatBoostFamily(), HistGradientBoostingFamily(), LinearFamily())
+    }
+    study = optuna.create_study(direction="maximize")
+    # the best: CatBoost on 200 rows, 1 s; on all 1,600 rows 8 s are expected
+    study.add_trial(_trial(families["catboost"], data, 0.95, 200, 1.0, valid_loss=0.1))
+    # next: hist_gb on 600 rows, 3 s (1 s of it predicting the validation rows): 1 + 2 * 1600/600
+    study.add_trial(_trial(families["hist_gb"], data, 0.94, 600, 3.0, scoring_seconds=1.0))
+    study.add_trial(_trial(families["linear"], data, 0.96, 1600, 0.5))  # on all rows already
+
+    # 10 s: at most 4.5 s kept; CatBoost's 8 s do not end in it, and a CatBoost fit cut
+    # short underfits (its learning rate is set for all its trees): hist_gb's cut fit is sound
+    chosen = last_rung.choose(study, data, families, Budget(10.0))
+    assert chosen.trial.params["model"] == "hist_gb"
+    assert chosen.seconds == last_rung.SHARE * 10.0
+    assert last_rung.fit_seconds(chosen.trial, data.n_train) == 1.0 + 2.0 * 1600 / 600
+    # 100 s: CatBoost's whole fit ends in the time kept (8 s with the margin)
+    chosen = last_rung.choose(study, data, families, Budget(100.0))
+    assert chosen.trial.params["model"] == "catboost"
+    assert chosen.seconds == last_rung.MARGIN * 8.0
+    assert last_rung.choose(study, data, families, Budget(None)) is None
+
+    # a trial on all rows, or one that is itself a last rung, is never repeated
+    again = optuna.create_study(direction="maximize")
+    again.add_trial(_trial(families["linear"], data, 0.96, 1600, 0.5))
+    again.add_trial(
+        _trial(families["hist_gb"], data, 0.9, 1600, 3.0, **{LAST_RUNG_OF: 0}, valid_loss=0.1)
+    )
+    assert last_rung.choose(again, data, families, Budget(10.0)) is None
+
+
+def test_a_search_whose_best_trials_trained_on_a_subsample_ends_with_the_last_rung(monkeypatch):
+    """No trial climbs (every rung fit is below the best third): the search's end trains one of
+    the best configurations on all 2,400 training rows, scored like any trial."""
+    monkeypatch.setattr(RowRungs, "promotes", lambda self, rung, score, better: False)
+    x, y = make_classification(n_samples=3000, n_features=8, n_informative=5, random_state=0)
+    result = automl.fit(
+        x,
+        y,
+        time_budget=12,
+        storage=":memory:",
+        verbose=False,
+        models=["linear", "hist_gb"],
+        cv_folds=0,
+        seed=0,
+        row_rungs_from=200,  # 2,400 training rows: rungs of 200, 600 and all
+    )
+    board = result.leaderboard().set_index("trial")
+    last = board[board["note"].str.startswith("the last rung: trial", na=False)]
+    assert len(last) == 1, board[["model", "rows", "state", "note"]].to_string()
+    row = last.iloc[0]
+    of = int(row["note"].split("trial ")[1].split("'")[0])
+    assert row["state"] == "complete" and row["rows"] == 2400
+    assert (row["model"], row["params"]) == (board.loc[of, "model"], board.loc[of, "params"])
+    assert board.loc[of, "rows"] == 200
+    assert set(board["rows"].dropna()) == {200, 2400}  # no trial climbed; the last rung did
+    assert result.budget["kept_for_last_rung_s"] > 0
