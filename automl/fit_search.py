@@ -19,7 +19,7 @@ from automl.plugins import Registry
 from automl.progress import Progress
 from automl.settings import FitSettings
 from automl.task import Task, TaskData
-from automl.trial_attrs import LAST_RUNG_OF, TIEBREAK
+from automl.trial_attrs import LAST_RUNG_OF, LAST_RUNG_ROWS, TIEBREAK
 from automl.trial_outputs import TrialOutputs
 
 
@@ -154,7 +154,8 @@ def _last_rung(  # noqa: PLR0913
     if chosen is None or budget.last_rung_planned <= 0:
         return searched
     session.study.enqueue_trial(
-        dict(chosen.trial.params), user_attrs={LAST_RUNG_OF: chosen.trial.number}
+        dict(chosen.trial.params),
+        user_attrs={LAST_RUNG_OF: chosen.trial.number, LAST_RUNG_ROWS: chosen.rows},
     )
     # the trials queued before it (the families' defaults not yet run) are popped first
     queued = session.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))

@@ -25,7 +25,7 @@ from automl.predictors import FeaturizedPredictor
 from automl.row_rungs import RowRungs, climb, last_rung_note, last_rung_skipped
 from automl.task import ModelFamily, TaskData
 from automl.training import NonFiniteLoss, StoppedUnscored, TrainOutcome, reports_per_epoch
-from automl.trial_attrs import LAST_RUNG_OF, NOTE, REASON, TIEBREAK
+from automl.trial_attrs import LAST_RUNG_OF, LAST_RUNG_ROWS, NOTE, REASON, TIEBREAK
 from automl.trial_starts import (
     rows_that_fit,
     start_if_it_fits,
@@ -140,8 +140,7 @@ class SearchRecords:
     pace: dict[str, list[float]] = field(default_factory=dict)
     # seconds a trial of the family had when it ended no part of an epoch (StoppedUnscored)
     too_slow: dict[str, float] = field(default_factory=dict)
-    # the trial whose configuration the last rung repeats (automl.last_rung), while the trials
-    # queued before its own are popped: they are not started
+    # the trial the last rung repeats, while the trials queued before its own are not started
     last_rung_of: int | None = None
     stopped: str | None = None  # why a trial stopped the search (``summary["stopped"]``)
     keep_bytes: int = 0  # the kept models' bytes at most (``keep_bytes(data)``; 0: KEEP_BYTES)
@@ -337,9 +336,10 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
         fits: list[tuple[int, float]] = []
         try:
             rows, rung_note = rows_that_fit(run, data, records, n_folds, rungs)
-            if repeats is not None:
-                outcome = run.train(data, first=False)
-                rows, rung_note = None, last_rung_note(repeats, data.n_train)
+            if repeats is not None:  # on a rung's rows: all, or as many as its time allows
+                rows = rungs.rows_of(int(trial.user_attrs.get(LAST_RUNG_ROWS, data.n_train)))
+                outcome = run.train(data, first=False, rows=rows)
+                rung_note = last_rung_note(repeats, data.n_train if rows is None else len(rows))
             elif not n_folds and rungs.active:
                 start_if_it_fits(run, data, records, rungs.sizes[0])
                 climbed = climb(rungs, run.train_rows(data), metric.better, run.deadline)

@@ -71,6 +71,10 @@ class RowRungs:
             self._order = np.random.default_rng(self.seed).permutation(n).astype(dtype)
         return np.sort(self._order[: self.sizes[rung]])
 
+    def rows_of(self, size: int) -> np.ndarray | None:
+        """The training rows of the rung of ``size`` rows (None: all, or no such rung)."""
+        return self.rows(self.sizes.index(size)) if size in self.sizes else None
+
     def promotes(self, rung: int, score: float, better: Callable[[float, float], bool]) -> bool:
         """Record ``score`` at ``rung``; whether it is among the best ``1/FACTOR`` there."""
         seen = self.scores.setdefault(rung, [])
@@ -156,8 +160,8 @@ def refit_rows(rows_trained: int, n_train: int, n_valid: int, seed: int) -> np.n
 def last_rung_note(of: int, rows: int) -> str:
     """What the leaderboard says of the last rung's trial (``automl.last_rung``)."""
     return (
-        f"the last rung: trial {of}'s configuration on all {rows} training rows, in the time "
-        "kept for it at the search's end"
+        f"the last rung: trial {of}'s configuration on {rows} training rows, in the time kept "
+        "for it at the search's end"
     )
 
 
@@ -165,5 +169,5 @@ def last_rung_skipped(of: int) -> str:
     """Why a queued trial popped before the last rung's own was not started."""
     return (
         "not started: the search's time ran out; the time kept at its end went to the last "
-        f"rung (trial {of}'s configuration on all training rows)"
+        f"rung (trial {of}'s configuration on more rows)"
     )

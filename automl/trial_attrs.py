@@ -7,3 +7,4 @@ TIEBREAK = "valid_loss"  # validation log-loss (classification) or RMSE: breaks 
 # the last rung's trial (automl.last_rung): the number of the trial whose configuration it trains
 # on all training rows
 LAST_RUNG_OF = "last_rung_of"
+LAST_RUNG_ROWS = "last_rung_rows"  # and the training rows it trains on (a rung's)

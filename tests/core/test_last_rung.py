@@ -29,35 +29,45 @@ def _trial(family, data, value, rows, seconds, **attrs):
     )
 
 
-def test_the_best_configuration_whose_cut_fit_is_sound_or_whose_fit_ends_is_chosen():
-    data = _data()
-    families = {
-        f.name: f for f in (CatBoostFamily(), HistGradientBoostingFamily(), LinearFamily())
-    }
+def test_the_configuration_that_reaches_the_most_rows_in_the_time_kept_is_chosen():
+    data = _data()  # 1,600 training rows: rungs of 200, 600 and all
+    made = (CatBoostFamily(), HistGradientBoostingFamily(), LinearFamily())
+    families = {f.name: f for f in made}
     study = optuna.create_study(direction="maximize")
-    # the best: CatBoost on 200 rows, 1 s; on all 1,600 rows 8 s are expected
+    # the best: CatBoost on 200 rows, 1 s: on 600 rows 3 s are expected, on all 8 s
     study.add_trial(_trial(families["catboost"], data, 0.95, 200, 1.0, valid_loss=0.1))
     # next: hist_gb on 600 rows, 3 s (1 s of it predicting the validation rows): 1 + 2 * 1600/600
     study.add_trial(_trial(families["hist_gb"], data, 0.94, 600, 3.0, scoring_seconds=1.0))
     study.add_trial(_trial(families["linear"], data, 0.96, 1600, 0.5))  # on all rows already
+    assert last_rung.fit_seconds(study.trials[1], 1600) == 1.0 + 2.0 * 1600 / 600
 
-    # 10 s: at most 4.5 s kept; CatBoost's 8 s do not end in it, and a CatBoost fit cut
-    # short underfits (its learning rate is set for all its trees): hist_gb's cut fit is sound
+    # 10 s: at most 4.5 s kept. CatBoost's fit must end in them (cut short, it underfits: its
+    # learning rate is set for all its trees): 600 rows. hist_gb's cut fit is sound, and its
+    # 6.3 s on all rows are within CUT times the time kept: it reaches the most rows
     chosen = last_rung.choose(study, data, families, Budget(10.0))
-    assert chosen.trial.params["model"] == "hist_gb"
+    assert (chosen.trial.params["model"], chosen.rows) == ("hist_gb", 1600)
     assert chosen.seconds == last_rung.SHARE * 10.0
-    assert last_rung.fit_seconds(chosen.trial, data.n_train) == 1.0 + 2.0 * 1600 / 600
-    # 100 s: CatBoost's whole fit ends in the time kept (8 s with the margin)
+    # 100 s: CatBoost's whole fit on all rows ends in the time kept; on a tie in rows, the
+    # better score
     chosen = last_rung.choose(study, data, families, Budget(100.0))
-    assert chosen.trial.params["model"] == "catboost"
+    assert (chosen.trial.params["model"], chosen.rows) == ("catboost", 1600)
     assert chosen.seconds == last_rung.MARGIN * 8.0
+    # 4 s: no rung above either trial's own fits
+    assert last_rung.choose(study, data, families, Budget(4.0)) is None
     assert last_rung.choose(study, data, families, Budget(None)) is None
+
+    # a sound fit goes as far as its time allows: hist_gb on 200 rows, 3 s, takes 7 s on 600
+    # rows and 17 s on all; with 4.5 s kept (CUT: 9 s), 600 rows
+    slow = optuna.create_study(direction="maximize")
+    slow.add_trial(_trial(families["hist_gb"], data, 0.94, 200, 3.0, scoring_seconds=1.0))
+    chosen = last_rung.choose(slow, data, families, Budget(10.0))
+    assert (chosen.rows, chosen.seconds) == (600, last_rung.SHARE * 10.0)
 
     # a trial on all rows, or one that is itself a last rung, is never repeated
     again = optuna.create_study(direction="maximize")
     again.add_trial(_trial(families["linear"], data, 0.96, 1600, 0.5))
     again.add_trial(
-        _trial(families["hist_gb"], data, 0.9, 1600, 3.0, **{LAST_RUNG_OF: 0}, valid_loss=0.1)
+        _trial(families["hist_gb"], data, 0.9, 600, 3.0, **{LAST_RUNG_OF: 0}, valid_loss=0.1)
     )
     assert last_rung.choose(again, data, families, Budget(10.0)) is None
 
@@ -87,4 +97,5 @@ def test_a_search_whose_best_trials_trained_on_a_subsample_ends_with_the_last_ru
     assert (row["model"], row["params"]) == (board.loc[of, "model"], board.loc[of, "params"])
     assert board.loc[of, "rows"] == 200
     assert set(board["rows"].dropna()) == {200, 2400}  # no trial climbed; the last rung did
+    assert "on 2400 training rows" in row["note"]
     assert result.budget["kept_for_last_rung_s"] > 0
