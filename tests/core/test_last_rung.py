@@ -63,6 +63,12 @@ def test_the_configuration_that_reaches_the_most_rows_in_the_time_kept_is_chosen
     chosen = last_rung.choose(slow, data, families, Budget(10.0))
     assert (chosen.rows, chosen.seconds) == (600, last_rung.SHARE * 10.0)
 
+    # a pace measured on 150 rows says little of a fit on 1,600 (more than REACH times them)
+    small = optuna.create_study(direction="maximize")
+    small.add_trial(_trial(families["hist_gb"], data, 0.94, 150, 0.1))
+    assert last_rung.REACH * 150 < 1600
+    assert last_rung.choose(small, data, families, Budget(100.0)).rows == 600
+
     # a trial on all rows, or one that is itself a last rung, is never repeated
     again = optuna.create_study(direction="maximize")
     again.add_trial(_trial(families["linear"], data, 0.96, 1600, 0.5))
@@ -86,7 +92,7 @@ def test_a_search_whose_best_trials_trained_on_a_subsample_ends_with_the_last_ru
         models=["linear", "hist_gb"],
         cv_folds=0,
         seed=0,
-        row_rungs_from=200,  # 2,400 training rows: rungs of 200, 600 and all
+        row_rungs_from=300,  # 2,400 training rows: rungs of 300, 900 and all (8 times 300)
     )
     board = result.leaderboard().set_index("trial")
     last = board[board["note"].str.startswith("the last rung: trial", na=False)]
@@ -95,7 +101,7 @@ def test_a_search_whose_best_trials_trained_on_a_subsample_ends_with_the_last_ru
     of = int(row["note"].split("trial ")[1].split("'")[0])
     assert row["state"] == "complete" and row["rows"] == 2400
     assert (row["model"], row["params"]) == (board.loc[of, "model"], board.loc[of, "params"])
-    assert board.loc[of, "rows"] == 200
-    assert set(board["rows"].dropna()) == {200, 2400}  # no trial climbed; the last rung did
+    assert board.loc[of, "rows"] == 300
+    assert set(board["rows"].dropna()) == {300, 2400}  # no trial climbed; the last rung did
     assert "on 2400 training rows" in row["note"]
     assert result.budget["kept_for_last_rung_s"] > 0
