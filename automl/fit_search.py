@@ -55,7 +55,8 @@ def run_search(
     ends in time for what comes after it: after every trial the refit of what the search would
     return now (the best trial, or the greedy ensemble of the trials so far, members of most
     weight first) is planned from their measured training times (``automl.budget``), which
-    moves the search's deadline."""
+    moves the search's deadline; on a large table, so is the last rung, which ends the search
+    when its time runs out (``automl.last_rung``)."""
     settings = session.settings
     objective = make_objective(
         session.data,
@@ -147,7 +148,7 @@ def _last_rung(  # noqa: PLR0913
     searched: search.Searched,
 ) -> search.Searched:
     """The search's last trial (``automl.last_rung``): the configuration chosen of its best
-    trials on all training rows, in the time kept for it."""
+    trials on more rows (all, or as many as its time allows), in the time kept for it."""
     families = {f.name: f for f in session.families}
     chosen = last_rung.choose(session.study, session.data, families, budget)
     budget.last_rung_started = True  # the search's deadline now includes the time kept

@@ -294,7 +294,7 @@ def make_objective(  # noqa: C901, PLR0913, PLR0915
             trial.suggest_categorical(imbalance.PARAM, imbalance.CHOICES)
         params = dict(trial.params)
         trial.set_user_attr("summary", _summary(family, params, data))
-        repeats = trial.user_attrs.get(LAST_RUNG_OF)  # the last rung: all rows, all its time
+        repeats = trial.user_attrs.get(LAST_RUNG_OF)  # the last rung: more rows, its time kept
         if repeats is None and records.last_rung_of is not None:
             trial.set_user_attr(REASON, last_rung_skipped(records.last_rung_of))
             raise optuna.TrialPruned("the last rung runs")
