@@ -119,6 +119,13 @@ def removal_count(n_features: int, share: float) -> int:
     return int(min(n_features, max(1, round(share * n_features))))
 
 
+def scored_rows(checked: int) -> int:
+    """How many rows ``deletion_check`` scores for ``checked`` rows (each as explained, with its
+    top features removed, and ``RANDOM_DRAWS`` random removals): an explainer's forecast of
+    the check's time at the model's pace, to stop its method that much before its deadline."""
+    return checked * (2 + RANDOM_DRAWS)
+
+
 def deletion_check(
     attributions: Sequence[np.ndarray],
     remove: Callable[[int, np.ndarray], Any],

@@ -29,8 +29,9 @@ rest of ``automl`` is the core's own and may change without notice. The names, b
   ``explained_class``, ``output_label``, ``sample_rows``, ``run_chunks`` (rows until a
   deadline), ``sized_permutation_shap`` (model-agnostic SHAP sized to a deadline),
   ``lime_rows`` / ``lime_row`` / ``LimeRow`` (the LIME loop), ``deletion_check``
-  (faithfulness).
-- figures: ``new_figure``, ``to_uri`` (matplotlib figures for the report, as data URIs).
+  (faithfulness), ``scored_rows`` (the rows that check scores).
+- figures: ``new_figure``, ``to_uri`` (matplotlib figures for the report, as data URIs),
+  ``pixels_uri`` (an RGB array as one).
 - export to ONNX: ``Exporter``, ``GraphInput``, ``EdgeRows``, ``GraphBuilder``, ``chain``,
   ``model_of``, ``only_output``, ``to_all_classes``, ``sklearn_to_onnx``, ``torch_to_onnx``.
 - drift: ``InputProfile`` (what a fitted model's training inputs looked like).
@@ -57,16 +58,13 @@ from automl.explain import (
     Explainer,
     ExplainError,
     Explanation,
-    LimeRow,
     explained_class,
-    lime_row,
-    lime_rows,
     output_label,
-    run_chunks,
     sample_rows,
 )
+from automl.explain_loops import LimeRow, lime_row, lime_rows, run_chunks
 from automl.export import EdgeRows, Exporter, GraphInput
-from automl.faithfulness import deletion_check
+from automl.faithfulness import deletion_check, scored_rows
 from automl.hookspecs import hookimpl
 from automl.kinds import FitOptions, ModelKind, Retry, Split
 from automl.kinds import of_predictor as kind_of
@@ -86,7 +84,7 @@ from automl.onnx_parts import (
 from automl.options import check_task_options
 from automl.permutation_shap import sized_permutation_shap
 from automl.predictors import FeaturizedPredictor, SklearnPredictor, TorchPredictor
-from automl.report.figures import new_figure, to_uri
+from automl.report.figures import new_figure, pixels_uri, to_uri
 from automl.tables import is_table_path, read_table
 from automl.targets import split_target, unpack_pair
 from automl.task import (
@@ -157,7 +155,9 @@ __all__ = [
     "lime_row",
     "LimeRow",
     "deletion_check",
+    "scored_rows",
     "new_figure",
+    "pixels_uri",
     "to_uri",
     # export to ONNX
     "Exporter",

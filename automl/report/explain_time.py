@@ -16,7 +16,6 @@ from automl.report import figures
 # time spent (an image page: SHAP on 87 images, LIME on none, 1.3 s of 5 s unused). SHAP then
 # has the rest of the explainers' time, its minimum first, then more rows while it lasts.
 LIME_SHARE = 0.40  # LIME's deadline, its deletion check included
-MIN_LIME_SHARE = 0.30  # for a page of more example rows than LIME's minimum
 MIN_EXPLAINERS_SHARE = 0.30  # of the allowance, the explainers' time at least
 RESERVE_SHARE = 0.10  # kept for SHAP's deletion check and the page's views
 FIGURE_SHARE = 0.30  # kept for the figures at least, more at a slower page's pace (8 figures of
@@ -38,21 +37,33 @@ DRAWN_OVERVIEW_PROBES = 5
 FULL_EXAMPLES_SHARE = 0.5
 
 
-def example_count(found: Any, wanted: int, minimum: int, started: float, seconds: float) -> int:
-    """How many example rows the page explains: the explainer's ``wanted``, or ``minimum``
-    when the figures of ``wanted`` would leave the explainers less than
-    ``FULL_EXAMPLES_SHARE`` of the allowance (``explainers_end``): the minimum first."""
+def example_count(
+    found: Any, counts: tuple[int, int], started: float, seconds: float, figure: float | None
+) -> int:
+    """How many example rows the page explains (``counts``: the explainer's number and the
+    minimum): the explainer's, or the minimum when the figures of the explainer's number
+    would leave the explainers less than ``FULL_EXAMPLES_SHARE`` of the allowance
+    (``explainers_end``): the minimum first."""
+    wanted, minimum = counts
     if wanted <= minimum:
         return wanted
-    end = explainers_end(found, wanted, started, seconds)
+    end = explainers_end(found, wanted, started, seconds, figure)
     return wanted if end - started >= FULL_EXAMPLES_SHARE * seconds else minimum
 
 
-def explainers_end(found: Any, examples: int, started: float, seconds: float) -> float:
+def explainers_end(
+    found: Any, examples: int, started: float, seconds: float, figure: float | None = None
+) -> float:
     """When the explainers (LIME, then SHAP) stop, on a page of ``examples`` example rows:
     what the allowance leaves after
     ``RESERVE_SHARE`` and the figures (``FIGURE_SHARE``, or more at the pace of the page's
-    figures drawn so far), at least ``MIN_EXPLAINERS_SHARE`` of it."""
+    figures drawn so far), at least ``MIN_EXPLAINERS_SHARE`` of it. An explainer that drew one
+    of its own example figures (``figure``: its seconds, ``Explainer.figure_seconds``) keeps
+    that drawing's time, as ``drawn_end`` does once LIME's figure is timed: its pictures may
+    cost a tenth of the page's charts (MNIST's pixels: 0.3 s for 3 examples and the class
+    maps beside six busy processes, where charts kept 1.5 s)."""
+    if figure is not None:
+        return drawn_end(started, seconds, figure, examples)
     pace = figures.recent_pace()
     # at least FIGURE_SHARE: the explanations' figures cost more than the page's before them
     # (on a table page, at the page's pace, the figures and views after SHAP took 1.6 s of a
@@ -65,13 +76,13 @@ def explainers_end(found: Any, examples: int, started: float, seconds: float) ->
     return started + max(MIN_EXPLAINERS_SHARE * seconds, (1 - RESERVE_SHARE) * seconds - drawing)
 
 
-def lime_deadline(started: float, end: float, minimum: int, examples: int) -> float:
-    """When LIME stops: ``LIME_SHARE`` of the explainers' time (``end``: ``explainers_end``)
-    for a page of ``minimum`` example rows, in proportion for more, at least
-    ``MIN_LIME_SHARE`` (its share is for its minimum: on an image page, 6 examples at 40% left
-    SHAP 48 images, not 50, at load 3; at 20%, LIME explained 1 image, SHAP 129, at load 2)."""
-    share = max(MIN_LIME_SHARE, LIME_SHARE * min(1.0, minimum / max(1, examples)))
-    return started + share * max(0.0, end - started)
+def lime_deadline(started: float, end: float) -> float:
+    """When LIME stops: ``LIME_SHARE`` of the explainers' time (``end``: ``explainers_end``),
+    whatever the page's number of example rows. The share is for LIME's minimum, which
+    ``lime_rows`` explains first; example rows beyond it get only what the minimum leaves of
+    it (a share cut in proportion to 6 examples, 30%, left LIME 1 image of its 3 beside six
+    busy processes: the first image's 166 samples took 0.6 s of its 0.76 s)."""
+    return started + LIME_SHARE * max(0.0, end - started)
 
 
 def shap_end(end: float, started: float, seconds: float, drawing: float) -> float:

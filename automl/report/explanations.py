@@ -133,6 +133,7 @@ def _explain_section(  # noqa: C901, PLR0915
     # page began it in a thread (``prepare_ahead``): here it waits for what is left of it
     with contextlib.suppress(ImportError):  # the method that needs it names the extra
         found.prepare(result)
+    figure = _figure_seconds(found, result, holdout[0])
     started = time.monotonic()
     seconds = max(0.0, allowance - (started - begun))
     if seconds < SHORT_BUDGET and bounds.background > SHORT_BACKGROUND:
@@ -142,7 +143,9 @@ def _explain_section(  # noqa: C901, PLR0915
     unit = found.unit
     count = bounds.examples
     if count is None:  # the explainer's number, or the minimum when the figures leave too little
-        count = example_count(found, found.examples, bounds.min_examples, started, seconds)
+        count = example_count(
+            found, (found.examples, bounds.min_examples), started, seconds, figure
+        )
     out.update(unit=unit, about=found.about)
     out["bounds"] = _bounds(bounds, allowance, unit, count, found.examples)
     if result.refit:
@@ -164,8 +167,8 @@ def _explain_section(  # noqa: C901, PLR0915
     )
     # first LIME on the example rows, to its share of the explainers' time; then SHAP, its
     # minimum first, then more rows until the time kept for the figures and the reserve
-    end = explainers_end(found, len(examples), started, seconds)
-    lime_end = lime_deadline(started, end, bounds.min_examples, len(examples))
+    end = explainers_end(found, len(examples), started, seconds, figure)
+    lime_end = lime_deadline(started, end)
     lime_exp = None
     if "lime" in found.methods and time.monotonic() >= lime_end:
         missing.append(
@@ -248,6 +251,17 @@ def _lime_charts(found: Any, lime_exp: Explanation | None, count: int) -> dict[A
         )
     charts["pace"] = (time.monotonic() - began) / max(1, len(charts))
     return charts
+
+
+def _figure_seconds(found: Any, result: Any, x: Any) -> float | None:
+    """The explainer's own timing of one example figure (``Explainer.figure_seconds``) when it
+    draws its own, else None; None too when it fails (the page's draw names the failure)."""
+    if type(found).draw is Explainer.draw:
+        return None
+    try:
+        return found.figure_seconds(result, np.asarray(x[:1]))
+    except Exception:  # noqa: BLE001 - the page's own draw names the failure
+        return None
 
 
 def _drawn_probe(found: Any, result: Any, x: np.ndarray, lime_exp: Explanation | None):

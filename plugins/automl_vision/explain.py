@@ -43,6 +43,7 @@ from automl.plugin import (
     output_label,
     run_chunks,
     sample_rows,
+    scored_rows,
 )
 
 GRADIENT_BACKGROUND = 100  # the shap authors' advice for GradientExplainer
@@ -69,9 +70,9 @@ class VisionExplainer(Explainer):
     )
 
     def prepare(self, result: Any) -> None:
-        """Draw one small image figure before the allowance is shared (a cold first figure,
-        timed as the drawing's probe, took 1.9-2.2 s at load 5 and left SHAP one image; warm,
-        0.4 s)."""
+        """Load what the pictures use before the allowance is shared (``warm_up``): a cold
+        first figure, timed as the drawing's probe, took 1.9-2.2 s at load 5 when the pictures
+        were matplotlib figures, and left SHAP one image."""
         from automl_vision.explain_figures import warm_up
 
         warm_up()
@@ -91,6 +92,11 @@ class VisionExplainer(Explainer):
         if x.ndim != 4 or len(x) == 0:
             raise ExplainError(f"expected model-ready images (N, C, H, W); got shape {x.shape}")
         output = result.predictor.output(x)
+        # the deletion check after the method scores ``scored_rows`` images, at the pace of the
+        # predictions above: the method stops that much earlier (after it, SHAP on 75 images
+        # ran 0.8 s past its deadline beside six busy processes)
+        per_image = (time.monotonic() - started) / len(x)
+        deadline -= per_image * scored_rows(min(len(x), DELETION_IMAGES))
         classes = explained_class(output, result.problem_type, predicted=True)
         notes: list[str] = []
         segments = local_fit = None
@@ -131,6 +137,13 @@ class VisionExplainer(Explainer):
             segments=segments,
             deletion=deletion,
         )
+
+    def figure_seconds(self, result: Any, x: np.ndarray) -> float | None:
+        """One example picture (the image, a SHAP map, 16 superpixels outlined) of ``x[0]``'s
+        size, timed."""
+        from automl_vision.explain_figures import stand_in_seconds
+
+        return stand_in_seconds(np.asarray(x[:1]))
 
     def draw(self, result, x, shap, lime, examples) -> Drawing:
         from automl_vision.explain_figures import drawing

@@ -1,18 +1,36 @@
 """The report's pictures of image explanations: per example image, the image, its SHAP map
 overlaid (red for the explained class, blue against) and LIME's top superpixels outlined; and
-one mean |SHAP| map per explained class as the global view."""
+one mean |SHAP| map per explained class as the global view.
+
+They are drawn as pixels (numpy, written as PNG by ``automl.plugin.pixels_uri``), not as
+matplotlib figures: the image pictures are pixels enlarged, and matplotlib's layout, text and
+rendering of three example figures and the maps took 1.0-1.3 s idle and 3.8-4.5 s beside six
+busy processes, most of a 5 s explanation allowance. Titles and scales are in the captions and
+the page's headings; the maps' class names and their colour scale are drawn with Pillow.
+"""
 
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 import numpy as np
 
-from automl.plugin import Drawing, Explanation
+from automl.plugin import Drawing, Explanation, pixels_uri
 
 MAX_CLASSES = 10
 LIME_TOP = 3  # superpixels outlined for the class
+EXAMPLE_PIXELS = 280  # an example panel's longer side at least (140 CSS px on the page)
+MAP_PIXELS = 220  # a class map's longer side at least
+GAP = 16  # white pixels between panels
+SHADE = 0.35  # the image's opacity under its SHAP map
+OUTLINE = 3  # pixels of a superpixel's outline
+RED = (232, 56, 79)  # raises the explained class (the report's SHAP red)
+BLUE = (30, 136, 229)
+INK = (32, 33, 36)
+TEXT_PIXELS = 24  # the maps' class names and scale
+MAP_COLUMNS = 5
 
 
 def drawing(
@@ -41,15 +59,22 @@ def drawing(
 
 @functools.cache
 def warm_up() -> None:
-    """Draw one small image figure and throw it away, once a process: matplotlib's first image
-    figure in a process costs several times the next ones (its colormaps, the image path)."""
-    from automl.plugin import new_figure, to_uri
+    """Load what the pictures use once a process (Pillow's PNG writer, the font, the maps'
+    colours), so that the drawing's timed probe is not a cold one's."""
+    pixels_uri(np.zeros((4, 4, 3), dtype=np.uint8))
+    _font()
+    _magma()
 
-    fig = new_figure(0.5, 0.5)
-    ax = fig.add_subplot()
-    _show(ax, np.zeros((1, 4, 4), dtype=np.uint8))
-    ax.imshow(_overlay(np.zeros((4, 4)))[0])
-    to_uri(fig)
+
+def stand_in_seconds(x: np.ndarray) -> float:
+    """Seconds to draw one example picture of an image shaped like ``x[0]``: a SHAP map and
+    16 superpixels (4 x 4 blocks) of made-up weights."""
+    h, w = x.shape[2:]
+    blocks = (np.arange(h)[:, None] * 4 // h) * 4 + np.arange(w)[None, :] * 4 // w
+    weights = np.linspace(-1.0, 1.0, 16)[blocks]
+    started = time.monotonic()
+    _example(x[0], weights, blocks, weights, "stand-in")
+    return time.monotonic() - started
 
 
 def _map(exp: Explanation | None, p: int, h: int, w: int) -> np.ndarray | None:
@@ -58,64 +83,125 @@ def _map(exp: Explanation | None, p: int, h: int, w: int) -> np.ndarray | None:
     return np.asarray(exp.values[p], dtype=np.float64).reshape(h, w)
 
 
-def _show(ax: Any, image: np.ndarray, alpha: float = 1.0) -> None:
-    """An uint8 (C, H, W) image, grey or colour."""
+def _zoom(h: int, w: int, pixels: int) -> int:
+    """The whole enlargement that gives an image's longer side at least ``pixels``."""
+    return max(1, -(-pixels // max(h, w, 1)))
+
+
+def _enlarge(a: np.ndarray, zoom: int) -> np.ndarray:
+    """Each pixel as a ``zoom`` x ``zoom`` block (an image's pixels stay sharp)."""
+    return np.repeat(np.repeat(a, zoom, axis=0), zoom, axis=1)
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    """An uint8 (C, H, W) image, grey or colour, as float (H, W, 3) in 0-255."""
+    image = np.asarray(image, dtype=np.float64)
     if image.shape[0] == 1:
-        ax.imshow(image[0], cmap="gray", vmin=0, vmax=255, alpha=alpha, interpolation="nearest")
-    else:
-        ax.imshow(image[:3].transpose(1, 2, 0), alpha=alpha, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
+        return np.repeat(image[0][..., None], 3, axis=2)
+    return image[:3].transpose(1, 2, 0)
 
 
-def _overlay(values: np.ndarray) -> tuple[np.ndarray, float]:
-    """RGBA: red where the pixel speaks for the class, blue against, opaque as it is strong."""
-    from matplotlib import colormaps
-
+def _overlay(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """RGB (0-1) and opacity: red where the pixel speaks for the class, blue against, white
+    between (matplotlib's "bwr"), opaque as it is strong, full at the 99th percentile of |v|
+    (the scale, returned)."""
     scale = float(np.percentile(np.abs(values), 99)) or float(np.abs(values).max()) or 1.0
-    rgba = colormaps["bwr"](np.clip(0.5 + 0.5 * values / scale, 0, 1))
-    rgba[..., 3] = np.clip(np.abs(values) / scale, 0, 1) ** 0.7
-    return rgba, scale
+    t = np.clip(0.5 + 0.5 * values / scale, 0, 1)
+    low, high = np.minimum(2 * t, 1.0), np.minimum(2 - 2 * t, 1.0)
+    rgb = np.stack([low, np.minimum(low, high), high], axis=-1)
+    alpha = np.clip(np.abs(values) / scale, 0, 1) ** 0.7
+    return rgb, alpha, scale
+
+
+def _outline(mask: np.ndarray, zoom: int) -> np.ndarray:
+    """The enlarged mask's inner edge, ``OUTLINE`` pixels wide (none along the image's border,
+    as a contour has none there)."""
+    big = _enlarge(mask.astype(bool), zoom)
+    inner = big.copy()
+    for _ in range(min(OUTLINE, zoom)):
+        padded = np.pad(inner, 1, mode="edge")
+        inner = inner & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return big & ~inner
+
+
+def _side_by_side(panels: list[np.ndarray]) -> np.ndarray:
+    """Panels of one height in a row, ``GAP`` white pixels apart, as uint8 RGB."""
+    height = max(p.shape[0] for p in panels)
+    width = sum(p.shape[1] for p in panels) + GAP * (len(panels) - 1)
+    out = np.full((height, width, 3), 255, dtype=np.uint8)
+    left = 0
+    for panel in panels:
+        out[: panel.shape[0], left : left + panel.shape[1]] = np.clip(panel, 0, 255)
+        left += panel.shape[1] + GAP
+    return out
 
 
 def _example(image, shap_map, segments, lime_map, label) -> tuple[Any, str]:
-    from automl.plugin import new_figure, to_uri
-
-    panels = 1 + (shap_map is not None) + (lime_map is not None)
-    fig = new_figure(1.75 * panels, 2.0)
-    axes = np.atleast_1d(fig.subplots(1, panels))
-    _show(axes[0], image)
-    axes[0].set_title("image", fontsize=8)
-    k = 1
+    h, w = image.shape[1:]
+    zoom = _zoom(h, w, EXAMPLE_PIXELS)
+    shown = _enlarge(_rgb(image), zoom)
+    panels = [shown]
+    words = ["the image at the model's input size"]
     if shap_map is not None:
-        _show(axes[k], image, alpha=0.35)
-        rgba, scale = _overlay(shap_map)
-        axes[k].imshow(rgba, interpolation="nearest")
-        axes[k].set_title(f"SHAP (±{scale:.2g} a pixel)", fontsize=8)
-        k += 1
+        rgb, alpha, scale = _overlay(shap_map)
+        under = 255 - SHADE * (255 - shown)  # the image faded over white
+        alpha = _enlarge(alpha, zoom)[..., None]
+        panels.append(under * (1 - alpha) + 255 * _enlarge(rgb, zoom) * alpha)
+        words.append(
+            f"SHAP: red pixels raise the probability of {label!s}, blue lower it (full colour "
+            f"at ±{scale:.2g} a pixel)"
+        )
     if lime_map is not None and segments is not None:
-        _show(axes[k], image)
+        panel = shown.copy()
         weights = {int(s): float(lime_map[segments == s][0]) for s in np.unique(segments)}
         ranked = sorted(weights, key=lambda s: -weights[s])
         for s in ranked[:LIME_TOP]:
             if weights[s] > 0:
-                axes[k].contour(segments == s, levels=[0.5], colors="#e8384f", linewidths=1.4)
-        worst = ranked[-1]
-        if weights[worst] < 0:
-            axes[k].contour(segments == worst, levels=[0.5], colors="#1e88e5", linewidths=1.2)
-        axes[k].set_title("LIME superpixels", fontsize=8)
-    caption = (
-        f"Left: the image at the model's input size. Middle: SHAP, red pixels raise the "
-        f"probability of {label!s}, blue lower it. Right: LIME's {LIME_TOP} superpixels that "
-        "raise it most, outlined red, and the one that lowers it most, blue."
-    )
-    return to_uri(fig), caption
+                panel[_outline(segments == s, zoom)] = RED
+        if weights[ranked[-1]] < 0:
+            panel[_outline(segments == ranked[-1], zoom)] = BLUE
+        panels.append(panel)
+        words.append(
+            f"LIME's {LIME_TOP} superpixels that raise it most, outlined red, and the one that "
+            "lowers it most, blue"
+        )
+    places = ["Left", "Middle", "Right"] if len(panels) == 3 else ["Left", "Right"]
+    caption = ". ".join(f"{place}: {text}" for place, text in zip(places, words)) + "."
+    if len(panels) == 1:
+        caption = f"The image at the model's input size, explained for {label!s}."
+    return pixels_uri(_side_by_side(panels)), caption
+
+
+@functools.cache
+def _font() -> Any:
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=TEXT_PIXELS)
+
+
+@functools.cache
+def _magma() -> np.ndarray:
+    """matplotlib's "magma" as 256 RGB rows (0-255)."""
+    from matplotlib import colormaps
+
+    return np.round(colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
+
+
+def _fitted(draw: Any, text: str, width: int) -> str:
+    """``text``, shortened with an ellipsis to ``width`` pixels."""
+    font = _font()
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
 
 
 def _class_maps(
     shap: Explanation, h: int, w: int, classes: list[str]
 ) -> tuple[str, Any, str] | None:
-    from automl.plugin import new_figure, to_uri
+    from PIL import Image as PILImage
+    from PIL import ImageDraw
 
     labels = list(dict.fromkeys(shap.output))
     counts = {c: shap.output.count(c) for c in labels}
@@ -128,25 +214,38 @@ def _class_maps(
     for c in labels:
         rows = [i for i, o in enumerate(shap.output) if o == c]
         maps.append(np.abs(shap.values[rows]).mean(axis=0).reshape(h, w))
-    cols = min(5, len(maps))
-    n_rows = -(-len(maps) // cols)
-    fig = new_figure(1.5 * cols + 0.6, 1.65 * n_rows)
-    axes = np.atleast_1d(fig.subplots(n_rows, cols)).reshape(-1)
     top = max(float(m.max()) for m in maps) or 1.0
-    for ax, c, m in zip(axes, labels, maps):
-        shown = ax.imshow(m, cmap="magma", vmin=0, vmax=top, interpolation="nearest")
-        ax.set_title(f"{c} ({counts[c]} images)", fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    for ax in axes[len(maps) :]:
-        ax.set_visible(False)
-    bar = fig.colorbar(shown, ax=list(axes[: len(maps)]), shrink=0.8, aspect=25)
-    bar.ax.tick_params(labelsize=7)
-    bar.set_label("mean |SHAP| a pixel", fontsize=8)
+    zoom = _zoom(h, w, MAP_PIXELS)
+    cell_w, cell_h, title = w * zoom, h * zoom, TEXT_PIXELS + 10
+    cols = min(MAP_COLUMNS, len(maps))
+    n_rows = -(-len(maps) // cols)
+    scale_w = 140  # the colour scale and its numbers, right of the maps
+    width = cols * cell_w + (cols - 1) * GAP + GAP + scale_w
+    height = n_rows * (title + cell_h) + (n_rows - 1) * GAP
+    pixels = np.full((height, width, 3), 255, dtype=np.uint8)
+    lut = _magma()
+    for k, m in enumerate(maps):
+        top_y = (k // cols) * (title + cell_h + GAP) + title
+        left = (k % cols) * (cell_w + GAP)
+        index = np.clip(np.round(m / top * 255), 0, 255).astype(np.intp)
+        pixels[top_y : top_y + cell_h, left : left + cell_w] = _enlarge(lut[index], zoom)
+    # the colour scale: top at the top, 0 at the bottom, beside the first row of maps
+    bar_left, bar_top, bar_h = cols * (cell_w + GAP), title, cell_h
+    ramp = lut[np.linspace(255, 0, bar_h).round().astype(np.intp)]
+    pixels[bar_top : bar_top + bar_h, bar_left : bar_left + 18] = ramp[:, None, :]
+    picture = PILImage.fromarray(pixels, "RGB")
+    draw = ImageDraw.Draw(picture)
+    for k, c in enumerate(labels):
+        left = (k % cols) * (cell_w + GAP)
+        text = _fitted(draw, f"{c} ({counts[c]} images)", cell_w)
+        draw.text((left, (k // cols) * (title + cell_h + GAP)), text, fill=INK, font=_font())
+    for value, y in ((top, bar_top), (top / 2, bar_top + bar_h // 2), (0.0, bar_top + bar_h)):
+        draw.text((bar_left + 26, y), f"{value:.2g}", fill=INK, font=_font(), anchor="lm")
     hidden = len(dict.fromkeys(shap.output)) - len(labels)
     caption = (
         f"Mean |SHAP value| per pixel over the {len(shap.rows)} explained held-out images, "
         "grouped by the class each was explained for (its predicted class): where the model "
-        "looks for that class." + (f" {hidden} rarer classes not drawn." if hidden > 0 else "")
+        f"looks for that class. Colour: mean |SHAP| a pixel, from 0 (black) to {top:.2g} "
+        "(light yellow)." + (f" {hidden} rarer classes not drawn." if hidden > 0 else "")
     )
-    return ("SHAP: mean |SHAP| map per class", to_uri(fig), caption)
+    return ("SHAP: mean |SHAP| map per class", pixels_uri(np.asarray(picture)), caption)

@@ -291,7 +291,7 @@ def test_a_short_allowance_explains_the_minimum_of_example_rows(monkeypatch, pac
     allowance = 16.0  # at pace 1.0: 0.9 * 16 - 8 figures = 6.4 s, under half of it
     out = explain_section(result, result.holdout, ExplainBounds(seconds=allowance), Drawer())
     shown = dict(out["bounds"])["example rows"]
-    wanted = explain_time.example_count(Drawer(), 6, 3, 0.0, allowance)
+    wanted = explain_time.example_count(Drawer(), (6, 3), 0.0, allowance, None)
     if pace == 1.0:
         assert wanted == 3 and draws[-1] == 3 and out["example_count"] == 3
         assert shown.startswith("3 (not 6:")

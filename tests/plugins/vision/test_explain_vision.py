@@ -218,3 +218,116 @@ def test_batched_expected_gradients_estimate_what_shaps_gradient_explainer_does(
         with torch.no_grad():
             gap = module(x[i : i + 1]).softmax(1)[0, cls] - module(bg).softmax(1)[:, cls].mean()
         assert abs(ours[i].sum() - float(gap)) < 0.05 * max(abs(float(gap)), 0.05)
+
+
+def _png(image) -> np.ndarray:
+    """An embedded PNG (``pixels_uri``'s) as an RGB array."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    data = base64.b64decode(image.src.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def test_the_image_pictures_are_drawn_as_pixels_with_shap_colours_and_lime_outlines():
+    """The example picture and the class maps are pixels written as PNG (matplotlib's figures
+    of them took 3.8-4.5 s of a 5 s allowance beside six busy processes): the image, its SHAP
+    map (red for the class, blue against) and LIME's superpixels outlined (red the best,
+    blue the worst), side by side; the captions carry the titles and scales."""
+    from types import SimpleNamespace
+
+    from automl_vision.explain_figures import BLUE, GAP, RED, drawing
+
+    from automl.explain import Explanation
+
+    side = 8
+    image = np.full((1, 1, side, side), 128, dtype=np.uint8)
+    shap_map = np.where(np.arange(side) < side // 2, 1.0, -1.0)[None, :].repeat(side, 0)
+    quadrant = (np.arange(side)[:, None] >= side // 2) * 2 + (np.arange(side) >= side // 2)
+    weights = np.array([0.5, 0.2, -0.1, -0.3])  # quadrants: top left, top right, bottom ...
+
+    def explanation(values, segments=None):
+        return Explanation(
+            method="m",
+            algorithm="a",
+            feature_names=[f"p{i}" for i in range(side * side)],
+            values=values.reshape(1, -1),
+            base_values=np.zeros(1),
+            predictions=np.ones(1),
+            output=["7"],
+            output_space="probability",
+            rows=np.array([0]),
+            segments=segments,
+        )
+
+    shap = explanation(shap_map)
+    lime = explanation(weights[quadrant], segments=quadrant[None])
+    out = drawing(SimpleNamespace(classes_=["7"]), image, shap, lime, 1)
+    ((title, picture, caption),) = out.examples[0]
+    assert title == "explained: 7"
+    assert caption.startswith("Left: the image") and "Middle: SHAP" in caption
+    assert "Right: LIME's 3 superpixels" in caption and "±1 a pixel" in caption
+    pixels = _png(picture)
+    zoom = pixels.shape[0] // side
+    assert pixels.shape == (side * zoom, 3 * side * zoom + 2 * GAP, 3)
+    assert picture.width == pixels.shape[1] // 2  # shown at the figures' density
+    assert tuple(pixels[zoom, zoom]) == (128, 128, 128)  # the image, as it is
+    middle = side * zoom + GAP
+    red, blue = pixels[zoom, middle + zoom], pixels[zoom, middle + side * zoom - zoom]
+    assert red[0] > 200 and red[2] < 60 and blue[2] > 200 and blue[0] < 60
+    right = 2 * (side * zoom + GAP)
+    edge = side // 2 * zoom  # the quadrants meet here
+    assert tuple(pixels[edge - 1, right + zoom]) == RED  # the best superpixel's lower edge
+    assert tuple(pixels[edge, right + edge + zoom]) == BLUE  # the worst's upper edge
+    assert tuple(pixels[zoom, right + zoom]) == (128, 128, 128)  # inside: the image
+    # LIME alone: two panels, and the caption names only them
+    ((_, alone, words),) = drawing(SimpleNamespace(classes_=["7"]), image, None, lime, 1).examples[
+        0
+    ]
+    assert _png(alone).shape[1] == 2 * side * zoom + GAP and "Middle" not in words
+    # the class maps: one per class, the colour scale in the caption
+    ((name, maps, about),) = out.overview
+    assert name == "SHAP: mean |SHAP| map per class" and "from 0 (black) to 1" in about
+    assert _png(maps).shape[0] > side * zoom // 2
+
+
+@pytest.mark.parametrize("method", ["shap", "lime"])
+def test_each_method_stops_before_its_deadline_by_the_deletion_checks_time(monkeypatch, method):
+    """The deletion check after a method scores ``scored_rows`` images at the model's pace:
+    the method gets a deadline that much earlier (after it, SHAP on 75 images ran 0.8 s past
+    its deadline beside six busy processes). Here the model takes at least 2 ms an image."""
+    import time
+
+    from automl_vision import explain as vision_explain
+
+    from automl.faithfulness import scored_rows
+
+    result = copy.copy(fitted("patches"))
+    inner = result.predictor
+
+    class Slow:
+        def output(self, x):
+            time.sleep(0.002 * len(x))
+            return inner.output(x)
+
+        def __getattr__(self, name):
+            return getattr(inner, name)
+
+    result.predictor = Slow()
+    seen = {}
+
+    def method_at(*args):
+        seen["deadline"] = args[-2]
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(vision_explain, f"_{method}", method_at)
+    x = np.asarray(result.holdout[0])[:20]
+    deadline = time.monotonic() + 100.0
+    with pytest.raises(RuntimeError, match="stop here"):
+        vision_explain.VisionExplainer().explain(
+            result, x, method=method, background=x, bounds=ExplainBounds(), deadline=deadline
+        )
+    assert seen["deadline"] <= deadline - 0.002 * scored_rows(20)
+    assert seen["deadline"] > deadline - 50.0
