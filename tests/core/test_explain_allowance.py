@@ -387,3 +387,41 @@ def test_a_table_page_keeps_the_minimums_figures_time_not_the_beeswarms(monkeypa
     # 0.9 of the allowance less 3.2 s, counted from the section's start (or later): with the
     # beeswarm's two figures kept too it was 1.6 s earlier
     assert called + 8.0 * 0.9 - 3.2 - 1e-6 <= deadlines["shap"] <= called + 8.0
+
+
+def test_an_explainers_own_figure_timing_sets_the_drawings_time_before_lime(monkeypatch):
+    """An explainer that draws its own pictures times one of them on a stand-in
+    (``Explainer.figure_seconds``) before the allowance is shared: the page keeps that
+    drawing's time, not the charts' pace (slow charts before it kept 1.5 s for 0.3 s of an
+    image page's pixels), so LIME's deadline, 40% of the explainers' time, comes later."""
+    import time
+
+    from automl.explain import Drawing, Explanation
+    from automl.report import explanations
+
+    monkeypatch.setattr(explanations.figures, "recent_pace", lambda: 1.0)  # slow charts before
+    result = fitted_table("adult_hist_gb")
+    found = explanations.explainer_for(result)
+    seen: dict[str, float] = {}
+    timed: list[int] = []
+
+    class Drawer(type(found)):
+        def explain(self, result, x, *, method, background, bounds, deadline) -> Explanation:
+            seen[method] = deadline
+            return super().explain(
+                result, x, method=method, background=background, bounds=bounds, deadline=deadline
+            )
+
+        def figure_seconds(self, result, x) -> float:
+            timed.append(len(x))
+            return 0.01
+
+        def draw(self, result, x, shap, lime, examples) -> Drawing:
+            return Drawing()
+
+    called = time.monotonic()
+    bounds = ExplainBounds(seconds=20.0, examples=3)
+    explain_section(result, result.holdout, bounds, Drawer())
+    assert timed == [1]  # one example picture, timed once
+    # 40% of (0.9 * 20 s less 9.5 pictures of 0.01 s): at the charts' pace, 40% of 12 s
+    assert seen["lime"] >= called + 0.4 * (0.9 * 20.0 - 0.095) - 1e-6
