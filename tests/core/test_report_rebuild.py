@@ -73,3 +73,48 @@ def test_a_report_replaces_only_its_own_pages(tmp_path):
     assert is_report_page(page)
     result.report(str(page), explain=False)  # an earlier report page is replaced
     assert page.read_text(encoding="utf-8") != first and is_report_page(page)
+
+
+@pytest.mark.slow  # a subprocess, a browser or a server
+def test_both_pages_render_in_chromium_the_rebuilt_one_saying_what_it_leaves_out(
+    capsys, tmp_path, monkeypatch
+):
+    """Items 2 and 3 in a browser: after `automl report`, the fit-time page still shows its
+    pictures and the fit's run time (not "0 s"); the rebuilt page beside it says at its top,
+    in view, what it is and what it leaves out. No console errors, no broken images."""
+    from tests.browser import DevTools, chromium, console_errors, evaluate, open_page, screenshot
+
+    binary = chromium()
+    monkeypatch.chdir(tmp_path)
+    args = ["fit", str(DATA), "--target", "class", "--n-trials", "2", "--quiet"]
+    assert main(args) == 0
+    assert main(["report", "studies/adult_sample"]) == 0
+    capsys.readouterr()
+    probe = """(() => {
+      const text = role => document.querySelector(`[data-role=${role}]`)?.innerText || '';
+      const top = role => document.querySelector(`[data-role=${role}]`)
+        ?.getBoundingClientRect().top ?? -1;
+      const card = [...document.querySelectorAll('.card')].find(
+        c => c.querySelector('.k')?.textContent.trim() === 'run time');
+      const images = [...document.images];
+      return {rebuilt: text('rebuilt'), notShown: text('not-shown'), rebuiltTop: top('rebuilt'),
+              runTime: card?.querySelector('.v')?.innerText || '', images: images.length,
+              broken: images.filter(i => !i.complete || i.naturalWidth === 0).length};
+    })()"""
+    seen = {}
+    for name in ("report.html", "report-rebuilt.html"):
+        tools = DevTools(binary, tmp_path / f"profile-{name}")
+        try:
+            open_page(tools, (Path("studies/adult_sample") / name).resolve().as_uri())
+            seen[name] = evaluate(tools, probe)
+            screenshot(tools, tmp_path / f"first-hour-{name}.png")
+            assert console_errors(tools.events) == [], name
+        finally:
+            tools.close()
+    fit_time, rebuilt = seen["report.html"], seen["report-rebuilt.html"]
+    assert fit_time["rebuilt"] == "" and fit_time["broken"] == 0
+    assert re.fullmatch(r"[0-9.]+ s", fit_time["runTime"]) and float(fit_time["runTime"][:-2]) > 0
+    assert "the page written at fit time is report.html beside it" in rebuilt["rebuilt"]
+    assert 0 <= rebuilt["rebuiltTop"] < 900  # in the first screen
+    assert "held-out metrics" in rebuilt["notShown"] and "explanations" in rebuilt["notShown"]
+    assert rebuilt["broken"] == 0 and fit_time["images"] > rebuilt["images"]
