@@ -11,7 +11,13 @@ both) is its own. automl runs with ``storage=":memory:"`` and no report or savin
 with ``TabularPredictor(label).fit(train, time_limit=budget)`` (its default preset), in the
 Python given by ``--peers`` (a virtual environment with ``autogluon.tabular``). Prints one
 line per system and budget: wall seconds, test accuracy, peak MiB and trials (automl: the
-study's; AutoGluon: its models).
+study's; AutoGluon: its models). With AutoGluon, each budget also prints the paired difference
+of the two systems' test accuracies on the same rows, with its standard error (the rows only
+one of them gets right); ``--seeds`` repeats all of it on other draws of the table and prints
+the differences' mean and its standard error over the seeds.
+
+    python benchmarks/bench_scale.py --rows 1000000 --budgets 120 --seeds 0 1 2 \
+        --peers /tmp/peers/bin/python
 """
 
 from __future__ import annotations
@@ -85,9 +91,11 @@ def run_automl(train: pd.DataFrame, test: pd.DataFrame, budget: float) -> dict:
     predicted = result.predict(test.drop(columns=[TARGET]))
     board = result.leaderboard()
     rows = sorted({int(r) for r in board["rows"].dropna()}) if "rows" in board else []
+    right = np.asarray(predicted) == test[TARGET].to_numpy()
     return {
         "wall": wall,
-        "accuracy": float(np.mean(np.asarray(predicted) == test[TARGET].to_numpy())),
+        "accuracy": float(np.mean(right)),
+        "right": right,
         "trials": len(board),
         "timings": result.timings,
         "rows_trained": rows,
@@ -105,19 +113,30 @@ def run_autogluon(train: pd.DataFrame, test: pd.DataFrame, budget: float) -> dic
         wall = time.perf_counter() - started
         predicted = predictor.predict(test.drop(columns=[TARGET]))
         trials = len(predictor.model_names())
-    return {
-        "wall": wall,
-        "accuracy": float(np.mean(predicted.to_numpy() == test[TARGET].to_numpy())),
-        "trials": trials,
-    }
+    right = predicted.to_numpy() == test[TARGET].to_numpy()
+    return {"wall": wall, "accuracy": float(np.mean(right)), "right": right, "trials": trials}
 
 
-def one(system: str, rows: int, budget: float, seed: int) -> None:
-    """Fit one system in this process and print its figures as one JSON line."""
+def one(system: str, rows: int, budget: float, seed: int, right: str | None) -> None:
+    """Fit one system in this process and print its figures as one JSON line; ``right``: a
+    .npy file for whether each test row was predicted right (the paired comparison)."""
     train, test = split(rows, seed)
     figures = (run_automl if system == "automl" else run_autogluon)(train, test, budget)
+    correct = figures.pop("right")
+    if right:
+        np.save(right, correct)
     figures.update(system=system, rows=rows, budget=budget, peak_mib=peak_mib())
     print("RESULT " + json.dumps(figures, default=str), flush=True)
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, int, int]:
+    """Accuracy of ``a`` less that of ``b`` on the same rows (whether each row was right), its
+    standard error (from the rows only one of them got right), and those two counts."""
+    n = len(a)
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    diff = (only_a - only_b) / n
+    se = float(np.sqrt(max(only_a + only_b - n * diff**2, 0.0))) / n
+    return diff, se, only_a, only_b
 
 
 def main() -> int:
@@ -125,36 +144,69 @@ def main() -> int:
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--budgets", type=float, nargs="+", required=True)
     parser.add_argument("--peers", help="a Python with autogluon.tabular installed")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--system", choices=("automl", "autogluon"), help=argparse.SUPPRESS)
+    parser.add_argument("--right", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.system:
-        one(args.system, args.rows, args.budgets[0], args.seed)
+        one(args.system, args.rows, args.budgets[0], args.seed, args.right)
         return 0
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": f"{root}:{root / 'plugins'}"}
     systems = [("automl", sys.executable)]
     if args.peers:
         systems.append(("autogluon", args.peers))
-    for budget in args.budgets:
-        for system, python in systems:
-            command = [python, __file__, "--system", system, "--rows", str(args.rows)]
-            command += ["--budgets", str(budget), "--seed", str(args.seed)]
-            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-            lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
-            if not lines:
-                print(f"{system} {args.rows} rows, {budget:g} s: failed\n{done.stderr[-3000:]}")
-                continue
-            r = json.loads(lines[-1][len("RESULT ") :])
-            load = os.getloadavg()[0]
+    differences: dict[float, list[float]] = {b: [] for b in args.budgets}
+    with tempfile.TemporaryDirectory() as scratch:
+        for seed in args.seeds:
+            for budget in args.budgets:
+                right = {
+                    system: run_one(system, python, args.rows, budget, seed, scratch, env)
+                    for system, python in systems
+                }
+                if all(r is not None for r in right.values()) and len(right) == 2:
+                    diff, se, only_a, only_b = paired(right["automl"], right["autogluon"])
+                    differences[budget].append(diff)
+                    print(
+                        f"seed {seed} budget {budget:g} s: automl - AutoGluon accuracy "
+                        f"{diff:+.4f} (paired s.e. {se:.4f}; {only_a:,d} rows only automl got "
+                        f"right, {only_b:,d} only AutoGluon)",
+                        flush=True,
+                    )
+    for budget, found in differences.items():
+        if len(found) > 1:
+            mean, se = float(np.mean(found)), float(np.std(found, ddof=1) / np.sqrt(len(found)))
             print(
-                f"{system:9s} rows {args.rows:>9,d} budget {budget:>5g} s: wall {r['wall']:6.1f} s"
-                f"  accuracy {r['accuracy']:.4f}  peak {r['peak_mib']:6,.0f} MiB"
-                f"  trials {r['trials']:3d}  load {load:.1f}"
-                + (f"  rows {r['rows_trained']} timings {r['timings']}" if "timings" in r else ""),
-                flush=True,
+                f"budget {budget:g} s over seeds {args.seeds}: automl - AutoGluon accuracy "
+                f"{mean:+.4f} (s.e. over the seeds {se:.4f})"
             )
     return 0
+
+
+def run_one(  # noqa: PLR0913
+    system: str, python: str, rows: int, budget: float, seed: int, scratch: str, env: dict
+) -> np.ndarray | None:
+    """One system's fit in a process of its own; prints its line, returns whether each test
+    row was predicted right (None when it failed)."""
+    right = os.path.join(scratch, f"{system}-{seed}-{budget:g}.npy")
+    command = [python, __file__, "--system", system, "--rows", str(rows), "--right", right]
+    command += ["--budgets", str(budget), "--seed", str(seed)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+    if not lines:
+        print(f"{system} {rows} rows, {budget:g} s, seed {seed}: failed\n{done.stderr[-3000:]}")
+        return None
+    r = json.loads(lines[-1][len("RESULT ") :])
+    load = os.getloadavg()[0]
+    print(
+        f"{system:9s} rows {rows:>9,d} budget {budget:>5g} s seed {seed}: wall {r['wall']:6.1f} s"
+        f"  accuracy {r['accuracy']:.4f}  peak {r['peak_mib']:6,.0f} MiB"
+        f"  trials {r['trials']:3d}  load {load:.1f}"
+        + (f"  rows {r['rows_trained']} timings {r['timings']}" if "timings" in r else ""),
+        flush=True,
+    )
+    return np.load(right)
 
 
 if __name__ == "__main__":
