@@ -185,8 +185,8 @@ def _explain_section(  # noqa: C901, PLR0915
         missing.append(("LIME", "the task's explainer does not offer LIME"))
     # the LIME charts now, timed: their pace (the load's, now) sets when SHAP must stop to
     # leave the figures of the minimum their time (a bar chart, a waterfall an example); the
-    # beeswarm is drawn only if time is left (keeping its time left a forest's SHAP 0.15 s
-    # and 1 row at load 6, and 1.2 s of the allowance unused)
+    # beeswarm is drawn only if time is left (keeping its time at load 6 left a forest's SHAP
+    # 0.15 s, and a 192-tree forest's 1 row with 1.8 s of a 5 s allowance unused)
     lime_charts = _lime_charts(found, lime_exp, len(examples))
     if lime_charts:
         pace = lime_charts.pop("pace")
