@@ -61,6 +61,22 @@ def _draw_one(figures) -> None:
     plt.close(fig)
 
 
+def _recording(found, seen: dict[str, float]):
+    """``found``'s class, recording in ``seen`` each method's deadline (``seen[method]``) and
+    when it was first called (``seen[f"{method} called"]``)."""
+    import time
+
+    class Recording(type(found)):
+        def explain(self, result, x, *, method, background, bounds, deadline):
+            seen.setdefault(f"{method} called", time.monotonic())
+            seen[method] = deadline
+            return super().explain(
+                result, x, method=method, background=background, bounds=bounds, deadline=deadline
+            )
+
+    return Recording
+
+
 @pytest.mark.parametrize("name", ["ensemble", "sms"])
 def test_the_minimum_is_explained_within_the_allowance(name):
     """A tabular ensemble (member by member, it reached 2 of 200 rows) and SMS texts (shap's
@@ -84,7 +100,6 @@ def test_the_explainers_library_is_imported_before_the_allowance_is_shared(monke
     time it took still counts in the allowance (SHAP's deadline stays within it)."""
     import time
 
-    from automl.explain import Explanation
     from automl.report import explain_time, explanations
 
     monkeypatch.setattr(explanations.figures, "recent_pace", lambda: 0.0)  # FIGURE_SHARE kept
@@ -92,16 +107,10 @@ def test_the_explainers_library_is_imported_before_the_allowance_is_shared(monke
     found = explanations.explainer_for(result)
     seen: dict[str, float] = {}
 
-    class Recording(type(found)):
+    class Recording(_recording(found, seen)):
         def prepare(self, result):
             time.sleep(1.0)  # a slow import
             seen["prepared"] = time.monotonic()
-
-        def explain(self, result, x, *, method, background, bounds, deadline) -> Explanation:
-            seen[method] = deadline
-            return super().explain(
-                result, x, method=method, background=background, bounds=bounds, deadline=deadline
-            )
 
     begun = time.monotonic()
     allowance = 60.0
@@ -228,7 +237,7 @@ def test_a_drawing_explainers_figures_are_timed_before_shap(monkeypatch, draw_s)
     clock readings, not from how fast this machine runs."""
     import time
 
-    from automl.explain import Drawing, Explanation
+    from automl.explain import Drawing
     from automl.report import explain_time, explanations
 
     monkeypatch.setattr(explanations.figures, "recent_pace", lambda: 1.0)  # slow charts before
@@ -237,17 +246,10 @@ def test_a_drawing_explainers_figures_are_timed_before_shap(monkeypatch, draw_s)
     seen: dict[str, float] = {}
     draws: list[int] = []
 
-    class Drawer(type(found)):
+    class Drawer(_recording(found, seen)):
         def prepare(self, result):
             super().prepare(result)
             seen["prepared"] = time.monotonic()
-
-        def explain(self, result, x, *, method, background, bounds, deadline) -> Explanation:
-            seen.setdefault(f"{method} called", time.monotonic())
-            seen[method] = deadline
-            return super().explain(
-                result, x, method=method, background=background, bounds=bounds, deadline=deadline
-            )
 
         def draw(self, result, x, shap, lime, examples) -> Drawing:
             draws.append(examples)
@@ -353,7 +355,6 @@ def test_a_table_page_keeps_the_minimums_figures_time_not_the_beeswarms(monkeypa
     allowance unused."""
     import time
 
-    from automl.explain import Explanation
     from automl.report import explain_time, explanations
 
     result = fitted_table("adult_hist_gb")
@@ -375,16 +376,10 @@ def test_a_table_page_keeps_the_minimums_figures_time_not_the_beeswarms(monkeypa
 
     monkeypatch.setattr(explanations, "_lime_charts", slow_charts)
     deadlines: dict[str, float] = {}
-
-    class Recording(type(found)):
-        def explain(self, result, x, *, method, background, bounds, deadline) -> Explanation:
-            deadlines[method] = deadline
-            return super().explain(
-                result, x, method=method, background=background, bounds=bounds, deadline=deadline
-            )
-
     called = time.monotonic()
-    explain_section(result, result.holdout, ExplainBounds(seconds=8.0), Recording())
+    explain_section(
+        result, result.holdout, ExplainBounds(seconds=8.0), _recording(found, deadlines)()
+    )
     # 0.9 of the allowance less 3.2 s, counted from the section's start (or later): with the
     # beeswarm's two figures kept too it was 1.6 s earlier
     assert called + 8.0 * 0.9 - 3.2 - 1e-6 <= deadlines["shap"] <= called + 8.0
@@ -397,7 +392,7 @@ def test_an_explainers_own_figure_timing_sets_the_drawings_time_before_lime(monk
     image page's pixels), so LIME's deadline, 40% of the explainers' time, comes later."""
     import time
 
-    from automl.explain import Drawing, Explanation
+    from automl.explain import Drawing
     from automl.report import explanations
 
     monkeypatch.setattr(explanations.figures, "recent_pace", lambda: 1.0)  # slow charts before
@@ -406,13 +401,7 @@ def test_an_explainers_own_figure_timing_sets_the_drawings_time_before_lime(monk
     seen: dict[str, float] = {}
     timed: list[int] = []
 
-    class Drawer(type(found)):
-        def explain(self, result, x, *, method, background, bounds, deadline) -> Explanation:
-            seen[method] = deadline
-            return super().explain(
-                result, x, method=method, background=background, bounds=bounds, deadline=deadline
-            )
-
+    class Drawer(_recording(found, seen)):
         def figure_seconds(self, result, x) -> float:
             timed.append(len(x))
             return 0.01
