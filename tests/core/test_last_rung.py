@@ -80,15 +80,14 @@ def test_the_configuration_that_reaches_the_most_rows_in_the_time_kept_is_chosen
 
 def test_a_search_whose_best_trials_trained_on_a_subsample_ends_with_the_last_rung(monkeypatch):
     """No trial climbs (every rung fit is below the best third): the search's end trains one of
-    the best configurations on all 2,400 training rows, scored like any trial. The expected
-    fit is held to 2 s (``fit_seconds``, whose choice the tests above check): on the busy CI
-    machine a 300-row fit's time, 8 times over, outgrew the 12 s budget's share and no last
-    rung was chosen. A cut fit is kept as grown, so the flow does not depend on the pace."""
+    the best configurations on all 2,400 training rows, scored like any trial. Its expected
+    fit is set to 4 s (``fit_seconds``, whose choice the tests above check), so the choice and
+    the 4.8 s kept for it do not follow the pace: in CI the test failed 2 runs of 4 with no
+    last rung (cause not found; not reproduced beside ten busy processes), also when the
+    expectation was held to 2 s. A cut fit is kept as grown; on failure the message shows the
+    search's summary and budget."""
     monkeypatch.setattr(RowRungs, "promotes", lambda self, rung, score, better: False)
-    expected = last_rung.fit_seconds
-    monkeypatch.setattr(
-        last_rung, "fit_seconds", lambda trial, rows: min(2.0, expected(trial, rows))
-    )
+    monkeypatch.setattr(last_rung, "fit_seconds", lambda trial, rows: 4.0)
     x, y = make_classification(n_samples=3000, n_features=8, n_informative=5, random_state=0)
     result = automl.fit(
         x,
@@ -103,7 +102,8 @@ def test_a_search_whose_best_trials_trained_on_a_subsample_ends_with_the_last_ru
     )
     board = result.leaderboard().set_index("trial")
     last = board[board["note"].str.startswith("the last rung: trial", na=False)]
-    assert len(last) == 1, board[["model", "rows", "state", "note"]].to_string()
+    shown = board[["model", "rows", "seconds", "state", "note"]].to_string()
+    assert len(last) == 1, f"{shown}\n{result.summary}\n{result.budget}"
     row = last.iloc[0]
     of = int(row["note"].split("trial ")[1].split("'")[0])
     assert row["state"] == "complete" and row["rows"] == 2400
