@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 # the report (explanations included): REPORT_BASE + REPORT_SHARE of the budget, within
 # MIN_REPORT..MAX_REPORT seconds. Measured on the 2-core machine (adult, an ensemble of four
@@ -155,6 +156,18 @@ class Budget:
     def refit_room(self) -> float:
         """Seconds left for a refit before the report and saving (those the fit does)."""
         return self.left() - self.report_seconds - self.save_seconds
+
+
+def trial_fit_seconds(attrs: dict[str, Any]) -> tuple[float, float]:
+    """A trial's fit time from its user attributes, in two parts: training (``train_seconds``
+    less its validation predictions) and the validation predictions (``scoring_seconds``), a
+    forest that the deadline cut short counted as growing all its trees (``grown_share``).
+    The refit's estimate (``automl.final``) and the last rung's (``automl.last_rung``) start
+    from it."""
+    seconds = float(attrs.get("train_seconds", 0.0) or 0.0)
+    scoring = min(seconds, float(attrs.get("scoring_seconds", 0.0) or 0.0))
+    share = float(attrs.get("grown_share", 1.0) or 1.0)
+    return (seconds - scoring) / share, scoring
 
 
 def refit_seconds(train_seconds: float, rows_trained: int, rows_refit: int) -> float:

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from automl import metrics, search
-from automl.budget import Budget, refit_seconds
+from automl.budget import Budget, refit_seconds, trial_fit_seconds
 from automl.ensemble import choose as choose_ensemble
 from automl.errors import SearchError
 from automl.imbalance import PARAM
@@ -80,8 +80,7 @@ def refit_estimate(trial: Any, data: TaskData) -> float:
     best epoch, of those it ran) or the trees it grows (all, where the deadline let the trial
     grow a share of them), on the refit's rows (``trial_refit_rows``)."""
     attrs = trial.user_attrs
-    seconds = float(attrs.get("train_seconds", 0.0) or 0.0)
-    seconds -= min(seconds, float(attrs.get("scoring_seconds", 0.0) or 0.0))  # none in a refit
+    seconds, _ = trial_fit_seconds(attrs)  # a refit makes no validation predictions
     fits = max(1, len(attrs.get("fold_scores") or ()))
     epochs = max(1, int(attrs.get("best_epoch", 1) or 1))
     run = max(epochs, int(attrs.get("epochs_run", 1) or 1))
@@ -89,8 +88,8 @@ def refit_estimate(trial: Any, data: TaskData) -> float:
     batches, per_epoch = attrs.get("train_batches"), attrs.get("batches_per_epoch")
     if batches and per_epoch:  # torch: per batch, for best_epoch whole epochs
         per_fit = seconds / fits / batches * per_epoch * epochs
-    else:  # a forest the deadline cut short grows all its trees in the refit
-        per_fit = seconds / fits * epochs / run / float(attrs.get("grown_share", 1.0) or 1.0)
+    else:  # (a forest the deadline cut short grows all its trees: ``trial_fit_seconds``)
+        per_fit = seconds / fits * epochs / run
     folds = bool(attrs.get("fold_scores"))
     total = data.n_train + data.n_valid
     refit = total if folds else refit_size(rows, data.n_train, data.n_valid)

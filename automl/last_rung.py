@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from automl import kinds, search
-from automl.budget import Budget
+from automl.budget import Budget, trial_fit_seconds
 from automl.row_rungs import rung_sizes
 from automl.task import TaskData
 from automl.trial_attrs import LAST_RUNG_OF, TIEBREAK
@@ -73,12 +73,9 @@ def fit_seconds(trial: Any, rows: int) -> float:
     """Seconds a fit of ``trial``'s configuration on ``rows`` rows is expected to take: its
     training time (its rung fits' together, less its validation predictions) scaled by the
     rows, plus the validation predictions again."""
-    attrs = trial.user_attrs
-    seconds = float(attrs.get("train_seconds", 0.0) or 0.0)
-    scoring = min(seconds, float(attrs.get("scoring_seconds", 0.0) or 0.0))
-    trained = max(1, int(attrs.get("rows_trained", rows) or rows))
-    share = float(attrs.get("grown_share", 1.0) or 1.0)  # a forest cut short grows all its trees
-    return (seconds - scoring) / share * rows / trained + scoring
+    training, scoring = trial_fit_seconds(trial.user_attrs)
+    trained = max(1, int(trial.user_attrs.get("rows_trained", rows) or rows))
+    return training * rows / trained + scoring
 
 
 def choose(
