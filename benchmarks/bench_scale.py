@@ -11,7 +11,8 @@ both) is its own. automl runs with ``storage=":memory:"`` and no report or savin
 with ``TabularPredictor(label).fit(train, time_limit=budget)`` (its default preset), in the
 Python given by ``--peers`` (a virtual environment with ``autogluon.tabular``). Prints one
 line per system and budget: wall seconds, test accuracy, peak MiB and trials (automl: the
-study's; AutoGluon: its models). With AutoGluon, each budget also prints the paired difference
+study's, with the families that trained and whether torch was imported, which its peak
+depends on; AutoGluon: its models). With AutoGluon, each budget also prints the paired difference
 of the two systems' test accuracies on the same rows, with its standard error (the rows only
 one of them gets right); ``--seeds`` repeats all of it on other draws of the table and prints
 the differences' mean and its standard error over the seeds.
@@ -91,6 +92,7 @@ def run_automl(train: pd.DataFrame, test: pd.DataFrame, budget: float) -> dict:
     predicted = result.predict(test.drop(columns=[TARGET]))
     board = result.leaderboard()
     rows = sorted({int(r) for r in board["rows"].dropna()}) if "rows" in board else []
+    trained = board[board["state"] == "complete"]["model"]  # the families that trained
     right = np.asarray(predicted) == test[TARGET].to_numpy()
     return {
         "wall": wall,
@@ -99,6 +101,9 @@ def run_automl(train: pd.DataFrame, test: pd.DataFrame, budget: float) -> dict:
         "trials": len(board),
         "timings": result.timings,
         "rows_trained": rows,
+        "families": sorted(set(trained)),
+        # whether torch was imported: about 470 MiB of resident memory on a CUDA build
+        "torch": "torch" in sys.modules,
         "refit": result.summary.get("refit"),
     }
 
@@ -203,7 +208,8 @@ def run_one(  # noqa: PLR0913
         f"{system:9s} rows {rows:>9,d} budget {budget:>5g} s seed {seed}: wall {r['wall']:6.1f} s"
         f"  accuracy {r['accuracy']:.4f}  peak {r['peak_mib']:6,.0f} MiB"
         f"  trials {r['trials']:3d}  load {load:.1f}"
-        + (f"  rows {r['rows_trained']} timings {r['timings']}" if "timings" in r else ""),
+        + (f"  rows {r['rows_trained']} timings {r['timings']}" if "timings" in r else "")
+        + (f"  families {r['families']} torch imported {r['torch']}" if "torch" in r else ""),
         flush=True,
     )
     return np.load(right)
