@@ -11,11 +11,14 @@ both) is its own. automl runs with ``storage=":memory:"`` and no report or savin
 with ``TabularPredictor(label).fit(train, time_limit=budget)`` (its default preset), in the
 Python given by ``--peers`` (a virtual environment with ``autogluon.tabular``). Prints one
 line per system and budget: wall seconds, test accuracy, peak MiB and trials (automl: the
-study's, with the families that trained and whether torch was imported, which its peak
-depends on; AutoGluon: its models). With AutoGluon, each budget also prints the paired difference
-of the two systems' test accuracies on the same rows, with its standard error (the rows only
-one of them gets right); ``--seeds`` repeats all of it on other draws of the table and prints
-the differences' mean and its standard error over the seeds.
+study's, with the families that trained; AutoGluon: its models), and the torch build each
+process imported, if any, which its peak depends on (AutoGluon imports torch in its fit when
+torch is installed, even when it trains no network). ``--models`` sets automl's families
+(``--models linear hist_gb mlp`` starts the network, the peak's worst case). Compare peaks
+only between processes with the same torch build. With AutoGluon, each budget also prints the
+paired difference of the two systems' test accuracies on the same rows, with its standard error
+(the rows only one of them gets right); ``--seeds`` repeats all of it on other draws of the
+table and prints the differences' mean and its standard error over the seeds.
 
     python benchmarks/bench_scale.py --rows 1000000 --budgets 120 --seeds 0 1 2 \
         --peers /tmp/peers/bin/python
@@ -81,12 +84,22 @@ def peak_mib() -> float:
     return max(own, children) / 1024
 
 
-def run_automl(train: pd.DataFrame, test: pd.DataFrame, budget: float) -> dict:
+def torch_build() -> str | None:
+    """The version of torch that this process imported (``2.14.1+cu130``, ``2.13.0+cpu``), or
+    None when it did not: the build sets what its import costs (468 and 180 MiB here)."""
+    torch = sys.modules.get("torch")
+    return str(torch.__version__) if torch is not None else None
+
+
+def run_automl(
+    train: pd.DataFrame, test: pd.DataFrame, budget: float, models: list[str] | None = None
+) -> dict:
     import automl
 
     started = time.perf_counter()
+    options = {"models": models} if models else {}
     result = automl.fit(
-        train, target=TARGET, time_budget=budget, storage=":memory:", verbose=False
+        train, target=TARGET, time_budget=budget, storage=":memory:", verbose=False, **options
     )
     wall = time.perf_counter() - started
     predicted = result.predict(test.drop(columns=[TARGET]))
@@ -102,8 +115,9 @@ def run_automl(train: pd.DataFrame, test: pd.DataFrame, budget: float) -> dict:
         "timings": result.timings,
         "rows_trained": rows,
         "families": sorted(set(trained)),
-        # whether torch was imported: about 470 MiB of resident memory on a CUDA build
-        "torch": "torch" in sys.modules,
+        # whether torch was imported, and which build: on this machine 468 MiB of resident
+        # memory for 2.14.1's CUDA build, 180 MiB for 2.13.0's CPU build
+        "torch": torch_build(),
         "refit": result.summary.get("refit"),
     }
 
@@ -117,16 +131,28 @@ def run_autogluon(train: pd.DataFrame, test: pd.DataFrame, budget: float) -> dic
         predictor.fit(train, time_limit=budget)
         wall = time.perf_counter() - started
         predicted = predictor.predict(test.drop(columns=[TARGET]))
-        trials = len(predictor.model_names())
+        names = predictor.model_names()
     right = predicted.to_numpy() == test[TARGET].to_numpy()
-    return {"wall": wall, "accuracy": float(np.mean(right)), "right": right, "trials": trials}
+    return {
+        "wall": wall,
+        "accuracy": float(np.mean(right)),
+        "right": right,
+        "trials": len(names),
+        "families": sorted(names),
+        "torch": torch_build(),
+    }
 
 
-def one(system: str, rows: int, budget: float, seed: int, right: str | None) -> None:
+def one(  # noqa: PLR0913
+    system: str, rows: int, budget: float, seed: int, right: str | None, models: list[str] | None
+) -> None:
     """Fit one system in this process and print its figures as one JSON line; ``right``: a
     .npy file for whether each test row was predicted right (the paired comparison)."""
     train, test = split(rows, seed)
-    figures = (run_automl if system == "automl" else run_autogluon)(train, test, budget)
+    if system == "automl":
+        figures = run_automl(train, test, budget, models)
+    else:
+        figures = run_autogluon(train, test, budget)
     correct = figures.pop("right")
     if right:
         np.save(right, correct)
@@ -150,12 +176,15 @@ def main() -> int:
     parser.add_argument("--budgets", type=float, nargs="+", required=True)
     parser.add_argument("--peers", help="a Python with autogluon.tabular installed")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--models", nargs="+", help="automl's families (its models=), e.g. linear hist_gb mlp"
+    )
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--system", choices=("automl", "autogluon"), help=argparse.SUPPRESS)
     parser.add_argument("--right", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.system:
-        one(args.system, args.rows, args.budgets[0], args.seed, args.right)
+        one(args.system, args.rows, args.budgets[0], args.seed, args.right, args.models)
         return 0
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": f"{root}:{root / 'plugins'}"}
@@ -167,7 +196,9 @@ def main() -> int:
         for seed in args.seeds:
             for budget in args.budgets:
                 right = {
-                    system: run_one(system, python, args.rows, budget, seed, scratch, env)
+                    system: run_one(
+                        system, python, (args.rows, budget, seed), scratch, env, args.models
+                    )
                     for system, python in systems
                 }
                 if all(r is not None for r in right.values()) and len(right) == 2:
@@ -190,13 +221,21 @@ def main() -> int:
 
 
 def run_one(  # noqa: PLR0913
-    system: str, python: str, rows: int, budget: float, seed: int, scratch: str, env: dict
+    system: str,
+    python: str,
+    case: tuple[int, float, int],
+    scratch: str,
+    env: dict,
+    models: list[str] | None,
 ) -> np.ndarray | None:
-    """One system's fit in a process of its own; prints its line, returns whether each test
-    row was predicted right (None when it failed)."""
+    """One system's fit (``case``: rows, budget, seed) in a process of its own; prints its line,
+    returns whether each test row was predicted right (None when it failed)."""
+    rows, budget, seed = case
     right = os.path.join(scratch, f"{system}-{seed}-{budget:g}.npy")
     command = [python, __file__, "--system", system, "--rows", str(rows), "--right", right]
     command += ["--budgets", str(budget), "--seed", str(seed)]
+    if models and system == "automl":
+        command += ["--models", *models]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     if not lines:
@@ -209,7 +248,7 @@ def run_one(  # noqa: PLR0913
         f"  accuracy {r['accuracy']:.4f}  peak {r['peak_mib']:6,.0f} MiB"
         f"  trials {r['trials']:3d}  load {load:.1f}"
         + (f"  rows {r['rows_trained']} timings {r['timings']}" if "timings" in r else "")
-        + (f"  families {r['families']} torch imported {r['torch']}" if "torch" in r else ""),
+        + f"  families {r['families']} torch {r['torch'] or 'not imported'}",
         flush=True,
     )
     return np.load(right)
